@@ -1,0 +1,92 @@
+"""Time and memory of a full map build (openTSNE + parametric net) for N works.
+
+Usage:
+    python bench/map_scale.py [N] [--dim 256] [--n-jobs 2] [--tsne-iter 500]
+
+Builds the map the way the real build does - openTSNE first, then the
+parametric network warm-started from it and fine-tuned on the same sparse P -
+on synthetic clustered features, and reports wall time per stage and peak
+memory (process max RSS, plus Python-heap peak from tracemalloc, which does not
+see numpy/torch native buffers allocated outside Python's allocator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from embeddings.metrics import map_quality  # noqa: E402
+from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
+from embeddings.synthetic import clustered_embeddings  # noqa: E402
+from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", type=int, nargs="?", default=100_000)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--clusters", type=int, default=30)
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--tsne-iter", type=int, default=500, help="openTSNE iterations after exaggeration")
+    ap.add_argument("--quality", action="store_true", help="also estimate map quality (sampled)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    X, labels = clustered_embeddings(args.n, args.dim, args.clusters, seed=args.seed)
+    t_gen = time.perf_counter() - t0
+    print(f"N={args.n} d={args.dim}: generated in {t_gen:.1f} s, RSS {_rss_mb():.0f} MB", flush=True)
+
+    t0 = time.perf_counter()
+    tsne_map = build_tsne(X, TSNEParams(n_jobs=args.n_jobs, n_iter=args.tsne_iter, seed=args.seed))
+    t_tsne = time.perf_counter() - t0
+    print(f"openTSNE    {t_tsne:7.1f} s  KL {tsne_map.kl_divergence:.3f}  RSS {_rss_mb():.0f} MB", flush=True)
+
+    t0 = time.perf_counter()
+    net = ParametricTSNE.fit(
+        X,
+        feature_version="bench",
+        init_coords=tsne_map.raw_coords,
+        affinities=tsne_map.affinities,
+        config=ParametricConfig(n_threads=args.n_jobs, seed=args.seed),
+    )
+    t_param = time.perf_counter() - t0
+    print(
+        f"parametric  {t_param:7.1f} s  KL est. {net.loss_history[0]:.3f} -> {net.loss_history[-1]:.3f}"
+        f"  RSS {_rss_mb():.0f} MB",
+        flush=True,
+    )
+
+    t0 = time.perf_counter()
+    coords = net.transform(X)
+    blob = net.to_bytes()
+    t_place = time.perf_counter() - t0
+    _, py_peak = tracemalloc.get_traced_memory()
+    total = t_tsne + t_param + t_place
+    print(f"place all   {t_place:7.1f} s  checkpoint {len(blob) / 1024:.0f} KiB")
+    print(f"total build {total:7.1f} s  ({total / 60:.1f} min)")
+    print(f"peak RSS    {_rss_mb():7.0f} MB   python-heap peak (tracemalloc) {py_peak / 2**20:.0f} MB")
+
+    if args.quality:
+        for name, c in (("openTSNE", tsne_map.coords), ("parametric", coords)):
+            q = map_quality(X, c, labels, max_queries=2000, seed=args.seed)
+            print(
+                f"{name:<11} trust {q['trustworthiness']:.4f}  recall@10 {q['knn_recall']:.4f}"
+                f"  kNN acc {q['knn_accuracy']:.4f}  (on {int(q['n_evaluated'])} sampled works)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

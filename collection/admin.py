@@ -1,0 +1,199 @@
+"""The curators' admin: browse with thumbnails, fix metadata, upload images, watch processing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from collection import images, services
+from collection.models import Artist, Artwork, ArtworkArtist, ImageFile, ImportRun, Label, PartnerToken, ProcessingStatus
+
+
+class CuratorAdminSite(admin.AdminSite):
+    """Staff alone is not enough: curators must also be in the curators group (or superusers)."""
+
+    site_header = _("Collection map — curators")
+    site_title = _("Collection map")
+    index_title = _("Collection")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        from collection.models import is_curator
+
+        return super().has_permission(request) and is_curator(request.user)
+
+
+class DecadeFilter(admin.SimpleListFilter):
+    title = _("decade")
+    parameter_name = "decade"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        decades = Artwork.objects.exclude(decade=None).values_list("decade", flat=True).distinct().order_by("decade")
+        return [(str(d), f"{d}s") for d in decades]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(decade=int(self.value())) if self.value() else queryset
+
+
+class CreditInline(admin.TabularInline):
+    model = ArtworkArtist
+    extra = 0
+    autocomplete_fields = ["artist"]
+
+
+class ArtworkAdminForm(forms.ModelForm):
+    upload = forms.FileField(
+        required=False,
+        label=_("Upload image"),
+        help_text=_("Replaces the work's image; processing starts after saving."),
+    )
+
+    class Meta:
+        model = Artwork
+        fields = "__all__"
+
+    def clean_upload(self) -> bytes | None:
+        upload = self.cleaned_data.get("upload")
+        if not upload:
+            return None
+        data = upload.read()
+        try:
+            images.decode(data, name=upload.name)
+        except images.ImageRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@admin.register(Artwork)
+class ArtworkAdmin(admin.ModelAdmin):
+    form = ArtworkAdminForm
+    list_display = [
+        "thumbnail", "accession_number", "title", "artist_display", "date_display", "decade",
+        "classification", "published", "processing_badge",
+    ]
+    list_display_links = ["thumbnail", "accession_number", "title"]
+    list_filter = [DecadeFilter, "classification", "published", "processing_status", "labels"]
+    search_fields = ["accession_number", "title", "artist_display", "medium", "credits__artist__name"]
+    list_per_page = 50
+    readonly_fields = [
+        "preview", "year_start", "year_end", "decade", "processing_status", "processing_stage",
+        "processing_error", "processing_updated", "image", "created", "updated",
+    ]
+    filter_horizontal = ["labels"]
+    inlines = [CreditInline]
+    actions = ["publish", "unpublish", "rerun_processing"]
+    fieldsets = [
+        (None, {"fields": ["preview", "upload", "accession_number", "title", "published"]}),
+        (_("Maker and date"), {"fields": ["artist_display", "date_display", "year_start", "year_end", "decade"]}),
+        (
+            _("Object"),
+            {"fields": ["classification", "medium", "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url"]},
+        ),
+        (_("Curator labels"), {"fields": ["labels"]}),
+        (
+            _("Processing"),
+            {"fields": ["image", "processing_status", "processing_stage", "processing_error", "processing_updated"]},
+        ),
+        (_("Record"), {"fields": ["created", "updated"], "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("image")
+
+    @admin.display(description=_("Image"))
+    def thumbnail(self, obj: Artwork) -> str:
+        url = obj.image.url("thumb") if obj.image else None
+        if not url:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-height:64px;max-width:96px" loading="lazy">', url)
+
+    @admin.display(description=_("Preview"))
+    def preview(self, obj: Artwork) -> str:
+        url = obj.image.url("medium") if obj and obj.image else None
+        if not url:
+            return "—"
+        return format_html('<img src="{}" alt="{}" style="max-height:320px">', url, obj.title)
+
+    @admin.display(description=_("Processing"), ordering="processing_status")
+    def processing_badge(self, obj: Artwork) -> str:
+        if obj.processing_status == ProcessingStatus.FAILED:
+            return format_html('<span style="color:#b00" title="{}">failed at {}</span>', obj.processing_error, obj.processing_stage)
+        return obj.get_processing_status_display()
+
+    def save_model(self, request: HttpRequest, obj: Artwork, form: ArtworkAdminForm, change: bool) -> None:
+        from collection.dates import parse_date
+
+        parsed = parse_date(obj.date_display)
+        obj.year_start, obj.year_end, obj.decade = parsed.year_start, parsed.year_end, parsed.decade
+        super().save_model(request, obj, form, change)
+        data = form.cleaned_data.get("upload")
+        if data:
+            services.attach_image(obj, data, name=form.files["upload"].name)
+            self.message_user(request, _("Image stored; processing has been queued."), messages.SUCCESS)
+
+    @admin.action(description=_("Publish selected works"))
+    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.set_published(queryset, True)
+        self.message_user(request, _("%(n)d works published.") % {"n": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Unpublish selected works"))
+    def unpublish(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.set_published(queryset, False)
+        self.message_user(request, _("%(n)d works unpublished.") % {"n": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Re-run processing"))
+    def rerun_processing(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.reprocess(list(queryset))
+        self.message_user(request, _("Processing queued for %(n)d works.") % {"n": count}, messages.SUCCESS)
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ["name", "nationality", "birth_year", "death_year"]
+    search_fields = ["name"]
+    list_filter = ["nationality"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+
+
+@admin.register(ImageFile)
+class ImageFileAdmin(admin.ModelAdmin):
+    list_display = ["sha256", "width", "height", "content_type", "byte_size", "created"]
+    readonly_fields = [f.name for f in ImageFile._meta.fields]
+    search_fields = ["sha256"]
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ["source", "started", "finished", "created", "updated", "unchanged", "rejected"]
+    readonly_fields = [f.name for f in ImportRun._meta.fields]
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "scope", "rate", "active", "created", "last_used"]
+    list_filter = ["scope", "active"]
+    readonly_fields = ["prefix", "created", "last_used"]
+    fields = ["name", "scope", "rate", "user", "active", "prefix", "created", "last_used"]
+
+    def save_model(self, request: HttpRequest, obj: PartnerToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, key = PartnerToken.issue(obj.name, scope=obj.scope, rate=obj.rate, user=obj.user)
+        obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
+        self.message_user(
+            request,
+            _("Token created. Copy the key now, it is not shown again: %(key)s") % {"key": key},
+            messages.WARNING,
+        )

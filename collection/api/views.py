@@ -1,0 +1,118 @@
+"""Artwork endpoints: views check access, call one service and serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from collection import images, importers, services
+from collection.api.auth import request_sees_unpublished
+from collection.api.filters import ArtworkFilter
+from collection.api.serializers import ArtworkDetailSerializer, ArtworkSerializer, ImageUploadSerializer
+from collection.models import Artwork
+
+# Query parameters every list view understands besides its filters.
+COMMON_PARAMS = {"page", "page_size", "ordering", "format"}
+
+
+class StrictQueryParamsMixin:
+    """Unknown query parameters are an error, so a typo'd filter is not silently ignored."""
+
+    extra_query_params: set[str] = set()
+
+    def check_query_params(self, request: Request) -> None:
+        allowed = set(COMMON_PARAMS) | set(self.extra_query_params)
+        filterset = getattr(self, "filterset_class", None)
+        if filterset is not None:
+            allowed |= set(filterset.base_filters)
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ValidationError(
+                {"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": sorted(allowed)}
+            )
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if request.method == "GET":
+            self.check_query_params(request)
+
+
+class ArtworkViewSet(
+    StrictQueryParamsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    lookup_field = "accession_number"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = ArtworkFilter
+    ordering_fields = ["accession_number", "title", "year_start", "decade", "updated"]
+    ordering = ["accession_number"]
+
+    def get_queryset(self) -> QuerySet[Artwork]:
+        qs = Artwork.objects.with_related().select_related("image")
+        if not request_sees_unpublished(self.request):
+            qs = qs.published()
+        return qs
+
+    def get_serializer_class(self) -> type:
+        if self.action == "list":
+            return ArtworkSerializer
+        if self.action == "upload_image":
+            return ImageUploadSerializer
+        return ArtworkDetailSerializer
+
+    def _save(self, serializer: ArtworkDetailSerializer, existing: Artwork | None) -> Artwork:
+        changes = {}
+        source_names = {"artist_display": "artist", "date_display": "date"}
+        for key, value in serializer.validated_data.items():
+            changes[source_names.get(key, key)] = value
+        try:
+            return services.save_artwork(changes, existing=existing)
+        except importers.RowRejected as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        accession = serializer.validated_data.get("accession_number")
+        if Artwork.objects.filter(accession_number=accession).exists():
+            raise ValidationError({"accession_number": f"An artwork with accession number {accession!r} exists."})
+        artwork = self._save(serializer, None)
+        return Response(self.get_serializer(artwork).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        existing = self.get_object()
+        serializer = self.get_serializer(existing, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        artwork = self._save(serializer, existing)
+        return Response(self.get_serializer(artwork).data)
+
+    @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses=ArtworkDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="image", parser_classes=[parsers.MultiPartParser])
+    def upload_image(self, request: Request, accession_number: str) -> Response:
+        artwork = self.get_object()
+        serializer = ImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["image"]
+        try:
+            services.attach_image(artwork, upload.read(), name=upload.name or "upload")
+        except images.ImageRejected as exc:
+            raise ValidationError({"image": str(exc)}) from None
+        artwork = self.get_queryset().get(pk=artwork.pk)
+        return Response(ArtworkDetailSerializer(artwork, context=self.get_serializer_context()).data)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number."),
+    OpenApiParameter("page_size", int, description="Works per page (at most 500)."),
+]

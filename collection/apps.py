@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CollectionConfig(AppConfig):
+    name = "collection"
+    default = True
+
+
+class CuratorAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "collection.admin.CuratorAdminSite"

@@ -1,0 +1,30 @@
+"""python manage.py process_collection [--all] [--failed]"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from tqdm import tqdm
+
+from collection import processing
+from collection.models import Artwork, ProcessingStatus
+
+
+class Command(BaseCommand):
+    help = "Queues image processing (derivatives, features, map placement) for works that need it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--all", action="store_true", help="Re-process every work with an image.")
+        parser.add_argument("--failed", action="store_true", help="Only works whose processing failed.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        works = Artwork.objects.exclude(image=None)
+        if options["failed"]:
+            works = works.filter(processing_status=ProcessingStatus.FAILED)
+        elif not options["all"]:
+            works = works.exclude(processing_status=ProcessingStatus.DONE)
+        works = list(works.order_by("pk"))
+        for work in tqdm(works, desc="queue", unit="work", file=self.stderr._out):
+            processing.enqueue(work)
+        self.stdout.write(self.style.SUCCESS(f"Queued {len(works)} works."))

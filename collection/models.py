@@ -1,0 +1,295 @@
+"""The collection: artworks, the people who made them, curator labels and images.
+
+Metadata lives in the database; image bytes live in object storage
+(collection.storage), addressed by content hash so the same picture is never
+stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Classification(models.TextChoices):
+    PAINTING = "painting", _("Painting")
+    DRAWING = "drawing", _("Drawing")
+    PRINT = "print", _("Print")
+    PHOTOGRAPH = "photograph", _("Photograph")
+    SCULPTURE = "sculpture", _("Sculpture")
+    DESIGN = "design", _("Design")
+    TEXTILE = "textile", _("Textile")
+    OTHER = "other", _("Other")
+
+
+class ProcessingStatus(models.TextChoices):
+    NONE = "", _("No image")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Artist(models.Model):
+    name = models.CharField(max_length=300)
+    nationality = models.CharField(max_length=120, blank=True)
+    birth_year = models.IntegerField(null=True, blank=True)
+    death_year = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "nationality", "birth_year", "death_year"],
+                name="unique_artist_identity",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        years = ""
+        if self.birth_year or self.death_year:
+            years = f"{self.birth_year or ''}–{self.death_year or ''}"
+        extra = ", ".join(x for x in (self.nationality, years) if x)
+        return f"{self.name} ({extra})" if extra else self.name
+
+
+class Label(models.Model):
+    """A curator label: a style (one per work, mostly) or a motif/keyword."""
+
+    class Kind(models.TextChoices):
+        STYLE = "style", _("Style")
+        MOTIF = "motif", _("Motif")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="unique_label")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.name}"
+
+
+class ArtworkQuerySet(models.QuerySet["Artwork"]):
+    def published(self) -> "ArtworkQuerySet":
+        return self.filter(published=True)
+
+    def visible_to(self, user: Any) -> "ArtworkQuerySet":
+        """Anonymous visitors and partner apps only ever see published works."""
+        if user is not None and getattr(user, "is_authenticated", False) and is_curator(user):
+            return self.all()
+        return self.published()
+
+    def with_related(self) -> "ArtworkQuerySet":
+        return self.prefetch_related("credits__artist", "labels")
+
+    def search(self, text: str) -> "ArtworkQuerySet":
+        q = Q()
+        for word in text.split()[:8]:
+            q &= (
+                Q(title__icontains=word)
+                | Q(artist_display__icontains=word)
+                | Q(medium__icontains=word)
+                | Q(accession_number__iexact=word)
+                | Q(labels__name__iexact=word)
+            )
+        return self.filter(q).distinct()
+
+
+def is_curator(user: Any) -> bool:
+    """Staff in the curators group (or superusers) may see and edit unpublished works."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if user.is_superuser:
+        return True
+    return bool(user.is_staff and user.groups.filter(name=settings.CURATORS_GROUP).exists())
+
+
+class Artwork(models.Model):
+    accession_number = models.CharField(
+        max_length=64,
+        unique=True,
+        help_text=_("The museum's stable identifier; imports update works by it."),
+    )
+    title = models.CharField(max_length=500)
+    artist_display = models.CharField(max_length=1000, blank=True, help_text=_("As the museum writes it."))
+    artists = models.ManyToManyField(Artist, through="ArtworkArtist", related_name="artworks", blank=True)
+    date_display = models.CharField(max_length=200, blank=True, help_text=_("As the museum writes it."))
+    year_start = models.IntegerField(null=True, blank=True, db_index=True)
+    year_end = models.IntegerField(null=True, blank=True, db_index=True)
+    decade = models.IntegerField(null=True, blank=True, db_index=True)
+    classification = models.CharField(
+        max_length=20, choices=Classification.choices, default=Classification.PAINTING, db_index=True
+    )
+    medium = models.CharField(max_length=500, blank=True)
+    dimensions = models.CharField(max_length=500, blank=True)
+    credit_line = models.CharField(max_length=500, blank=True)
+    rights = models.CharField(max_length=500, blank=True)
+    source_url = models.URLField(max_length=1000, blank=True)
+    iiif_manifest_url = models.URLField(max_length=1000, blank=True)
+    labels = models.ManyToManyField(Label, related_name="artworks", blank=True)
+    published = models.BooleanField(default=True, db_index=True)
+
+    image = models.ForeignKey(
+        "ImageFile", null=True, blank=True, on_delete=models.PROTECT, related_name="artworks"
+    )
+    processing_status = models.CharField(
+        max_length=10, choices=ProcessingStatus.choices, default=ProcessingStatus.NONE, blank=True, db_index=True
+    )
+    processing_stage = models.CharField(max_length=40, blank=True)
+    processing_error = models.TextField(blank=True)
+    processing_updated = models.DateTimeField(null=True, blank=True)
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ArtworkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["accession_number"]
+        indexes = [models.Index(fields=["published", "decade"])]
+
+    def __str__(self) -> str:
+        return f"{self.accession_number}: {self.title}"
+
+    @property
+    def styles(self) -> list[str]:
+        return [label.name for label in self.labels.all() if label.kind == Label.Kind.STYLE]
+
+    @property
+    def motifs(self) -> list[str]:
+        return [label.name for label in self.labels.all() if label.kind == Label.Kind.MOTIF]
+
+    def set_processing(self, status: str, *, stage: str = "", error: str = "") -> None:
+        """Written with update() so a status change never overwrites a curator's concurrent edit."""
+        self.processing_status = status
+        self.processing_stage = stage
+        self.processing_error = error[:5000]
+        self.processing_updated = timezone.now()
+        type(self).objects.filter(pk=self.pk).update(
+            processing_status=status,
+            processing_stage=stage,
+            processing_error=self.processing_error,
+            processing_updated=self.processing_updated,
+        )
+
+
+class ArtworkArtist(models.Model):
+    """One credit on a work, keeping the museum's attribution qualifier."""
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="credits")
+    artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="credits")
+    qualifier = models.CharField(max_length=60, blank=True, help_text=_('e.g. "Attributed to", "After"'))
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order"]
+        constraints = [models.UniqueConstraint(fields=["artwork", "order"], name="unique_credit_order")]
+
+    def __str__(self) -> str:
+        return f"{self.qualifier} {self.artist}".strip()
+
+
+class ImageFile(models.Model):
+    """An original image, stored once per content hash, with its derivatives."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    original = models.CharField(max_length=300, help_text=_("Key in the private storage."))
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    byte_size = models.PositiveBigIntegerField()
+    # Key of each derivative in the public storage, by size name (thumb, medium, large).
+    derivatives = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.width}×{self.height})"
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height if self.height else 1.0
+
+    def derivatives_complete(self) -> bool:
+        from collection.images import derivative_key
+
+        return all(self.derivatives.get(name) == derivative_key(self.sha256, name) for name in settings.IMAGE_SIZES)
+
+    def url(self, size_name: str) -> str | None:
+        from collection import storage
+
+        key = self.derivatives.get(size_name)
+        return storage.public_url(key) if key else None
+
+    def urls(self) -> dict[str, str | None]:
+        return {name: self.url(name) for name in settings.IMAGE_SIZES}
+
+
+def _hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class PartnerToken(models.Model):
+    """An API key for a partner app: scoped, rate-limited, stored only as a hash."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read")
+        WRITE = "write", _("Read and write")
+
+    name = models.CharField(max_length=200)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    rate = models.CharField(
+        max_length=30, blank=True, help_text=_('e.g. "600/minute"; empty uses API_TOKEN_RATE.')
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="partner_tokens"
+    )
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.scope})"
+
+    @classmethod
+    def issue(cls, name: str, *, scope: str = "read", rate: str = "", user: Any = None) -> tuple["PartnerToken", str]:
+        """Returns the token and its secret key; the key is shown once and never stored."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            name=name, key_hash=_hash_token(key), prefix=key[:8], scope=scope, rate=rate, user=user
+        )
+        return token, key
+
+    @classmethod
+    def find(cls, key: str) -> "PartnerToken | None":
+        return cls.objects.filter(key_hash=_hash_token(key), active=True).select_related("user").first()
+
+
+class ImportRun(models.Model):
+    """A record of one import, so curators can see what a file did and which rows failed."""
+
+    source = models.CharField(max_length=1000)
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.started:%Y-%m-%d %H:%M})"

@@ -1,0 +1,133 @@
+"""The one place that touches object storage (S3 through django-storages, or local disk).
+
+Keeping every read and write here means the rest of the platform speaks in
+keys, never in boto3 clients or file paths, and the S3/local switch is a
+settings change. Two areas exist: ``public`` for derivatives that browsers
+fetch directly (cacheable, immutable, content-addressed keys) and ``private``
+for originals and model artefacts, reachable only through signed URLs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import IO, Literal
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.urls import reverse
+
+log = logging.getLogger(__name__)
+
+Area = Literal["public", "private"]
+
+_STORAGE_ALIAS = {"public": "default", "private": "private"}
+_SIGNING_SALT = "collection.storage.private"
+
+
+class StorageUnavailable(RuntimeError):
+    """Object storage did not answer: a transient error worth retrying."""
+
+
+def get_storage(area: Area) -> Storage:
+    return storages[_STORAGE_ALIAS[area]]
+
+
+def _transient(exc: Exception) -> bool:
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+    except ImportError:  # pragma: no cover - boto3 is a hard dependency
+        return False
+    return isinstance(exc, (BotoConnectionError, EndpointConnectionError, ReadTimeoutError, ConnectionError))
+
+
+def _call(what: str, key: str, fn, *args):
+    try:
+        return fn(*args)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised, classified
+        if _transient(exc):
+            raise StorageUnavailable(f"storage unavailable while trying to {what} {key!r}: {exc}") from exc
+        raise
+
+
+def exists(area: Area, key: str) -> bool:
+    return bool(_call("check", key, get_storage(area).exists, key))
+
+
+def put(area: Area, key: str, data: bytes) -> str:
+    """Writes bytes under exactly ``key`` (overwriting), so content-addressed keys stay stable."""
+    storage = get_storage(area)
+
+    def _write() -> str:
+        if storage.exists(key):
+            storage.delete(key)
+        saved = storage.save(key, ContentFile(data))
+        if saved != key:  # a backend that renames on conflict would break content addressing
+            raise RuntimeError(f"storage saved {key!r} as {saved!r}")
+        return saved
+
+    return _call("write", key, _write)
+
+
+def put_if_absent(area: Area, key: str, data: bytes) -> bool:
+    """Content-addressed blobs never change, so an existing key is left untouched."""
+    if exists(area, key):
+        return False
+    put(area, key, data)
+    return True
+
+
+def get(area: Area, key: str) -> bytes:
+    def _read() -> bytes:
+        with get_storage(area).open(key, "rb") as fh:
+            return fh.read()
+
+    return _call("read", key, _read)
+
+
+def open_stream(area: Area, key: str) -> IO[bytes]:
+    return _call("open", key, get_storage(area).open, key, "rb")
+
+
+def delete(area: Area, key: str) -> None:
+    _call("delete", key, get_storage(area).delete, key)
+
+
+def size(area: Area, key: str) -> int:
+    return int(_call("stat", key, get_storage(area).size, key))
+
+
+def public_url(key: str) -> str:
+    return get_storage("public").url(key)
+
+
+def private_url(key: str) -> str:
+    """A time-limited URL: S3 presigns it; on local disk a signed token is checked by a view."""
+    if settings.S3_BUCKET:
+        return get_storage("private").url(key)
+    token = signing.dumps(key, salt=_SIGNING_SALT, compress=True)
+    return reverse("collection:private-file", kwargs={"token": token})
+
+
+def unsign_private_key(token: str) -> str:
+    return signing.loads(token, salt=_SIGNING_SALT, max_age=settings.SIGNED_URL_SECONDS)
+
+
+def ensure_buckets() -> None:
+    """Creates the bucket on a fresh S3-compatible endpoint (idempotent); no-op on local disk."""
+    if not settings.S3_BUCKET:
+        return
+    storage = get_storage("public")
+    client = storage.connection.meta.client
+    try:
+        client.head_bucket(Bucket=settings.S3_BUCKET)
+    except Exception:  # noqa: BLE001 - any failure to see it means create
+        kwargs = {"Bucket": settings.S3_BUCKET}
+        if settings.S3_REGION and settings.S3_REGION != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.S3_REGION}
+        client.create_bucket(**kwargs)
+        log.info("created bucket %s", settings.S3_BUCKET)

@@ -1,0 +1,52 @@
+"""Web-side tasks: image derivatives, then hand-over to the ML worker on the ``gpu`` queue."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from collection import images, processing
+from collection.models import Artwork
+from collection.storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+# Only these are worth retrying: the service may be back in a moment.
+TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+    acks_late=True,
+)
+def process_artwork(self, pk: int) -> str:
+    """Idempotent: derivatives are content-addressed and skipped when present."""
+    artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
+    if artwork is None or artwork.image is None:
+        return "skipped"
+    record = artwork.image
+
+    def _derivatives() -> None:
+        if not record.derivatives_complete():
+            images.regenerate_derivatives(record)
+
+    try:
+        processing.run_stage(artwork, "derivatives", _derivatives, final=not settings.ML_ENABLED)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001 - stored on the work by run_stage; a permanent error is not retried
+        log.exception("processing of artwork %s failed", pk)
+        return "failed"
+    if settings.ML_ENABLED:
+        from mlserver.tasks import analyse_artwork
+
+        analyse_artwork.delay(pk)
+    return "ok"

