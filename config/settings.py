@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.storage_settings import local_storages, s3_storages
 from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
@@ -127,59 +128,24 @@ S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY") or None
 S3_PUBLIC_URL = env_str("S3_PUBLIC_URL") or None  # custom domain / CDN for derivatives
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600)
 
+_STATIC_BACKEND = (
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+    if DEBUG
+    else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+)
 if S3_BUCKET:
-    _s3_common = {
-        "bucket_name": S3_BUCKET,
-        "endpoint_url": S3_ENDPOINT_URL,
-        "region_name": S3_REGION,
-        "access_key": S3_ACCESS_KEY_ID,
-        "secret_key": S3_SECRET_ACCESS_KEY,
-        "file_overwrite": True,
-        "addressing_style": "path" if S3_ENDPOINT_URL else None,
-    }
-    STORAGES = {
-        # Derivatives (thumbnails, atlases) are public and cacheable.
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                **_s3_common,
-                "location": "public",
-                "querystring_auth": False,
-                "custom_domain": S3_PUBLIC_URL,
-                "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
-            },
-        },
-        # Originals, checkpoints and vectors are private: signed URLs only.
-        "private": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                **_s3_common,
-                "location": "private",
-                "querystring_auth": True,
-                "querystring_expire": SIGNED_URL_SECONDS,
-                "default_acl": "private",
-            },
-        },
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+    STORAGES = s3_storages(
+        bucket=S3_BUCKET,
+        endpoint_url=S3_ENDPOINT_URL,
+        region=S3_REGION,
+        access_key=S3_ACCESS_KEY_ID,
+        secret_key=S3_SECRET_ACCESS_KEY,
+        public_url=S3_PUBLIC_URL,
+        signed_seconds=SIGNED_URL_SECONDS,
+        static_backend=_STATIC_BACKEND,
+    )
 else:
-    STORAGES = {
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(MEDIA_ROOT / "public"), "base_url": f"{MEDIA_URL}public/"},
-        },
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(MEDIA_ROOT / "private"), "base_url": None},
-        },
-        "staticfiles": {
-            "BACKEND": (
-                "django.contrib.staticfiles.storage.StaticFilesStorage"
-                if DEBUG
-                else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            )
-        },
-    }
+    STORAGES = local_storages(media_root=str(MEDIA_ROOT), media_url=MEDIA_URL, static_backend=_STATIC_BACKEND)
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not S3_BUCKET)
 
 # --- Images -----------------------------------------------------------------
@@ -280,6 +246,7 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 CURATORS_GROUP = "curators"
 # SQLite cannot enforce NULLS NOT DISTINCT; artists are created through get_or_create, PostgreSQL enforces it.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]

@@ -337,7 +337,7 @@ def _pretrain(
         loss.backward()
         opt.step()
         sched.step()
-        window.append(float(loss))
+        window.append(loss.item())
         if len(window) == config.log_every or step == steps - 1:
             history.append(float(np.mean(window)))
             window = []
@@ -369,7 +369,6 @@ def _train_kl(
     ex_steps = int(0.3 * steps) if exaggerate else 0
     opt = torch.optim.Adam(net.mlp.parameters(), lr=config.kl_lr if not exaggerate else config.pretrain_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_lr(steps))
-    off_diag = ~torch.eye(n_neg, dtype=torch.bool)
     history: list[float] = []
     window: list[float] = []
     net.train()
@@ -381,15 +380,16 @@ def _train_kl(
         y = net(X[idx])
         yh, yt, yn = y[:b], y[b : 2 * b], y[2 * b :]
         attract = torch.log1p(((yh - yt) ** 2).sum(dim=1)).mean()
-        w = 1.0 / (1.0 + torch.cdist(yn, yn).pow(2))
-        log_mean_w = torch.log(w[off_diag].mean())
+        sq = (yn[:, None, :] - yn[None, :, :]).pow(2).sum(dim=-1)
+        # the diagonal contributes exactly w = 1 per point; drop it from the mean
+        log_mean_w = torch.log(((1.0 / (1.0 + sq)).sum() - n_neg) / (n_neg * (n_neg - 1)))
         alpha = config.early_exaggeration if step < ex_steps else 1.0
         loss = alpha * attract + log_mean_w
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        window.append(entropy_term + float(attract) + log_pairs + float(log_mean_w))
+        window.append(entropy_term + attract.item() + log_pairs + log_mean_w.item())
         if len(window) == config.log_every or step == steps - 1:
             history.append(float(np.mean(window)))
             window = []
