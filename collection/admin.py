@@ -12,7 +12,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from collection import images, services
-from collection.models import Artist, Artwork, ArtworkArtist, ImageFile, ImportRun, Label, PartnerToken, ProcessingStatus
+from collection.models import (
+    Artist,
+    Artwork,
+    ArtworkArtist,
+    ImageFile,
+    ImportRun,
+    Job,
+    Label,
+    PartnerToken,
+    ProcessingStatus,
+)
 
 
 class CuratorAdminSite(admin.AdminSite):
@@ -196,4 +206,17 @@ class PartnerTokenAdmin(admin.ModelAdmin):
             request,
             _("Token created. Copy the key now, it is not shown again: %(key)s") % {"key": key},
             messages.WARNING,
+        )
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["kind", "target", "status", "progress_bar", "message", "created", "finished"]
+    list_filter = ["kind", "status"]
+    readonly_fields = [f.name for f in Job._meta.fields]
+
+    @admin.display(description=_("Progress"))
+    def progress_bar(self, obj: Job) -> str:
+        return format_html(
+            '<progress value="{}" max="{}" title="{}/{}"></progress> {}%', obj.done, obj.total or 1, obj.done, obj.total, obj.percent
         )

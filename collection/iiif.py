@@ -66,6 +66,12 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, list):
+        tagged = [v for v in value if isinstance(v, dict) and v.get("@language")]
+        if tagged and len(tagged) == len(value):
+            # v2 gives one value per language: take one language (English if present), not all joined.
+            languages = [v["@language"] for v in tagged]
+            wanted = next((lang for lang in languages if str(lang).lower().startswith("en")), languages[0])
+            value = [v for v in tagged if v["@language"] == wanted]
         parts = [_text(v) for v in value]
         return "; ".join(p for p in parts if p)
     if isinstance(value, dict):
@@ -76,6 +82,7 @@ def _text(value: Any) -> str:
                 return _text(value[lang])
         for v in value.values():
             return _text(v)
+        return ""  # an empty language map has no text (not "{}")
     return str(value).strip()
 
 

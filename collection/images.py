@@ -79,11 +79,12 @@ def decode(data: bytes, *, name: str = "image") -> DecodedImage:
                 )
             img.seek(0)  # animated GIF/WebP: the first frame stands for the work
             img.load()
-            img = _to_srgb_rgb(img)
+            # Orientation first: the colour conversion below builds new images without the EXIF data.
             try:
                 img = ImageOps.exif_transpose(img)
             except Exception as exc:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
                 log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, exc)
+            img = _to_srgb_rgb(img)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -164,8 +164,9 @@ def _decode(data: bytes, name: str, encoding: str | None) -> str:
     try:
         return data.decode(enc)
     except UnicodeDecodeError as exc:
+        shown = encoding or "UTF-8"  # the default also accepts a byte-order mark, but users know it as UTF-8
         raise ImportFileError(
-            f"{name} is not valid {enc} (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            f"{name} is not valid {shown} (byte 0x{data[exc.start]:02x} at position {exc.start}); "
             "save it as UTF-8 or pass --encoding (for example --encoding cp1252)"
         ) from None
     except LookupError:
@@ -344,6 +345,11 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
     """Parses and validates a record without touching the database."""
     if "__error__" in record:
         raise RowRejected(record["__error__"])
+    for name, value in record.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            # PostgreSQL refuses NUL in text; say so instead of failing with a database error.
+            raise RowRejected(f"{name} contains a NUL character (0x00); is the file binary or corrupt?")
     accession = _clean_text(record, "accession_number")
     if not accession:
         raise RowRejected("accession number is empty")

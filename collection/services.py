@@ -62,4 +62,8 @@ def reprocess(artworks: list[Artwork]) -> int:
 
 
 def set_published(queryset: Any, published: bool) -> int:
-    return queryset.update(published=published)
+    from collection.signals import publication_changed
+
+    count = queryset.update(published=published)
+    publication_changed.send(sender=Artwork)
+    return count

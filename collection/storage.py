@@ -9,6 +9,7 @@ for originals and model artefacts, reachable only through signed URLs.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import IO, Literal
 
@@ -131,3 +132,29 @@ def ensure_buckets() -> None:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.S3_REGION}
         client.create_bucket(**kwargs)
         log.info("created bucket %s", settings.S3_BUCKET)
+        _allow_public_reads(client, settings.S3_BUCKET)
+
+
+def _allow_public_reads(client, bucket: str) -> None:
+    """Lets browsers read the public area (derivatives) without signatures; the private area stays closed."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicDerivatives",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/public/*"],
+            }
+        ],
+    }
+    try:
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    except Exception as exc:  # noqa: BLE001 - e.g. AWS "Block Public Access": the operator decides
+        log.warning(
+            "could not allow public reads of %s/public/* (%s); derivatives will not load in browsers "
+            "unless a bucket policy or a CDN (S3_PUBLIC_URL) gives access",
+            bucket,
+            exc,
+        )

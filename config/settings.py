@@ -184,7 +184,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Machine learning -------------------------------------------------------
 FEATURE_BACKBONE = env_str("FEATURE_BACKBONE", "tf_efficientnet_lite0")
-FEATURE_WEIGHTS = env_choice("FEATURE_WEIGHTS", "package", ("package", "hub", "checkpoint", "random"))
+FEATURE_WEIGHTS = env_choice("FEATURE_WEIGHTS", "offline", ("offline", "hub", "checkpoint", "none"))
 FEATURE_CHECKPOINT = env_str("FEATURE_CHECKPOINT")
 FEATURE_BATCH_SIZE = env_int("FEATURE_BATCH_SIZE", 32, minimum=1, maximum=1024)
 FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum=64)
@@ -266,3 +266,7 @@ LOGGING = {
 
 # Stages after image derivatives (features, map placement, objects, faces) run on the ML worker.
 ML_ENABLED = env_bool("ML_ENABLED", True)
+MAP_BUILD_THREADS = env_int("MAP_BUILD_THREADS", 2, minimum=1, maximum=256)
+DECADE_MIN_WORKS = env_int("DECADE_MIN_WORKS", 5, minimum=1)
+DECADE_TOP_N = env_int("DECADE_TOP_N", 5, minimum=1, maximum=50)
+SEARCH_TIMEOUT_SECONDS = env_float("SEARCH_TIMEOUT_SECONDS", 20.0, minimum=1.0, maximum=300.0)

@@ -67,6 +67,7 @@ class ParametricConfig:
 
     hidden: tuple[int, ...] = (256, 256)
     batch_size: int = 1024
+    negatives: int = 512  # uniform works per KL step; all their pairs estimate Z
     pretrain_epochs: float = 30.0
     pretrain_steps: tuple[int, int] = (600, 2500)  # (min, max)
     kl_epochs: float = 10.0
@@ -364,7 +365,7 @@ def _train_kl(
     log_pairs = math.log(n) + math.log(n - 1)
 
     b = config.batch_size
-    n_neg = min(b, n)
+    n_neg = min(config.negatives, n)
     steps = _steps(config.kl_epochs, n / b, config.kl_steps)
     ex_steps = int(0.3 * steps) if exaggerate else 0
     opt = torch.optim.Adam(net.mlp.parameters(), lr=config.kl_lr if not exaggerate else config.pretrain_lr)

@@ -57,3 +57,40 @@ def artwork_with_image(image_bytes: bytes, **kwargs) -> Artwork:
 
     record = images.ingest(image_bytes, name="factory.jpg")
     return ArtworkFactory(image=record, **kwargs)
+
+
+# --- Image bytes ----------------------------------------------------------------
+
+
+def image_bytes(
+    fmt: str = "JPEG",
+    *,
+    mode: str = "RGB",
+    size: tuple[int, int] = (64, 48),
+    colour: object = (180, 40, 40),
+    **save: object,
+) -> bytes:
+    """A small picture encoded with Pillow, e.g. image_bytes("PNG", mode="RGBA", colour=(0, 0, 0, 0))."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, fmt, **save)
+    return out.getvalue()
+
+
+def jpeg_with_orientation(orientation: int, size: tuple[int, int] = (60, 30), *, icc: bool = False) -> bytes:
+    """A JPEG whose pixels are stored ``size`` wide/high, with an EXIF orientation tag (6 = rotate 90° on display)."""
+    import io
+
+    from PIL import Image, ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    save: dict[str, object] = {"exif": exif.tobytes()}
+    if icc:
+        save["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 90, 200)).save(out, "JPEG", **save)
+    return out.getvalue()

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from collection.models import PartnerToken, is_curator
@@ -92,3 +93,18 @@ class PartnerTokenThrottle(throttling.SimpleRateThrottle):
         if token is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": token.pk}
+
+
+class PartnerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the partner token in the OpenAPI schema (``Authorization: Token <key>``)."""
+
+    target_class = "collection.api.auth.PartnerTokenAuthentication"
+    name = "partnerToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A partner token: `Token <key>` (or `Bearer <key>`).",
+        }

@@ -48,7 +48,7 @@ class ArtworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = Artwork
         fields = [
-            "accession_number", "url", "title", "artist", "artists", "date", "year_start", "year_end",
+            "id", "accession_number", "url", "title", "artist", "artists", "date", "year_start", "year_end",
             "decade", "classification", "medium", "styles", "motifs", "images",
         ]
         read_only_fields = ["year_start", "year_end", "decade"]
@@ -92,3 +92,13 @@ class ArtworkDetailSerializer(ArtworkSerializer):
 
 class ImageUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG, WebP, TIFF or GIF; content is checked, not the name.")
+
+
+class SimilarWorkSerializer(serializers.Serializer):
+    score = serializers.FloatField(help_text="Cosine similarity of the two works' embeddings.")
+    artwork = ArtworkSerializer()
+
+
+class ImageSearchSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="A photo; it is never stored.")
+    k = serializers.IntegerField(required=False, min_value=1, max_value=100)

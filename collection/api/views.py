@@ -11,11 +11,18 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from collection import images, importers, services
 from collection.api.auth import request_sees_unpublished
 from collection.api.filters import ArtworkFilter
-from collection.api.serializers import ArtworkDetailSerializer, ArtworkSerializer, ImageUploadSerializer
+from collection.api.serializers import (
+    ArtworkDetailSerializer,
+    ArtworkSerializer,
+    ImageSearchSerializer,
+    ImageUploadSerializer,
+    SimilarWorkSerializer,
+)
 from collection.models import Artwork
 
 # Query parameters every list view understands besides its filters.
@@ -112,7 +119,72 @@ class ArtworkViewSet(
         return Response(ArtworkDetailSerializer(artwork, context=self.get_serializer_context()).data)
 
 
-LIST_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number."),
-    OpenApiParameter("page_size", int, description="Works per page (at most 500)."),
-]
+    @extend_schema(
+        parameters=[OpenApiParameter("k", int, description="How many works (1–100, default 12).")],
+        responses=SimilarWorkSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="similar", filterset_class=None, pagination_class=None)
+    def similar(self, request: Request, accession_number: str) -> Response:
+        from embeddings import similar
+
+        artwork = self.get_object()
+        k = parse_k(request)
+        try:
+            neighbours = similar.similar_to(artwork, k)
+        except similar.NotEmbedded as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))
+
+    def check_query_params(self, request: Request) -> None:
+        if self.action == "similar":
+            unknown = sorted(set(request.query_params) - {"k", "format"})
+            if unknown:
+                raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": ["k"]})
+            return
+        super().check_query_params(request)
+
+
+def parse_k(request: Request, default: int = 12) -> int:
+    raw = request.query_params.get("k", request.data.get("k") if hasattr(request, "data") and request.method == "POST" else None)
+    if raw in (None, ""):
+        return default
+    try:
+        k = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({"k": f"{raw!r} is not a whole number."}) from None
+    if not 1 <= k <= 100:
+        raise ValidationError({"k": "k must be between 1 and 100."})
+    return k
+
+
+def _serialise_neighbours(request: Request, pairs: list[tuple[Artwork, float]]) -> list[dict[str, Any]]:
+    return [
+        {"score": round(score, 6), "artwork": ArtworkSerializer(work, context={"request": request}).data}
+        for work, score in pairs
+    ]
+
+
+class ImageSearchView(APIView):
+    """Nearest works to an uploaded photo. The photo is decoded in memory and never stored or logged."""
+
+    public_post = True
+    parser_classes = [parsers.MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": ImageSearchSerializer}, responses=SimilarWorkSerializer(many=True))
+    def post(self, request: Request) -> Response:
+        from embeddings import similar
+        from mlserver.client import UploadEmbeddingError, embed_upload
+
+        serializer = ImageSearchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data["image"].read()
+        try:
+            images.decode(data, name="upload")
+        except images.ImageRejected as exc:
+            raise ValidationError({"image": str(exc)}) from None
+        try:
+            vector = embed_upload(data)
+            neighbours = similar.nearest_to_vector(vector, serializer.validated_data.get("k") or 12)
+        except (similar.NotEmbedded, UploadEmbeddingError) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))

@@ -1,0 +1,258 @@
+"""Building maps and placing new works on them (worker side).
+
+A build fits openTSNE, then trains the parametric network on the t-SNE
+objective warm-started from it; every fitted work gets the network's
+coordinates, so a work placed later by the same network sits in the same
+frame as its neighbours. The new build goes live only when complete.
+torch is imported inside the functions that need it: the web process imports
+this module only to read decades and points.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from collection import storage
+from collection.models import Artwork, Job, Label
+from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
+from embeddings.similar import load_vectors
+from mlserver.models import Embedding, FeatureModel
+
+log = logging.getLogger(__name__)
+
+MIN_WORKS_FOR_MAP = 10
+Progress = Callable[[int, int, str], None]
+
+
+class MapBuildError(RuntimeError):
+    """A map cannot be built (no features, too few works); the message says what to do."""
+
+
+def default_maps() -> list[Map]:
+    """The 'all works' map always exists; one map per classification that has works."""
+    maps = [Map.objects.get_or_create(slug="all", defaults={"title": "All works"})[0]]
+    return maps
+
+
+def _style_labels(ids: np.ndarray) -> list[str | None]:
+    styles: dict[int, str] = {}
+    for artwork_id, name in Artwork.labels.through.objects.filter(
+        artwork_id__in=ids.tolist(), label__kind=Label.Kind.STYLE
+    ).values_list("artwork_id", "label__name"):
+        styles.setdefault(artwork_id, name)
+    return [styles.get(int(i)) for i in ids]
+
+
+def _terms(ids: np.ndarray) -> list[list[str]]:
+    """Metadata terms per work that cluster names are drawn from."""
+    by_id: dict[int, list[str]] = {int(i): [] for i in ids}
+    for artwork_id, name in Artwork.labels.through.objects.filter(artwork_id__in=ids.tolist()).values_list(
+        "artwork_id", "label__name"
+    ):
+        by_id[artwork_id].append(name)
+    for artwork_id, artist, medium, decade in Artwork.objects.filter(pk__in=ids.tolist()).values_list(
+        "pk", "credits__artist__name", "medium", "decade"
+    ):
+        if artist:
+            by_id[artwork_id].append(artist)
+        if medium:
+            by_id[artwork_id].append(medium.split(",")[0].strip())
+        if decade is not None:
+            by_id[artwork_id].append(f"{decade}s")
+    return [sorted(set(by_id[int(i)])) for i in ids]
+
+
+def quality(X: np.ndarray, coords: np.ndarray, ids: np.ndarray) -> dict[str, float]:
+    from embeddings.metrics import map_quality
+
+    metrics = map_quality(X, coords)
+    labels = _style_labels(ids)
+    labelled = np.array([label is not None for label in labels])
+    if labelled.sum() >= 20 and len({label for label in labels if label}) >= 2:
+        from embeddings.metrics import knn_label_accuracy
+
+        metrics["knn_accuracy"] = knn_label_accuracy(coords[labelled], [l for l in labels if l is not None])
+    return metrics
+
+
+def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None = None) -> MapBuild:
+    """Builds a new version; on any failure the previous live build stays live."""
+    from embeddings.parametric import ParametricConfig, ParametricTSNE
+    from embeddings.tsne import TSNEParams, build_tsne
+
+    def report(done: int, message: str) -> None:
+        if progress:
+            progress(done, 6, message)
+        if job:
+            job.progress(done, 6, message)
+
+    feature_model = FeatureModel.objects.active()
+    if feature_model is None:
+        raise MapBuildError("no active feature model: process the collection first (python manage.py process_collection)")
+    report(0, "loading vectors")
+    ids, X = load_vectors(feature_model, map_obj.members())
+    if len(ids) < MIN_WORKS_FOR_MAP:
+        raise MapBuildError(f"map {map_obj.slug!r} has {len(ids)} works with features; at least {MIN_WORKS_FOR_MAP} are needed")
+    params = {"perplexity": 30.0, "seed": 0, **map_obj.params}
+    tsne_params = TSNEParams(
+        perplexity=float(params["perplexity"]), seed=int(params["seed"]), n_jobs=settings.MAP_BUILD_THREADS
+    )
+    build = MapBuild.objects.create(
+        map=map_obj, version=map_obj.next_version(), feature_version=feature_model.version,
+        params={"tsne": tsne_params.to_dict()},
+    )
+    try:
+        report(1, f"openTSNE on {len(ids)} works")
+        fitted = build_tsne(X, tsne_params)
+        report(2, "training the parametric network")
+        config = ParametricConfig(seed=int(params["seed"]), n_threads=settings.MAP_BUILD_THREADS)
+        net = ParametricTSNE.fit(
+            X, feature_version=feature_model.version, init_coords=fitted.raw_coords,
+            affinities=fitted.affinities, normalisation=fitted.normalisation, config=config,
+        )
+        coords = net.transform(X)
+        report(3, "measuring quality")
+        metrics = {"parametric": quality(X, coords, ids), "opentsne": quality(X, fitted.coords, ids)}
+        if net.loss_history:
+            metrics["parametric"]["kl_first"] = float(net.loss_history[0])
+            metrics["parametric"]["kl_last"] = float(net.loss_history[-1])
+        key = f"maps/{map_obj.slug}/v{build.version}/parametric-{build.pk}.pt"
+        storage.put("private", key, net.to_bytes())
+        report(4, "saving points")
+        with transaction.atomic():
+            MapPoint.objects.bulk_create(
+                [MapPoint(build=build, artwork_id=int(i), x=float(x), y=float(y)) for i, (x, y) in zip(ids, coords)],
+                batch_size=5000,
+            )
+            build.params = {**build.params, "parametric": config.to_dict()}
+            build.metrics = metrics
+            build.parametric_key = key
+            build.n_points = len(ids)
+            build.save(update_fields=["params", "metrics", "parametric_key", "n_points"])
+        report(5, "clusters and decades")
+        refresh_clusters(build, ids, coords)
+        refresh_decades(build)
+        map_obj.go_live(build)
+        report(6, "live")
+    except Exception as exc:
+        MapBuild.objects.filter(pk=build.pk).update(status=MapBuild.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _net_cache.clear()
+    return build
+
+
+def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray) -> None:
+    from embeddings.clusters import NOISE, cluster_map
+
+    labels, clusters = cluster_map(coords, _terms(ids), seed=0)
+    with transaction.atomic():
+        build.clusters.all().delete()
+        Cluster.objects.bulk_create(
+            [
+                Cluster(
+                    build=build, label=c.label, size=c.size, x=c.centroid[0], y=c.centroid[1],
+                    terms=[t for t, _ in c.terms], name=", ".join(t for t, _ in c.terms[:2]) or f"Group {c.label + 1}",
+                )
+                for c in clusters
+            ]
+        )
+        by_label: dict[int, list[int]] = {}
+        for artwork_id, label in zip(ids, labels):
+            if label != NOISE:
+                by_label.setdefault(int(label), []).append(int(artwork_id))
+        for label, members in by_label.items():
+            MapPoint.objects.filter(build=build, artwork_id__in=members).update(cluster=label)
+
+
+def refresh_decades(build: MapBuild) -> int:
+    """Typical and outlier works per decade, over the build's published works."""
+    from embeddings.decades import summarise_decades
+
+    feature_model = FeatureModel.objects.filter(version=build.feature_version).first()
+    if feature_model is None:
+        return 0
+    members = Artwork.objects.published().filter(map_points__build=build)
+    ids, X = load_vectors(feature_model, members)
+    decades = dict(Artwork.objects.filter(pk__in=ids.tolist()).values_list("pk", "decade"))
+    summaries = summarise_decades(
+        X, [decades.get(int(i)) for i in ids], ids.tolist(),
+        min_works=settings.DECADE_MIN_WORKS, n_typical=settings.DECADE_TOP_N, n_outliers=settings.DECADE_TOP_N,
+        years_are_decades=True,
+    ) if len(ids) else []
+    rows = []
+    for summary in summaries:
+        for kind, ranked in ((DecadeWork.Kind.TYPICAL, summary.typical), (DecadeWork.Kind.OUTLIER, summary.outliers)):
+            rows += [
+                DecadeWork(
+                    build=build, decade=summary.decade, decade_count=summary.count, kind=kind, rank=rank,
+                    artwork_id=int(work.id), distance=float(work.distance),
+                )
+                for rank, work in enumerate(ranked)
+            ]
+    with transaction.atomic():
+        build.decade_works.all().delete()
+        DecadeWork.objects.bulk_create(rows)
+    return len(summaries)
+
+
+_net_cache: dict[int, Any] = {}
+
+
+def _network(build: MapBuild) -> Any:
+    from embeddings.parametric import ParametricTSNE
+
+    net = _net_cache.get(build.pk)
+    if net is None:
+        net = ParametricTSNE.from_bytes(
+            storage.get("private", build.parametric_key), feature_version=build.feature_version
+        )
+        _net_cache.clear()
+        _net_cache[build.pk] = net
+    return net
+
+
+def place_artwork(artwork: Artwork) -> list[MapPoint]:
+    """One forward pass per live map that covers the work; no other point moves."""
+    points: list[MapPoint] = []
+    maps = Map.objects.filter(subject=Map.Subject.ARTWORKS, live_build__isnull=False).select_related("live_build")
+    for map_obj in maps:
+        build = map_obj.live_build
+        if not map_obj.covers(artwork) or not build.parametric_key:
+            continue
+        embedding = Embedding.objects.filter(artwork=artwork, feature_model__version=build.feature_version).first()
+        if embedding is None:
+            continue
+        x, y = _network(build).transform(embedding.array()[None, :].astype(np.float64))[0]
+        point, _ = MapPoint.objects.update_or_create(
+            build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
+        )
+        points.append(point)
+        refresh_decades(build)
+    return points
+
+
+def placed_quality(build: MapBuild) -> dict[str, float]:
+    """Metrics for works placed after the build, judged against the fitted works."""
+    from embeddings.metrics import placement_quality
+
+    feature_model = FeatureModel.objects.filter(version=build.feature_version).first()
+    placed = list(build.points.filter(placed=True).values_list("artwork_id", "x", "y"))
+    if feature_model is None or not placed:
+        return {}
+    fitted = list(build.points.filter(placed=False).values_list("artwork_id", "x", "y"))
+    f_ids, f_X = load_vectors(feature_model, Artwork.objects.filter(pk__in=[p[0] for p in fitted]))
+    p_ids, p_X = load_vectors(feature_model, Artwork.objects.filter(pk__in=[p[0] for p in placed]))
+    f_xy = {p[0]: (p[1], p[2]) for p in fitted}
+    p_xy = {p[0]: (p[1], p[2]) for p in placed}
+    metrics = placement_quality(
+        f_X, np.array([f_xy[int(i)] for i in f_ids]), p_X, np.array([p_xy[int(i)] for i in p_ids]),
+        k=min(10, max(1, len(f_ids) - 1)),
+    )
+    MapBuild.objects.filter(pk=build.pk).update(placed_metrics=metrics)
+    return metrics

@@ -1,0 +1,98 @@
+"""Similar works and search by vector, over published works only.
+
+The web process keeps one in-memory index per feature model, rebuilt when a
+shared stamp in the cache changes (new vectors, publish/unpublish), so every
+process answers from memory and none serves a stale index for long.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import numpy as np
+from django.core.cache import cache
+
+from collection.models import Artwork
+from embeddings.index import Neighbour, VectorIndex
+from mlserver.models import Embedding, FeatureModel
+
+_STAMP_KEY = "embeddings:index-stamp"
+_lock = threading.Lock()
+_cached: dict[str, tuple[str, VectorIndex]] = {}
+
+
+def bump_stamp() -> None:
+    """Called whenever vectors or publication change; every process reloads on its next query."""
+    cache.set(_STAMP_KEY, uuid.uuid4().hex, None)
+
+
+def _stamp() -> str:
+    value = cache.get(_STAMP_KEY)
+    if value is None:
+        value = uuid.uuid4().hex
+        cache.add(_STAMP_KEY, value, None)
+        value = cache.get(_STAMP_KEY, value)
+    return value
+
+
+def load_vectors(feature_model: FeatureModel, artworks=None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, matrix) for the given works (default: published works) under one feature model."""
+    if artworks is None:
+        artworks = Artwork.objects.published()
+    rows = Embedding.objects.filter(feature_model=feature_model, artwork__in=artworks).order_by("artwork_id")
+    ids: list[int] = []
+    chunks: list[bytes] = []
+    for artwork_id, vector in rows.values_list("artwork_id", "vector").iterator(chunk_size=2000):
+        ids.append(artwork_id)
+        chunks.append(bytes(vector))
+    if not ids:
+        return np.empty(0, dtype=np.int64), np.empty((0, feature_model.dim or 0), dtype=np.float32)
+    matrix = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(len(ids), -1)
+    return np.asarray(ids, dtype=np.int64), matrix
+
+
+def published_index() -> tuple[FeatureModel, VectorIndex] | None:
+    feature_model = FeatureModel.objects.active()
+    if feature_model is None:
+        return None
+    stamp = _stamp()
+    with _lock:
+        hit = _cached.get(feature_model.version)
+        if hit is not None and hit[0] == stamp:
+            return feature_model, hit[1]
+        ids, matrix = load_vectors(feature_model)
+        index = VectorIndex(ids, matrix)
+        _cached.clear()
+        _cached[feature_model.version] = (stamp, index)
+        return feature_model, index
+
+
+class NotEmbedded(LookupError):
+    """The work has no vector under the active feature model yet."""
+
+
+def similar_to(artwork: Artwork, k: int) -> list[Neighbour]:
+    loaded = published_index()
+    if loaded is None:
+        raise NotEmbedded("no feature model is active yet: process the collection first")
+    feature_model, index = loaded
+    vector = index.vector(artwork.pk)
+    if vector is None:
+        embedding = Embedding.objects.filter(artwork=artwork, feature_model=feature_model).first()
+        if embedding is None:
+            raise NotEmbedded(f"artwork {artwork.accession_number} has no features yet")
+        vector = embedding.array()
+    return index.search(vector, k, exclude=[artwork.pk])
+
+
+def nearest_to_vector(vector: np.ndarray, k: int) -> list[Neighbour]:
+    loaded = published_index()
+    if loaded is None:
+        raise NotEmbedded("no feature model is active yet: process the collection first")
+    return loaded[1].search(vector, k)
+
+
+def with_artworks(neighbours: list[Neighbour]) -> list[tuple[Artwork, float]]:
+    works = Artwork.objects.published().with_related().select_related("image").in_bulk([n.id for n in neighbours])
+    return [(works[n.id], n.score) for n in neighbours if n.id in works]

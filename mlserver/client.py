@@ -1,0 +1,32 @@
+"""The web process's door to the ML worker, without importing torch.
+
+Search by image needs a model forward pass; the web process sends the upload's
+bytes to a ``gpu``-queue task and waits for the vector. The bytes travel in
+the task message only (never written to storage or logs). In the embedded
+default (no broker) the task runs in-process.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from django.conf import settings
+
+
+class UploadEmbeddingError(RuntimeError):
+    """The worker did not return a vector in time, or failed."""
+
+
+def embed_upload(data: bytes) -> np.ndarray:
+    from mlserver.tasks import embed_upload as task
+
+    payload = base64.b64encode(data).decode("ascii")
+    try:
+        result = task.apply_async(args=[payload], queue="gpu")
+        vector = result.get(timeout=settings.SEARCH_TIMEOUT_SECONDS, disable_sync_subtasks=False)
+    except Exception as exc:  # noqa: BLE001 - any worker failure is the same answer to the visitor
+        raise UploadEmbeddingError(f"the image could not be analysed right now ({type(exc).__name__})") from None
+    finally:
+        del payload
+    return np.asarray(vector, dtype=np.float32)
