@@ -23,19 +23,7 @@ from collection.models import (
     PartnerToken,
     ProcessingStatus,
 )
-
-
-class CuratorAdminSite(admin.AdminSite):
-    """Staff alone is not enough: curators must also be in the curators group (or superusers)."""
-
-    site_header = _("Collection map — curators")
-    site_title = _("Collection map")
-    index_title = _("Collection")
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        from collection.models import is_curator
-
-        return super().has_permission(request) and is_curator(request.user)
+from collection.sites import CuratorAdminSite  # noqa: F401 - the site class lives there, see its docstring
 
 
 class DecadeFilter(admin.SimpleListFilter):

@@ -9,4 +9,4 @@ class CollectionConfig(AppConfig):
 
 class CuratorAdminConfig(admin_apps.AdminConfig):
     default = False
-    default_site = "collection.admin.CuratorAdminSite"
+    default_site = "collection.sites.CuratorAdminSite"

@@ -8,10 +8,12 @@ stored twice.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -234,6 +236,15 @@ class ImageFile(models.Model):
         return {name: self.url(name) for name in settings.IMAGE_SIZES}
 
 
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def validate_rate(value: str) -> None:
+    """DRF reads rates as 'N/period'; anything else would fail on every request, so refuse it here."""
+    if value and not _RATE.match(value.strip()):
+        raise ValidationError(_('"%(value)s" is not a rate like "600/minute" or "10/second".'), params={"value": value})
+
+
 def _hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -250,7 +261,8 @@ class PartnerToken(models.Model):
     prefix = models.CharField(max_length=8, editable=False)
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
     rate = models.CharField(
-        max_length=30, blank=True, help_text=_('e.g. "600/minute"; empty uses API_TOKEN_RATE.')
+        max_length=30, blank=True, validators=[validate_rate],
+        help_text=_('e.g. "600/minute"; empty uses API_TOKEN_RATE.'),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="partner_tokens"
@@ -265,6 +277,7 @@ class PartnerToken(models.Model):
     @classmethod
     def issue(cls, name: str, *, scope: str = "read", rate: str = "", user: Any = None) -> tuple["PartnerToken", str]:
         """Returns the token and its secret key; the key is shown once and never stored."""
+        validate_rate(rate)
         key = secrets.token_urlsafe(32)
         token = cls.objects.create(
             name=name, key_hash=_hash_token(key), prefix=key[:8], scope=scope, rate=rate, user=user

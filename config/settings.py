@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "collection",
     "mlserver",
     "embeddings",
@@ -125,7 +126,8 @@ S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL") or None
 S3_REGION = env_str("S3_REGION", "us-east-1")
 S3_ACCESS_KEY_ID = env_str("S3_ACCESS_KEY_ID") or None
 S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY") or None
-S3_PUBLIC_URL = env_str("S3_PUBLIC_URL") or None  # custom domain / CDN for derivatives
+# Custom domain / CDN for derivatives; django-storages wants a host name, so a scheme is dropped.
+S3_PUBLIC_URL = env_str("S3_PUBLIC_URL").removeprefix("https://").removeprefix("http://").rstrip("/") or None
 SIGNED_URL_SECONDS = env_int("SIGNED_URL_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600)
 
 _STATIC_BACKEND = (
@@ -163,8 +165,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL"))
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", env_str("REDIS_URL")) or None
 # No broker means the embedded default: tasks run in-process, right away.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
@@ -175,7 +177,6 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "mlserver.tasks.*": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
-    "embeddings.tasks.train_*": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -217,21 +218,32 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "collection.api.errors.exception_handler",
+    # Trust X-Forwarded-For only for this many proxies, so clients cannot dodge the anonymous rate limit.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Museum collection map API",
     "DESCRIPTION": "Artworks, their images, similar works and maps of the collection.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served by the platform itself, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# Heroku-style REDIS_URL serves as the default for the cache, broker and result backend.
+REDIS_URL = env_str("REDIS_URL")
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfiguredEnv(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache)")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
-        if env_str("CACHE_URL").startswith("redis")
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }

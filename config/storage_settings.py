@@ -45,7 +45,9 @@ def s3_storages(
                 "location": "private",
                 "querystring_auth": True,
                 "querystring_expire": signed_seconds,
-                "default_acl": "private",
+                # No canned ACL: buckets with "bucket owner enforced" (the AWS default) refuse them;
+                # the bucket policy keeps this prefix private.
+                "default_acl": None,
             },
         },
         "staticfiles": {"BACKEND": static_backend},

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.urls import NoReverseMatch, reverse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from django.views.decorators.gzip import gzip_page
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection.api.auth import request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
+from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
@@ -48,14 +54,25 @@ class MapSerializer(serializers.ModelSerializer):
 
 class MapDetailSerializer(MapSerializer):
     clusters = serializers.SerializerMethodField()
+    atlases = serializers.SerializerMethodField(help_text="Thumbnail texture atlases of the live build (embeddings.atlas), or null.")
+    filters = serializers.SerializerMethodField(help_text="Filter names /api/v1/maps/{slug}/match/ understands.")
 
     class Meta(MapSerializer.Meta):
-        fields = MapSerializer.Meta.fields + ["clusters"]
+        fields = MapSerializer.Meta.fields + ["clusters", "atlases", "filters"]
 
     def get_clusters(self, obj: Map) -> list[dict[str, Any]]:
         if obj.live_build is None:
             return []
         return ClusterSerializer(obj.live_build.clusters.all(), many=True).data
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_atlases(self, obj: Map) -> dict[str, Any] | None:
+        from embeddings.atlas import public_description
+
+        return public_description(obj.live_build.atlases) if obj.live_build else None
+
+    def get_filters(self, obj: Map) -> list[str]:
+        return map_filter_names()
 
 
 class MapViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
@@ -119,11 +136,27 @@ class MapPointsView(APIView):
         return response
 
 
-class DecadeWorkSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    rank = serializers.IntegerField()
-    distance = serializers.FloatField()
+class RankedWorkSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="0 is the most typical (or the most outlying).")
+    distance = serializers.FloatField(help_text="Cosine distance to the decade's mean embedding.")
     artwork = ArtworkSerializer()
+
+
+class DecadeSerializer(serializers.Serializer):
+    decade = serializers.IntegerField(help_text="First year of the decade, e.g. 1880.")
+    count = serializers.IntegerField(help_text="Published works of the decade on this map.")
+    typical = RankedWorkSerializer(many=True)
+    outliers = RankedWorkSerializer(many=True)
+
+
+class DecadeListSerializer(serializers.Serializer):
+    map = serializers.CharField()
+    build = serializers.IntegerField()
+    decades = DecadeSerializer(many=True)
+
+
+class DecadeDetailSerializer(DecadeSerializer):
+    map = serializers.CharField()
 
 
 def _decade_rows(request: Request, map_slug: str | None) -> tuple[Map, QuerySet[DecadeWork]]:
@@ -143,7 +176,9 @@ def _decade_rows(request: Request, map_slug: str | None) -> tuple[Map, QuerySet[
 class DecadeListView(StrictQueryParamsMixin, APIView):
     extra_query_params = {"map"}
 
-    @extend_schema(parameters=[OpenApiParameter("map", str, required=True)])
+    @extend_schema(
+        operation_id="decades_list", parameters=[OpenApiParameter("map", str, required=True)], responses=DecadeListSerializer
+    )
     def get(self, request: Request) -> Response:
         map_obj, rows = _decade_rows(request, request.query_params.get("map"))
         decades: dict[int, dict[str, Any]] = {}
@@ -157,7 +192,10 @@ class DecadeListView(StrictQueryParamsMixin, APIView):
 class DecadeDetailView(StrictQueryParamsMixin, APIView):
     extra_query_params = {"map"}
 
-    @extend_schema(parameters=[OpenApiParameter("map", str, required=True)])
+    @extend_schema(
+        operation_id="decades_retrieve", parameters=[OpenApiParameter("map", str, required=True)],
+        responses=DecadeDetailSerializer,
+    )
     def get(self, request: Request, decade: int) -> Response:
         map_obj, rows = _decade_rows(request, request.query_params.get("map"))
         rows = list(rows.filter(decade=decade))
@@ -171,3 +209,187 @@ class DecadeDetailView(StrictQueryParamsMixin, APIView):
                 "outliers": [serialise(r) for r in rows if r.kind == DecadeWork.Kind.OUTLIER],
             }
         )
+
+
+# --- The public website's map: atlases, work details in batches, filters, export ------------------
+# Added for the WebGL map (frontend/js/map.js). Routed from frontend/urls.py (map_site_urlpatterns below).
+
+MAX_WORKS_PER_REQUEST = 500
+MAX_EXPORT = 200_000
+# Filters the map page may send. "object" arrives with object detection; until ArtworkFilter has it,
+# it is accepted and reported back as ignored, so the page can say so instead of failing.
+MAP_FILTER_PARAMS = ("q", "artist", "decade", "year_min", "year_max", "classification", "style", "motif", "object")
+
+
+class MapDataThrottle(AnonThrottle):
+    """The map page asks for work details as the visitor hovers and zooms: a wider anonymous limit."""
+
+    scope = "anon-map"
+    rate = getattr(settings, "API_MAP_RATE", "3000/minute")
+
+
+def map_filter_names() -> list[str]:
+    return [name for name in MAP_FILTER_PARAMS if name in ArtworkFilter.base_filters]
+
+
+def _live_map(slug: str) -> tuple[Map, MapBuild]:
+    map_obj = get_object_or_404(Map.objects.select_related("live_build"), slug=slug)
+    if map_obj.live_build is None:
+        raise NotFound(f"map {slug!r} has no build yet")
+    return map_obj, map_obj.live_build
+
+
+def _parse_ids(raw: Any, limit: int) -> list[int]:
+    if isinstance(raw, str):
+        raw = [part for part in raw.replace(" ", "").split(",") if part]
+    if not isinstance(raw, (list, tuple)):
+        raise ValidationError({"ids": "Give artwork ids, e.g. ?ids=1,2,3."})
+    if len(raw) > limit:
+        raise ValidationError({"ids": f"At most {limit} ids per request."})
+    try:
+        return sorted({int(v) for v in raw})
+    except (TypeError, ValueError):
+        raise ValidationError({"ids": "Artwork ids are whole numbers."}) from None
+
+
+def _page_url(accession_number: str) -> str | None:
+    try:
+        return reverse("frontend:artwork", kwargs={"accession_number": accession_number})
+    except NoReverseMatch:
+        return None
+
+
+def _work_rows(request: Request, build: MapBuild, ids: list[int]) -> list[MapPoint]:
+    return list(
+        _visible_points(request, build)
+        .filter(artwork_id__in=ids)
+        .select_related("artwork__image")
+        .order_by("artwork_id")
+    )
+
+
+def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, Any]:
+    work = point.artwork
+    image = work.image
+    return {
+        "id": work.pk, "accession_number": work.accession_number, "title": work.title,
+        "artist": work.artist_display, "date": work.date_display, "year_start": work.year_start,
+        "year_end": work.year_end, "decade": work.decade, "classification": work.classification,
+        "classification_label": classifications.get(work.classification, work.classification),
+        "page": _page_url(work.accession_number), "x": point.x, "y": point.y,
+        "images": ({**image.urls(), "width": image.width, "height": image.height} if image else None),
+    }
+
+
+@method_decorator(gzip_page, name="dispatch")
+class MapWorksView(APIView):
+    """Details of some works on a map, for hover labels, the work panel and sharper images.
+
+    GET ``?ids=1,2,3`` (up to 500) returns JSON; POST ``{"ids": [...], "format": "csv"}`` (up to
+    200,000, e.g. a lasso selection) returns a CSV download of the same fields.
+    """
+
+    public_post = True
+    throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("ids", str, required=True, description="Comma-separated artwork ids (≤ 500).")],
+        responses=inline_serializer("MapWorks", {"works": serializers.ListField(child=serializers.DictField())}),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        _, build = _live_map(slug)
+        ids = _parse_ids(request.query_params.get("ids", ""), MAX_WORKS_PER_REQUEST)
+        from collection.models import Classification
+
+        labels = {k: str(v) for k, v in Classification.choices}
+        response = Response({"works": [_work_dict(p, labels) for p in _work_rows(request, build, ids)]})
+        patch_cache_control(response, private=True, max_age=60)
+        return response
+
+    @extend_schema(
+        request=inline_serializer("MapExport", {"ids": serializers.ListField(child=serializers.IntegerField())}),
+        responses={(200, "text/csv"): str},
+    )
+    def post(self, request: Request, slug: str) -> HttpResponse:
+        map_obj, build = _live_map(slug)
+        data = request.data
+        raw = data.get("ids", "") if hasattr(data, "get") else ""
+        if hasattr(data, "getlist") and len(data.getlist("ids")) > 1:  # a form posting ids=1&ids=2
+            raw = data.getlist("ids")
+        ids = _parse_ids(raw, MAX_EXPORT)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        header = ["id", "accession_number", "title", "artist", "date", "year_start", "year_end", "decade",
+                  "classification", "medium", "x", "y", "page"]
+        writer.writerow(header)
+        for start in range(0, len(ids), 5000):
+            chunk = ids[start : start + 5000]
+            rows = (
+                _visible_points(request, build).filter(artwork_id__in=chunk).order_by("artwork_id")
+                .values_list("artwork_id", "artwork__accession_number", "artwork__title", "artwork__artist_display",
+                             "artwork__date_display", "artwork__year_start", "artwork__year_end", "artwork__decade",
+                             "artwork__classification", "artwork__medium", "x", "y")
+            )
+            for row in rows:
+                page = _page_url(row[1])
+                writer.writerow(
+                    [_csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6),
+                                                         request.build_absolute_uri(page) if page else ""]
+                )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{map_obj.slug}-selection.csv"'
+        return response
+
+
+def _csv_safe(value: Any) -> Any:
+    """Spreadsheets run cells that start with = + - @ as formulas: prefix those with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+@method_decorator(gzip_page, name="dispatch")
+class MapMatchView(APIView):
+    """Ids of the works on a map that match the filters (the map highlights them and dims the rest)."""
+
+    throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str, required=False) for name in MAP_FILTER_PARAMS],
+        responses=inline_serializer(
+            "MapMatch",
+            {
+                "ids": serializers.ListField(child=serializers.IntegerField()),
+                "count": serializers.IntegerField(),
+                "ignored": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        _, build = _live_map(slug)
+        unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format"})
+        if unknown:
+            raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)})
+        supported = set(map_filter_names())
+        params = request.query_params.copy()
+        ignored = sorted(name for name in MAP_FILTER_PARAMS if name in params and name not in supported)
+        for name in ignored:
+            params.pop(name)
+        works = Artwork.objects.filter(map_points__build=build)
+        if not request_sees_unpublished(request):
+            works = works.filter(published=True)
+        filterset = ArtworkFilter(params, queryset=works, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        ids = sorted(set(filterset.qs.values_list("pk", flat=True)))
+        return Response({"ids": ids, "count": len(ids), "ignored": ignored})
+
+
+def map_site_urlpatterns() -> list:
+    """Routes for the views above, under /api/v1/ (included from frontend/urls.py)."""
+    from django.urls import path
+
+    return [
+        path("api/v1/maps/<slug:slug>/works/", MapWorksView.as_view(), name="map-works"),
+        path("api/v1/maps/<slug:slug>/match/", MapMatchView.as_view(), name="map-match"),
+    ]

@@ -77,7 +77,7 @@ class ParametricConfig:
     early_exaggeration: float = 4.0  # only when training without a warm start
     perplexity: float = 30.0  # only when affinities are not supplied
     log_every: int = 25
-    n_threads: int = 2
+    n_threads: int = 1
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,7 +381,8 @@ def _train_kl(
         y = net(X[idx])
         yh, yt, yn = y[:b], y[b : 2 * b], y[2 * b :]
         attract = torch.log1p(((yh - yt) ** 2).sum(dim=1)).mean()
-        sq = (yn[:, None, :] - yn[None, :, :]).pow(2).sum(dim=-1)
+        norms = (yn * yn).sum(dim=1)
+        sq = (norms[:, None] + norms[None, :] - 2.0 * (yn @ yn.T)).clamp_min(0.0)
         # the diagonal contributes exactly w = 1 per point; drop it from the mean
         log_mean_w = torch.log(((1.0 / (1.0 + sq)).sum() - n_neg) / (n_neg * (n_neg - 1)))
         alpha = config.early_exaggeration if step < ex_steps else 1.0

@@ -1,26 +1,124 @@
-"""The public website. Until the map exists, the home page lists the published works."""
+"""The public website: the collection map, the works list, artwork pages and the decades timeline.
+
+The map page needs a map with a live build; until one exists the home page lists the published
+works instead, so the site works on a fresh install and for visitors without WebGL (the list is
+always one link away).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
-from collection.models import Artwork
+from collection.models import Artwork, Classification
+from frontend.i18n import js_strings
+
+
+def _live_maps() -> list[dict[str, Any]]:
+    from embeddings.models import Map
+
+    return list(
+        Map.objects.filter(live_build__isnull=False).order_by("slug").values("slug", "title", "subject")
+    )
+
+
+def _default_map(maps: list[dict[str, Any]], wanted: str | None) -> str | None:
+    slugs = [m["slug"] for m in maps]
+    if wanted in slugs:
+        return wanted
+    if "all" in slugs:
+        return "all"
+    return slugs[0] if slugs else None
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    maps = _live_maps()
+    if request.GET.get("q") or request.GET.get("page") or not maps:
+        return works_list(request)
+    slug = _default_map(maps, request.GET.get("map"))
+    config = {
+        "api": reverse("api:api-root"),
+        "map": slug,
+        "maps": [{"slug": m["slug"], "title": m["title"]} for m in maps],
+        "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
+        "listUrl": reverse("frontend:list"),
+        "sizes": sorted(([name, px] for name, px in settings.IMAGE_SIZES.items()), key=lambda s: s[1]),
+    }
+    return render(
+        request,
+        "frontend/map.html",
+        {
+            "config": config,
+            "js_strings": js_strings(),
+            "maps": maps,
+            "current_map": slug,
+            "classifications": Classification.choices,
+            "page_class": "map-page",
+        },
+    )
+
+
+def works_list(request: HttpRequest) -> HttpResponse:
     works = Artwork.objects.published().with_related().select_related("image").order_by("year_start", "accession_number")
     query = request.GET.get("q", "").strip()[:200]
     if query:
         works = works.search(query)
     page = Paginator(works, 60).get_page(request.GET.get("page"))
-    return render(request, "frontend/home.html", {"page": page, "query": query})
+    return render(request, "frontend/list.html", {"page": page, "query": query, "has_map": bool(_live_maps())})
 
 
 def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
+    from embeddings.models import MapPoint
+
     work = get_object_or_404(
         Artwork.objects.visible_to(request.user).with_related().select_related("image"),
         accession_number=accession_number,
     )
-    return render(request, "frontend/artwork.html", {"work": work})
+    on_maps = list(
+        MapPoint.objects.filter(artwork=work, build=F("build__map__live_build"))
+        .order_by("build__map__slug")
+        .values_list("build__map__slug", "build__map__title")
+    )
+    image = work.image
+    viewer = None
+    if image is not None:
+        urls = image.urls()
+        viewer = {
+            "width": image.width, "height": image.height,
+            "sizes": [[name, settings.IMAGE_SIZES[name], urls.get(name)] for name in sorted(settings.IMAGE_SIZES, key=settings.IMAGE_SIZES.get)],
+            "detail": reverse("api:artwork-detail", kwargs={"accession_number": work.accession_number}),
+        }
+    return render(
+        request,
+        "frontend/artwork.html",
+        {
+            "work": work,
+            "on_maps": on_maps,
+            "viewer": viewer,
+            "similar_url": reverse("api:artwork-similar", kwargs={"accession_number": work.accession_number}) + "?k=12",
+            "work_url_pattern": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
+            "js_strings": js_strings(),
+        },
+    )
+
+
+def decades(request: HttpRequest) -> HttpResponse:
+    maps = _live_maps()
+    slug = _default_map(maps, request.GET.get("map"))
+    config = {
+        "api": reverse("api:api-root"),
+        "map": slug,
+        "mapUrl": reverse("frontend:home"),
+        "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
+    }
+    return render(
+        request,
+        "frontend/decades.html",
+        {"maps": maps, "current_map": slug, "config": config, "js_strings": js_strings()},
+    )

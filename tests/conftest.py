@@ -34,7 +34,8 @@ def _free_port() -> int:
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on loopback, shared by the session; tests talk to it over HTTP like to real S3."""
     port = _free_port()
-    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    local = Path(sys.executable).parent / "moto_server"
+    exe = str(local) if local.exists() else shutil.which("moto_server")
     proc = subprocess.Popen(
         [exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -156,6 +156,14 @@ def test_it_rejects_a_file_that_is_not_a_usable_image_and_writes_nothing(make, r
     assert stored_keys() == []
 
 
+def test_an_image_far_above_the_pixel_limit_is_refused_before_it_is_decoded(settings, stored_keys):
+    settings.IMAGE_MAX_PIXELS = 1_000_000  # the bomb has 16 megapixels, over twice the limit
+
+    with pytest.raises(images.ImageRejected, match="refused as a possible decompression bomb .*exceeds limit"):
+        images.ingest(_bomb(), name="bomb.png")
+    assert stored_keys() == []
+
+
 def test_it_rejects_an_image_above_the_upload_size_limit(settings, stored_keys):
     settings.IMAGE_MAX_UPLOAD_BYTES = 2000
     data = image_bytes("PNG", mode="RGB", size=(300, 300), colour=(1, 2, 3), compress_level=0)

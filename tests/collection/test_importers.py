@@ -228,10 +228,12 @@ GOOD_ROW_AFTER = "G2,After,,1900,,,painting,,"
     [
         pytest.param("B1,,Someone,1890,,,painting,,", "line 3 (B1): title is empty", id="missing-title"),
         pytest.param(",No number,,1890,,,painting,,", "line 3: accession number is empty", id="missing-accession"),
-        pytest.param("B1,Broken,,1890,,images/broken.jpg,,,", "line 3 (B1): images/broken.jpg: the image is corrupt or truncated", id="broken-image"),
-        pytest.param("B1,Not a picture,,1890,,images/page.jpg,,,", "line 3 (B1): images/page.jpg: not a recognisable image", id="html-as-jpg"),
+        pytest.param("B1,Broken,,1890,,broken.jpg,,,", "line 3 (B1): broken.jpg: the image is corrupt or truncated", id="broken-image"),
+        pytest.param("B1,Not a picture,,1890,,page.jpg,,,", "line 3 (B1): page.jpg: not a recognisable image", id="html-as-jpg"),
         pytest.param("B1,Escapes,,1890,,../secret.jpg,,,", "line 3 (B1): image path '../secret.jpg' escapes the image folder", id="escaping-path"),
-        pytest.param("B1,Nowhere,,1890,,images/nope.jpg,,,", "line 3 (B1): image file 'images/nope.jpg' was not found", id="missing-file"),
+        pytest.param("B1,Absolute,,1890,,/etc/hostname,,,", "line 3 (B1): image path '/etc/hostname' escapes the image folder", id="absolute-path"),
+        pytest.param("B1,Linked,,1890,,link.jpg,,,", "line 3 (B1): image path 'link.jpg' escapes the image folder", id="symlink-out"),
+        pytest.param("B1,Nowhere,,1890,,nope.jpg,,,", "line 3 (B1): image file 'nope.jpg' was not found", id="missing-file"),
         pytest.param("G1,Twin,,1890,,,painting,,", "line 3 (G1): duplicate accession number 'G1' (first seen on line 2)", id="duplicate-accession"),
         pytest.param("B1,Odd cells,,1890", "line 3: the row has 4 cells but the header has 9", id="short-row"),
         pytest.param("B1,Bad flag,,1890,,,painting,,\u0000", "line 3 (B1): motifs contains a NUL character (0x00)", id="nul-in-cell"),
@@ -243,10 +245,11 @@ def test_it_rejects_a_bad_row_with_its_line_number_and_reason_while_the_other_ro
     full = (image_folder / "a.jpg").read_bytes()
     write(image_folder / "broken.jpg", full[: len(full) // 2])
     write(image_folder / "page.jpg", "<!doctype html><html><body>Not found</body></html>")
-    write(tmp_path.parent / "secret.jpg", full)  # exists, but outside the folder
+    write(tmp_path / "secret.jpg", full)  # exists, but outside the image folder
+    (image_folder / "link.jpg").symlink_to(tmp_path / "secret.jpg")
     csv_file = write(tmp_path / "works.csv", HEADER + "\n".join([GOOD_ROW_BEFORE, bad_row, GOOD_ROW_AFTER]) + "\n")
 
-    output = run_import(csv_file, "--images", tmp_path)
+    output = run_import(csv_file, "--images", image_folder)
 
     assert f"rejected {reason}" in output
     assert summary_line(output) == "Import finished: created 2, updated 0, unchanged 0, rejected 1."

@@ -1,0 +1,109 @@
+"""ML tasks, all on the ``gpu`` queue. Each takes primary keys, loads, calls one service, saves.
+
+torch is imported inside the task bodies (through mlserver.services), so the
+web process can import this module to enqueue tasks without loading torch.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from collection import processing
+from collection.models import Artwork, Job
+from collection.storage import StorageUnavailable
+
+log = logging.getLogger(__name__)
+TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
+RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+}
+
+
+@shared_task(bind=True, **RETRY)
+def analyse_artwork(self, pk: int) -> str:
+    """Features for the work, then its place on every live map. Idempotent per (work, feature model)."""
+    from embeddings.maps import place_artwork
+    from mlserver import services
+
+    artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
+    if artwork is None or artwork.image is None:
+        return "skipped"
+    try:
+        processing.run_stage(artwork, "features", lambda: services.embed_artwork(artwork))
+        processing.run_stage(artwork, "map", lambda: place_artwork(artwork), final=True)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001 - stored on the work with its reason by run_stage
+        log.exception("analysis of artwork %s failed", pk)
+        return "failed"
+    return "ok"
+
+
+@shared_task(**RETRY)
+def embed_upload(payload: str) -> list[float]:
+    """A visitor's photo for search by image: decoded in memory, embedded, forgotten."""
+    from mlserver import services
+
+    data = base64.b64decode(payload)
+    try:
+        return services.embed_bytes(data).tolist()
+    finally:
+        del data
+
+
+@shared_task(bind=True, **RETRY)
+def embed_collection(self, feature_model_pk: int, job_pk: int | None = None) -> dict:
+    """(Re-)embeds every work missing a vector under one feature model, resumably.
+
+    Works already embedded are skipped, so a restarted job continues where it
+    stopped. When a new model finishes, it becomes active and maps are rebuilt;
+    until then the previous model keeps serving.
+    """
+    from mlserver import services
+    from mlserver.models import FeatureModel
+
+    feature_model = FeatureModel.objects.get(pk=feature_model_pk)
+    job = Job.objects.filter(pk=job_pk).first() if job_pk else None
+    try:
+        result = services.embed_collection(feature_model, job=job)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        if job:
+            job.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    if job:
+        job.finish(result, message=f"{result['embedded']} works embedded with {feature_model.version}")
+    return result
+
+
+@shared_task(bind=True, acks_late=True)
+def train_features(self, job_pk: int) -> dict:
+    """Fine-tunes the backbone on curator labels (and/or a labelled image set), then re-embeds."""
+    from mlserver import services
+
+    job = Job.objects.get(pk=job_pk)
+    try:
+        outcome = services.train_features(job)
+    except Exception as exc:
+        job.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    return outcome
+
+
+def enqueue_training(params: dict) -> Job:
+    from django.db import transaction
+
+    job = Job.objects.create(kind="train_features", params=params, target=settings.FEATURE_BACKBONE)
+    transaction.on_commit(lambda: train_features.delay(job.pk))
+    return job

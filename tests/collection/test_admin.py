@@ -1,0 +1,216 @@
+"""The curators' admin: who gets in, the artwork list, filters, bulk actions, image upload, failures."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from collection.models import Artwork, ImageFile, ProcessingStatus
+from tests.factories import ArtworkFactory, artwork_with_image, image_bytes
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/collection/artwork/"
+
+
+def change_url(work: Artwork) -> str:
+    return f"/admin/collection/artwork/{work.pk}/change/"
+
+
+def change_form_data(work: Artwork, **overrides: object) -> dict[str, object]:
+    """What the change form posts for an unchanged work with no credits."""
+    data: dict[str, object] = {
+        "accession_number": work.accession_number,
+        "title": work.title,
+        "published": "on" if work.published else "",
+        "artist_display": work.artist_display,
+        "date_display": work.date_display,
+        "classification": work.classification,
+        "medium": work.medium,
+        "dimensions": work.dimensions,
+        "credit_line": work.credit_line,
+        "rights": work.rights,
+        "source_url": work.source_url,
+        "iiif_manifest_url": work.iiif_manifest_url,
+        "credits-TOTAL_FORMS": "0",
+        "credits-INITIAL_FORMS": "0",
+        "credits-MIN_NUM_FORMS": "0",
+        "credits-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def test_staff_outside_the_curators_group_is_refused_the_admin(client):
+    staff = User.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    client.force_login(staff)
+
+    for url in ("/admin/", CHANGELIST):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+
+def test_staff_outside_the_curators_group_who_log_in_are_still_not_let_in(client):
+    User.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+
+    response = client.post(
+        "/admin/login/", {"username": "clerk", "password": "pw-clerk-123", "next": "/admin/"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0].startswith("/admin/login/")
+    assert "You are authenticated as clerk, but are not authorized to access this page" in response.content.decode()
+    assert client.get(CHANGELIST).status_code == 302
+
+
+def test_a_superuser_outside_the_group_is_let_in(client):
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+
+    assert client.get(CHANGELIST).status_code == 200
+
+
+def test_a_curator_sees_the_artwork_list_with_thumbnails(admin_client_for_curator):
+    work = artwork_with_image(image_bytes("JPEG"), title="Water Lilies")
+    ArtworkFactory(title="No picture yet")
+
+    response = admin_client_for_curator.get(CHANGELIST)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Water Lilies" in page and "No picture yet" in page
+    assert f'<img src="{work.image.url("thumb")}"' in page
+    assert "2 artworks" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("decade=1880", "Eighties work", "Nineties work"),
+        ("processing_status__exact=failed", "Nineties work", "Eighties work"),
+        ("published__exact=0", "Nineties work", "Eighties work"),
+        ("q=Eighties", "Eighties work", "Nineties work"),
+    ],
+)
+def test_a_curator_can_filter_the_list(admin_client_for_curator, query, shown, hidden):
+    ArtworkFactory(title="Eighties work", decade=1880)
+    failed = ArtworkFactory(title="Nineties work", decade=1890, year_start=1890, year_end=1890, published=False)
+    failed.set_processing(ProcessingStatus.FAILED, stage="derivatives", error="broken")
+
+    response = admin_client_for_curator.get(f"{CHANGELIST}?{query}")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert shown in page
+    assert hidden not in page
+
+
+def test_the_decade_filter_offers_the_decades_present(admin_client_for_curator):
+    ArtworkFactory(decade=1880)
+    ArtworkFactory(decade=1630)
+
+    page = admin_client_for_curator.get(CHANGELIST).content.decode()
+
+    assert "?decade=1630" in page and "1630s" in page
+    assert "?decade=1880" in page
+    assert "?decade=1900" not in page
+
+
+def test_a_curator_can_publish_and_unpublish_works_in_bulk(admin_client_for_curator):
+    first, second, untouched = ArtworkFactory.create_batch(3, published=True)
+
+    response = admin_client_for_curator.post(
+        CHANGELIST, {"action": "unpublish", "_selected_action": [first.pk, second.pk]}, follow=True
+    )
+    assert "2 works unpublished." in response.content.decode()
+    assert dict(Artwork.objects.values_list("pk", "published")) == {first.pk: False, second.pk: False, untouched.pk: True}
+
+    response = admin_client_for_curator.post(CHANGELIST, {"action": "publish", "_selected_action": [first.pk]}, follow=True)
+    assert "1 works published." in response.content.decode()
+    assert Artwork.objects.get(pk=first.pk).published is True
+    assert Artwork.objects.get(pk=second.pk).published is False
+
+
+def test_a_curator_can_upload_an_image_through_the_change_form(admin_client_for_curator, django_capture_on_commit_callbacks):
+    work = ArtworkFactory(title="Haystacks", date_display="1890")
+    upload = SimpleUploadedFile("haystacks.jpg", image_bytes("JPEG", size=(90, 60)), content_type="image/jpeg")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_for_curator.post(change_url(work), change_form_data(work, upload=upload), follow=True)
+
+    assert response.status_code == 200
+    assert "Image stored; processing has been queued." in response.content.decode()
+    work.refresh_from_db()
+    assert work.image is not None
+    assert (work.image.width, work.image.height) == (90, 60)
+    assert work.image.derivatives_complete()
+    assert work.processing_status == ProcessingStatus.DONE  # ML is off in tests: derivatives finish the pipeline
+
+
+def test_a_curator_editing_the_date_in_the_admin_re_parses_the_years(admin_client_for_curator):
+    work = ArtworkFactory(date_display="1880", year_start=1880, year_end=1880, decade=1880)
+
+    response = admin_client_for_curator.post(change_url(work), change_form_data(work, date_display="c. 1631"))
+
+    assert response.status_code == 302
+    work.refresh_from_db()
+    assert (work.date_display, work.year_start, work.decade) == ("c. 1631", 1631, 1630)
+
+
+def test_an_upload_that_is_not_an_image_is_refused_on_the_form_and_nothing_is_stored(admin_client_for_curator, stored_keys):
+    work = ArtworkFactory(title="Haystacks")
+    upload = SimpleUploadedFile("haystacks.jpg", b"<html><body>Sign in</body></html>", content_type="image/jpeg")
+
+    response = admin_client_for_curator.post(change_url(work), change_form_data(work, upload=upload, title="Changed"))
+
+    assert response.status_code == 200  # the form again
+    assert "haystacks.jpg: not a recognisable image" in response.content.decode()
+    work.refresh_from_db()
+    assert work.title == "Haystacks"
+    assert work.image is None
+    assert not ImageFile.objects.exists()
+    assert stored_keys() == []
+
+
+def test_a_curator_sees_why_processing_failed(admin_client_for_curator):
+    work = artwork_with_image(image_bytes("JPEG"))
+    work.set_processing(ProcessingStatus.FAILED, stage="derivatives", error="ImageRejected: the image is corrupt or truncated")
+
+    change_page = admin_client_for_curator.get(change_url(work)).content.decode()
+    list_page = admin_client_for_curator.get(CHANGELIST).content.decode()
+
+    assert "ImageRejected: the image is corrupt or truncated" in change_page
+    assert f'<img src="{work.image.url("medium")}"' in change_page  # the preview
+    assert "failed at derivatives" in list_page
+    assert 'title="ImageRejected: the image is corrupt or truncated"' in list_page
+
+
+def test_a_curator_can_see_the_import_runs(admin_client_for_curator, tmp_path):
+    from django.core.management import call_command
+
+    (tmp_path / "works.csv").write_text("id,title\n1,Skrik\n2,\n")
+    call_command("import_collection", str(tmp_path / "works.csv"), "--no-progress", stdout=io.StringIO())
+
+    page = admin_client_for_curator.get("/admin/collection/importrun/").content.decode()
+
+    assert str(tmp_path / "works.csv") in page
+
+
+def test_creating_a_partner_token_in_the_admin_shows_its_key_once(client):
+    from collection.models import PartnerToken
+
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+
+    response = client.post(
+        "/admin/collection/partnertoken/add/", {"name": "Museum app", "scope": "read", "rate": "", "active": "on"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "Token created. Copy the key now, it is not shown again:" in page
+    key = page.split("it is not shown again: ")[1].split("<")[0].strip()
+    token = PartnerToken.objects.get()
+    assert PartnerToken.find(key) == token
+    assert token.key_hash != key
