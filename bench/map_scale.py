@@ -31,6 +31,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _cpu_s() -> float:
+    """CPU seconds used so far (all threads): on a shared machine wall time overstates."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", type=int, nargs="?", default=100_000)
@@ -48,12 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     t_gen = time.perf_counter() - t0
     print(f"N={args.n} d={args.dim}: generated in {t_gen:.1f} s, RSS {_rss_mb():.0f} MB", flush=True)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     tsne_map = build_tsne(X, TSNEParams(n_jobs=args.n_jobs, n_iter=args.tsne_iter, seed=args.seed))
-    t_tsne = time.perf_counter() - t0
-    print(f"openTSNE    {t_tsne:7.1f} s  KL {tsne_map.kl_divergence:.3f}  RSS {_rss_mb():.0f} MB", flush=True)
+    t_tsne, c_tsne = time.perf_counter() - t0, _cpu_s() - c0
+    print(
+        f"openTSNE    {t_tsne:7.1f} s  (CPU {c_tsne:.1f} s)  KL {tsne_map.kl_divergence:.3f}  RSS {_rss_mb():.0f} MB",
+        flush=True,
+    )
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     net = ParametricTSNE.fit(
         X,
         feature_version="bench",
@@ -61,21 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         affinities=tsne_map.affinities,
         config=ParametricConfig(n_threads=args.n_jobs, seed=args.seed),
     )
-    t_param = time.perf_counter() - t0
+    t_param, c_param = time.perf_counter() - t0, _cpu_s() - c0
     print(
-        f"parametric  {t_param:7.1f} s  KL est. {net.loss_history[0]:.3f} -> {net.loss_history[-1]:.3f}"
+        f"parametric  {t_param:7.1f} s  (CPU {c_param:.1f} s)  KL est. {net.loss_history[0]:.3f} -> {net.loss_history[-1]:.3f}"
         f"  RSS {_rss_mb():.0f} MB",
         flush=True,
     )
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     coords = net.transform(X)
     blob = net.to_bytes()
-    t_place = time.perf_counter() - t0
+    t_place, c_place = time.perf_counter() - t0, _cpu_s() - c0
     _, py_peak = tracemalloc.get_traced_memory()
     total = t_tsne + t_param + t_place
     print(f"place all   {t_place:7.1f} s  checkpoint {len(blob) / 1024:.0f} KiB")
-    print(f"total build {total:7.1f} s  ({total / 60:.1f} min)")
+    cpu = c_tsne + c_param + c_place
+    print(f"total build {total:7.1f} s  ({total / 60:.1f} min wall; CPU {cpu:.1f} s = {cpu / 60:.1f} min)")
     print(f"peak RSS    {_rss_mb():7.0f} MB   python-heap peak (tracemalloc) {py_peak / 2**20:.0f} MB")
 
     if args.quality:

@@ -90,8 +90,8 @@ class TSNEMap:
 
     @property
     def raw_coords(self) -> np.ndarray:
-        """Unnormalised t-SNE coordinates (the scale the KL objective lives at)."""
-        return np.asarray(self.embedding, dtype=np.float64)
+        """Unnormalised t-SNE coordinates (the scale the KL objective lives at); a copy."""
+        return np.array(self.embedding, dtype=np.float64)
 
     @property
     def affinities(self) -> sp.csr_matrix:

@@ -11,10 +11,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 
-def _plural(singular: str, plural: str) -> list[str]:
-    return [ngettext(singular, plural, 1), ngettext(singular, plural, 2)]
-
-
 def js_strings() -> dict[str, str | list[str]]:
     return {
         "loading": _("Loading the map…"),
@@ -22,8 +18,9 @@ def js_strings() -> dict[str, str | list[str]]:
         "contextLost": _("The map stopped drawing (the graphics driver reset). Reload the page to continue."),
         "noMap": _("This map has not been built yet."),
         "loadFailed": _("The map could not be loaded. Check your connection and reload the page."),
-        "nWorks": _plural("{n} work", "{n} works"),
-        "selectedCount": _plural("{n} work selected", "{n} works selected"),
+        # Literal ngettext calls (one per form), so makemessages finds them.
+        "nWorks": [ngettext("{n} work", "{n} works", 1), ngettext("{n} work", "{n} works", 2)],
+        "selectedCount": [ngettext("{n} work selected", "{n} works selected", 1), ngettext("{n} work selected", "{n} works selected", 2)],
         "matchCount": _("{n} of {total} works match."),
         "moreInExport": _("…and {n} more in the CSV export."),
         "objectUnavailable": _("Searching by object is not available yet, so it was left out."),
@@ -51,7 +48,7 @@ def js_strings() -> dict[str, str | list[str]]:
         "typical": _("Typical"),
         "outliers": _("Outliers"),
         "decadeHeading": _("{decade}s"),
-        "decadeCount": _plural("{n} work", "{n} works"),
+        "decadeCount": [ngettext("{n} work", "{n} works", 1), ngettext("{n} work", "{n} works", 2)],
         "showOnMap": _("Show on the map"),
         "noDecades": _("No decade summaries yet: they appear once the map is built."),
     }

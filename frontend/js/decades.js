@@ -62,10 +62,16 @@ async function main() {
           { class: "decade", id: `d${d.decade}` },
           el("h2", {}, el("span", { class: "decade-name", text: t("decadeHeading", { decade: d.decade }) }), " ",
             el("span", { class: "decade-count", text: t("decadeCount", { n: formatNumber(d.count) }) })),
-          el("h3", { text: t("typical") }),
-          el("ul", { class: "decade-works typical" }, ...d.typical.map((item) => workLink(config, item))),
-          d.outliers.length ? el("h3", { text: t("outliers") }) : null,
-          d.outliers.length ? el("ul", { class: "decade-works outliers" }, ...d.outliers.map((item) => workLink(config, item))) : null,
+          el(
+            "div",
+            { class: "decade-groups" },
+            el("div", { class: "decade-group" }, el("h3", { text: t("typical") }),
+              el("ul", { class: "decade-works typical" }, ...d.typical.map((item) => workLink(config, item)))),
+            d.outliers.length
+              ? el("div", { class: "decade-group" }, el("h3", { text: t("outliers") }),
+                  el("ul", { class: "decade-works outliers" }, ...d.outliers.map((item) => workLink(config, item))))
+              : null,
+          ),
         ),
       ),
     ),

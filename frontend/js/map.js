@@ -5,7 +5,7 @@
 // work's own thumb / medium / large derivative is loaded, so images stay sharp down to one painting.
 // Works placed on the map after its build are not in the atlases: their thumbnails load one by one.
 import { ApiError, getBuffer, getJSON, postForBlob, query, transfer } from "./lib/api.js";
-import { bboxIntersects, derivativeFor, layoutLevel, levelFor, parseIndex } from "./lib/atlas.js";
+import { bboxIntersects, derivativeFor, layoutLevel, levelFor, parseIndex, visibleRanges } from "./lib/atlas.js";
 import { Camera } from "./lib/camera.js";
 import { attachControls } from "./lib/controls.js";
 import { formatNumber, loadStrings, t } from "./lib/i18n.js";
@@ -13,7 +13,7 @@ import { TaskQueue, createRenderer, loadImage } from "./lib/renderer.js";
 import { GridIndex, selectInPolygon } from "./lib/spatial.js";
 import { FILTER_KEYS, parseState, stateToSearch } from "./lib/urlstate.js";
 
-const MAX_SHARP = 300; // visible works beyond which no individual image is loaded
+const MAX_SHARP = 160; // visible works beyond which no individual image is loaded
 const SHARP_BUDGET_PX = 48e6; // texture pixels kept for individual images
 const MAX_DETAIL_SHEETS = 12; // detailed atlas sheets kept on the GPU
 const MIN_ICON_PX = 1.5;
@@ -33,7 +33,8 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-export const timings = { start: performance.now(), firstFrame: null, firstFull: null, frames: [] };
+// firstFrame/firstFull: ms since the script started; …At: ms since navigation (performance.now()).
+export const timings = { start: performance.now(), firstFrame: null, firstFull: null, firstFrameAt: null, firstFullAt: null, frames: [] };
 
 class MapApp {
   constructor(root, config) {
@@ -52,12 +53,16 @@ class MapApp {
     this.infoWaiting = new Map(); // id -> [resolve]
     this.infoQueue = new Set();
     this.sheets = []; // per level: list of sheet records
+    this.levels = []; // atlas cell sizes, smallest first
+    this.topAtlasPx = 0;
+    this.extra = new Int32Array(0);
     this.sharp = new Map(); // point index -> {name, texture, px, used}
     this.sharpLoading = new Map(); // `${p}:${name}` -> true
     this.sharpPx = 0;
     this.imageQueue = new TaskQueue(6);
     this.sheetQueue = new TaskQueue(4);
-    this.uploads = [];
+    this.uploads = []; // decoded atlas sheets waiting for the GPU (one per frame)
+    this.sharpUploads = []; // decoded single images waiting for the GPU (a few ms per frame)
     this.match = null; // Uint8Array per point: 1 = matches the filters
     this.selection = null; // Uint8Array per point: 1 = inside the drawn selection
     this.selectionList = [];
@@ -85,10 +90,10 @@ class MapApp {
     this.buildMapSwitcher();
     let detail, points;
     try {
-      [detail, points] = await Promise.all([
-        getJSON(`${this.api}maps/${encodeURIComponent(this.slug)}/`),
-        getJSON(`${this.api}maps/${encodeURIComponent(this.slug)}/points/`),
-      ]);
+      const pointsRequest = getJSON(`${this.api}maps/${encodeURIComponent(this.slug)}/points/`);
+      detail = await getJSON(`${this.api}maps/${encodeURIComponent(this.slug)}/`);
+      this.prefetchAtlases(detail.atlases); // while the points are still on their way
+      points = await pointsRequest;
     } catch (err) {
       this.fail(err instanceof ApiError && err.status === 404 ? t("noMap") : t("loadFailed"), true);
       return;
@@ -128,9 +133,10 @@ class MapApp {
     }
     this.index = new GridIndex(this.xs, this.ys);
     const [x0, y0, x1, y1] = this.index.bbox;
-    // Icons about as large as the typical distance between neighbours: the map reads as a mosaic.
+    // Icons somewhat larger than the median distance to the nearest neighbour (about the typical spacing
+    // between works where they are dense): the map reads as a mosaic.
     const spacing = this.index.typicalSpacing();
-    this.iconSize = Math.min(Math.max(spacing * 1.1, Math.max(x1 - x0, y1 - y0, 1e-3) / 400), Math.max(x1 - x0, y1 - y0, 0.2) / 2.5);
+    this.iconSize = Math.min(Math.max(spacing * 1.5, Math.max(x1 - x0, y1 - y0, 1e-3) / 400), Math.max(x1 - x0, y1 - y0, 0.2) / 2.5);
     const m = this.iconSize;
     this.bbox = [x0 - m, y0 - m, x1 + m, y1 + m];
     this.dim = new Uint8Array(n);
@@ -142,7 +148,7 @@ class MapApp {
     this.camera.minScale = fit / 4;
     // Deep enough that the largest derivative is shown at its full size.
     const largest = Math.max(...this.sizes.map((s) => s[1]));
-    this.camera.maxScale = Math.max(fit * 8, (largest * 1.5) / this.iconSize);
+    this.camera.maxScale = Math.max(fit * 8, (largest * 1.25) / (this.iconSize * (this.dpr || 1)));
     const s = this.state;
     if (s.x !== null && s.y !== null && s.z !== null) {
       this.camera.set(s.x, s.y, fit * Math.pow(2, s.z));
@@ -189,7 +195,7 @@ class MapApp {
     }
     let index;
     try {
-      index = parseIndex(await getBuffer(atlases.index));
+      index = parseIndex(await (this.prefetched?.get(atlases.index) || getBuffer(atlases.index)));
     } catch (err) {
       console.warn("atlas index failed to load; drawing works one by one", err);
       this.levels = [];
@@ -205,11 +211,21 @@ class MapApp {
       if (p !== undefined) this.inAtlas[p] = 1;
     }
     this.levels = atlases.levels.map((level) => level.cell);
+    // Where each work sits in each level's instance buffers, to hide it under its own sharp image.
+    this.slots = atlases.levels.map(() => ({ sheet: new Int32Array(this.n).fill(-1), k: new Int32Array(this.n) }));
     this.topAtlasPx = this.levels[this.levels.length - 1] - 2 * atlases.pad;
     this.sheets = atlases.levels.map((level, l) =>
       layoutLevel(level, index, this.xs, this.ys, (i) => pointAt[i], atlases.pad).map((sheet, s) => ({
         ...sheet, level: l, number: s, state: "idle", texture: null, buffers: null, used: 0,
       })),
+    );
+    this.sheets.forEach((level, l) =>
+      level.forEach((sheet, s) => {
+        for (let k = 0; k < sheet.n; k++) {
+          this.slots[l].sheet[sheet.points[k]] = s;
+          this.slots[l].k[sheet.points[k]] = k;
+        }
+      }),
     );
     this.canvas.dataset.levels = this.levels.join(",");
     this.setupExtras();
@@ -219,6 +235,17 @@ class MapApp {
       const b = sheet.bbox;
       this.loadSheet(sheet, Math.hypot((b[0] + b[2]) / 2 - cx, (b[1] + b[3]) / 2 - cy));
     }
+  }
+
+  prefetchAtlases(atlases) {
+    this.prefetched = new Map();
+    if (!atlases || !atlases.levels || !atlases.levels.length) return;
+    const count = (b) => { transfer.bytes += b; transfer.requests++; };
+    this.prefetched.set(atlases.index, getBuffer(atlases.index));
+    for (const sheet of atlases.levels[0].sheets) {
+      this.prefetched.set(sheet.url, loadImage(sheet.url, { onBytes: count }));
+    }
+    for (const promise of this.prefetched.values()) promise.catch(() => {});
   }
 
   /** Works on the map but not in the atlases (placed after the build): placeholders, then their own thumbs. */
@@ -234,9 +261,8 @@ class MapApp {
       pos[2 * j + 1] = this.ys[extra[j]];
       half[2 * j] = half[2 * j + 1] = 0.42;
     }
-    this.extraBuffers = k
-      ? { pos: this.renderer.buffer(pos), half: this.renderer.buffer(half), dim: this.renderer.buffer(new Float32Array(k), "dynamic"), dimData: new Float32Array(k) }
-      : null;
+    this.extraBuffers?.destroy();
+    this.extraBuffers = k ? this.renderer.quadBatch(pos, half, null, k) : null;
     this.canvas.dataset.extra = String(k);
     this.updateDimBuffers();
     this.requestRender();
@@ -246,7 +272,14 @@ class MapApp {
     if (sheet.state !== "idle") return;
     sheet.state = "loading";
     this.sheetQueue
-      .push(priority + sheet.level * 10, () => loadImage(sheet.url, { onBytes: (b) => { transfer.bytes += b; transfer.requests++; } }))
+      .push(priority + sheet.level * 10, () => {
+        const early = this.prefetched?.get(sheet.url);
+        if (early) {
+          this.prefetched.delete(sheet.url);
+          return early;
+        }
+        return loadImage(sheet.url, { onBytes: (b) => { transfer.bytes += b; transfer.requests++; } });
+      })
       .then((image) => {
         this.uploads.push({ sheet, image });
         this.requestRender();
@@ -262,11 +295,7 @@ class MapApp {
     const r = this.renderer;
     sheet.texture = r.sheetTexture(image);
     if (image.close) image.close();
-    const dim = new Float32Array(sheet.n);
-    sheet.buffers = {
-      pos: r.buffer(sheet.pos), half: r.buffer(sheet.half), uv: r.buffer(sheet.uv),
-      dim: r.buffer(dim, "dynamic"), dimData: dim,
-    };
+    sheet.buffers = r.quadBatch(sheet.pos, sheet.half, sheet.uv, sheet.n);
     sheet.state = "ready";
     this.updateSheetDim(sheet);
   }
@@ -278,7 +307,7 @@ class MapApp {
     for (const sheet of detailed.slice(0, detailed.length - MAX_DETAIL_SHEETS)) {
       if (visible.has(sheet)) continue;
       sheet.texture.destroy();
-      for (const name of ["pos", "half", "uv", "dim"]) sheet.buffers[name].destroy();
+      sheet.buffers.destroy();
       sheet.texture = sheet.buffers = null;
       sheet.state = "idle";
     }
@@ -323,6 +352,9 @@ class MapApp {
       if (this.uploads.length) this.requestRender();
       if (upload.sheet.level === 0) this.markReadyIfDone();
     }
+    // Single images: as many as fit in a few milliseconds, the rest next frame.
+    while (this.sharpUploads.length && performance.now() - started < 6) this.uploadSharp(this.sharpUploads.shift());
+    if (this.sharpUploads.length) this.requestRender();
     const r = this.renderer;
     const cam = this.camera;
     const base = {
@@ -330,17 +362,18 @@ class MapApp {
       iconSize: this.iconSize, minPx: MIN_ICON_PX, dimStrength: 1,
     };
     const iconPx = this.iconSize * cam.scale * this.dpr;
-    const view = cam.bounds(this.iconSize);
+    const view = cam.bounds(Math.max(this.iconSize, 2 / cam.scale));
     r.clear();
 
     // Placeholders for works without a texture yet, under everything else.
     if (this.extraBuffers) {
-      r.drawSolid({ ...base, ...this.extraBuffers, n: this.extra.length, colour: [0.33, 0.33, 0.35] });
+      this.extraBuffers.draw({ ...base, colour: [0.33, 0.33, 0.35] });
     }
     // Level 0 everywhere, then the more detailed levels where they are loaded and in view.
     const wanted = this.levels.length ? levelFor(this.levels, iconPx, this.atlases.pad) : -1;
     const visibleSheets = new Set();
     let drawnSheets = 0;
+    let drawnInstances = 0;
     for (let l = 0; l < this.sheets.length; l++) {
       if (l > 0 && l > wanted) break;
       for (const sheet of this.sheets[l]) {
@@ -350,9 +383,13 @@ class MapApp {
         if (sheet.state === "idle") {
           this.loadSheet(sheet, Math.hypot((sheet.bbox[0] + sheet.bbox[2]) / 2 - cam.cx, (sheet.bbox[1] + sheet.bbox[3]) / 2 - cam.cy) * cam.scale);
         }
-        if (sheet.state !== "ready" || !sheet.n) continue;
+        if (sheet.state !== "ready" || !sheet.n || !inView) continue;
         sheet.used = started;
-        r.drawSheet({ ...base, ...sheet.buffers, tex: sheet.texture, n: sheet.n });
+        // Only the runs of works that meet the view: zoomed in, a frame draws a small part of the map.
+        for (const [first, count] of visibleRanges(sheet.chunks, view)) {
+          sheet.buffers.draw({ ...base, tex: sheet.texture }, first, count);
+          drawnInstances += count;
+        }
         drawnSheets++;
       }
     }
@@ -376,14 +413,18 @@ class MapApp {
     const elapsed = performance.now() - started;
     timings.frames.push(elapsed);
     if (timings.frames.length > 2000) timings.frames.splice(0, 1000);
-    if (timings.firstFrame === null) timings.firstFrame = performance.now() - timings.start;
+    if (timings.firstFrame === null) {
+      timings.firstFrameAt = performance.now();
+      timings.firstFrame = timings.firstFrameAt - timings.start;
+    }
     if (this.ready && timings.firstFull === null) {
-      timings.firstFull = performance.now() - timings.start;
+      timings.firstFullAt = performance.now();
+      timings.firstFull = timings.firstFullAt - timings.start;
       this.canvas.dataset.ready = "true";
       this.setStatus("");
     }
     Object.assign(this.canvas.dataset, {
-      level: String(wanted), sheets: String(drawnSheets), sharp: String(sharpDrawn), iconPx: iconPx.toFixed(1),
+      level: String(wanted), sheets: String(drawnSheets), instances: String(drawnInstances), sharp: String(sharpDrawn), iconPx: iconPx.toFixed(1),
     });
   }
 
@@ -425,17 +466,55 @@ class MapApp {
     if (missingInfo.length) this.requestInfo(missingInfo);
     let drawn = 0;
     const now = performance.now();
-    for (const [p] of need) {
+    // Stacks of works on one spot would cover the screen many times over: stop at a few screenfuls,
+    // nearest the centre first.
+    const cam = this.camera;
+    const budget = 2.5 * cam.width * cam.height;
+    let area = 0;
+    const order = [...need.keys()].filter((p) => this.sharp.has(p));
+    order.sort((a, b) => Math.hypot(this.xs[a] - cx, this.ys[a] - cy) - Math.hypot(this.xs[b] - cx, this.ys[b] - cy));
+    const covered = new Set();
+    for (const p of order) {
       const s = this.sharp.get(p);
-      if (!s) continue;
       // Over an atlas cell only when sharper than the atlas.
       if (this.inAtlas[p] && s.px <= (this.topAtlasPx || 0)) continue;
+      const half = this.halfOf(p);
+      const [sx, sy] = cam.toScreen(this.xs[p], this.ys[p]);
+      const hw = half[0] * this.iconSize * cam.scale, hh = half[1] * this.iconSize * cam.scale;
+      area += Math.max(0, Math.min(cam.width, sx + hw) - Math.max(0, sx - hw)) * Math.max(0, Math.min(cam.height, sy + hh) - Math.max(0, sy - hh));
+      if (area > budget && covered.size) break;
+      covered.add(p);
+    }
+    // Draw in map order (as the atlases do) so overlaps look the same at every zoom.
+    for (const p of [...covered].sort((a, b) => a - b)) {
+      const s = this.sharp.get(p);
       s.used = now;
       this.renderer.drawImage({ ...base, pos: [this.xs[p], this.ys[p]], half: this.halfOf(p), tex: s.texture, dim: this.dim[p] });
       drawn++;
     }
+    this.setCovered(covered);
     this.evictSharp(need);
     return drawn;
+  }
+
+  /** Hides the atlas cells of works drawn with their own sharper image (set at the next frame). */
+  setCovered(covered) {
+    const before = this.covered || new Set();
+    let changed = false;
+    for (const p of before) if (!covered.has(p)) { this.writeSlot(p, this.dim[p]); changed = true; }
+    for (const p of covered) if (!before.has(p)) { this.writeSlot(p, 2); changed = true; }
+    this.covered = covered;
+    if (changed) this.requestRender();
+  }
+
+  writeSlot(p, value) {
+    if (!this.slots) return;
+    for (let l = 0; l < this.slots.length; l++) {
+      const s = this.slots[l].sheet[p];
+      if (s < 0) continue;
+      const sheet = this.sheets[l][s];
+      if (sheet.state === "ready") sheet.buffers.setDim(this.slots[l].k[p], value);
+    }
   }
 
   visibleExtras(view) {
@@ -466,21 +545,27 @@ class MapApp {
     this.imageQueue
       .push(priority + this.rank(name) * 0.01, () => loadImage(url, { onBytes: (b) => { transfer.bytes += b; transfer.requests++; } }))
       .then((image) => {
-        const have = this.sharp.get(p);
-        if (have && this.rank(have.name) >= this.rank(name)) return;
-        if (Math.max(image.width, image.height) > this.renderer.maxTexture) return;
-        const texture = this.renderer.imageTexture(image);
-        if (have) {
-          have.texture.destroy();
-          this.sharpPx -= have.w * have.h;
-        }
-        this.sharp.set(p, { name, texture, w: image.width, h: image.height, px: Math.max(image.width, image.height), used: performance.now() });
-        this.sharpPx += image.width * image.height;
-        if (image.close) image.close();
+        this.sharpUploads.push({ p, name, image });
         this.requestRender();
       })
       .catch(() => {})
       .finally(() => this.sharpLoading.delete(key));
+  }
+
+  uploadSharp({ p, name, image }) {
+    const have = this.sharp.get(p);
+    if ((have && this.rank(have.name) >= this.rank(name)) || Math.max(image.width, image.height) > this.renderer.maxTexture) {
+      if (image.close) image.close();
+      return;
+    }
+    const texture = this.renderer.imageTexture(image);
+    if (have) {
+      have.texture.destroy();
+      this.sharpPx -= have.w * have.h;
+    }
+    this.sharp.set(p, { name, texture, w: image.width, h: image.height, px: Math.max(image.width, image.height), used: performance.now() });
+    this.sharpPx += image.width * image.height;
+    if (image.close) image.close();
   }
 
   evictSharp(needed) {
@@ -507,17 +592,17 @@ class MapApp {
 
   updateDimBuffers() {
     for (const level of this.sheets) for (const sheet of level) if (sheet.state === "ready") this.updateSheetDim(sheet);
-    if (this.extraBuffers) {
-      const data = this.extraBuffers.dimData;
-      for (let j = 0; j < this.extra.length; j++) data[j] = this.dim[this.extra[j]];
-      this.extraBuffers.dim.subdata(data);
-    }
+    if (this.extraBuffers) this.extraBuffers.setDims(Float32Array.from(this.extra, (p) => this.dim[p]));
   }
 
   updateSheetDim(sheet) {
-    const data = sheet.buffers.dimData;
-    for (let k = 0; k < sheet.n; k++) data[k] = this.dim[sheet.points[k]];
-    sheet.buffers.dim.subdata(data);
+    const values = new Float32Array(sheet.n);
+    const covered = this.covered;
+    for (let k = 0; k < sheet.n; k++) {
+      const p = sheet.points[k];
+      values[k] = covered && covered.has(p) ? 2 : this.dim[p];
+    }
+    sheet.buffers.setDims(values);
   }
 
   // --- Picking, hover and selection ---------------------------------------------------------------
@@ -774,9 +859,25 @@ class MapApp {
       this.closePanel();
       this.canvas.focus();
     });
+    // Escape closes a panel from inside it too, and gives the focus back to the map.
+    for (const id of ["#work-panel", "#selection-panel", "#filters-panel"]) {
+      $(id, this.root)?.addEventListener("keydown", (e) => {
+        if (e.key !== "Escape") return;
+        e.preventDefault();
+        if (id === "#work-panel") this.closePanel();
+        else if (id === "#selection-panel") this.clearSelection();
+        else {
+          $(id, this.root).hidden = true;
+          $("#filters-toggle", this.root)?.setAttribute("aria-expanded", "false");
+        }
+        this.canvas.focus();
+      });
+    }
   }
 
   buildClusterLabels(clusters) {
+    // Labels let the pointer through to the map (wheel, drag, click on the works under them);
+    // keyboard users reach them with Tab and fly there with Enter.
     this.clusters = clusters;
     this.labelsLayer.replaceChildren(
       ...clusters.map((c) =>
@@ -798,9 +899,23 @@ class MapApp {
     const opacity = zoom < 6 ? 1 : zoom < 12 ? (12 - zoom) / 6 : 0;
     this.labelsLayer.style.opacity = String(opacity);
     this.labelsLayer.style.visibility = opacity > 0 ? "visible" : "hidden";
+    if (opacity <= 0) return;
     const nodes = this.labelsLayer.children;
-    for (let i = 0; i < this.clusters.length; i++) {
+    if (!this.labelSizes) {
+      this.labelSizes = [...nodes].map((node) => [node.offsetWidth, node.offsetHeight]);
+      // Larger groups first: when names would overlap, the larger group's name is shown.
+      this.labelOrder = this.clusters.map((c, i) => i).sort((a, b) => this.clusters[b].size - this.clusters[a].size);
+    }
+    const placed = [];
+    for (const i of this.labelOrder) {
       const [sx, sy] = this.camera.toScreen(this.clusters[i].x, this.clusters[i].y);
+      const [w, h] = this.labelSizes[i];
+      const box = [sx - w / 2 - 4, sy - h / 2 - 2, sx + w / 2 + 4, sy + h / 2 + 2];
+      const onScreen = box[2] > 0 && box[0] < this.camera.width && box[3] > 0 && box[1] < this.camera.height;
+      const free = onScreen && !placed.some((b) => b[0] < box[2] && b[2] > box[0] && b[1] < box[3] && b[3] > box[1]);
+      nodes[i].hidden = !free;
+      if (!free) continue;
+      placed.push(box);
       nodes[i].style.transform = `translate(${Math.round(sx)}px, ${Math.round(sy)}px) translate(-50%, -50%)`;
     }
   }

@@ -11,6 +11,12 @@ from sklearn.metrics import adjusted_rand_score
 from embeddings.clusters import NOISE, cluster_map, find_clusters, name_clusters
 
 
+@pytest.fixture(autouse=True)
+def s3_storage() -> None:
+    """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
+    return None
+
+
 def _islands(n_per: tuple[int, ...] = (300, 200, 100), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     centres = np.array([[-0.6, -0.5], [0.6, -0.4], [0.0, 0.6]])

@@ -7,6 +7,12 @@ import pytest
 
 from embeddings.decades import decade_of, summarise_decades
 
+
+@pytest.fixture(autouse=True)
+def s3_storage() -> None:
+    """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
+    return None
+
 E1, E2, E3, E4 = np.eye(4)
 
 

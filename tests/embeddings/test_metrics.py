@@ -15,6 +15,12 @@ from embeddings.metrics import (
 )
 
 
+@pytest.fixture(autouse=True)
+def s3_storage() -> None:
+    """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
+    return None
+
+
 def _line(xs: list[float]) -> np.ndarray:
     return np.array([[x, 0.0] for x in xs])
 

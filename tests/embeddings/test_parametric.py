@@ -16,6 +16,13 @@ from embeddings.parametric import FORMAT_VERSION, ParametricConfig, ParametricTS
 from embeddings.synthetic import clustered_embeddings
 from embeddings.tsne import TSNEMap, TSNEParams, build_tsne
 
+
+@pytest.fixture(autouse=True)
+def s3_storage() -> None:
+    """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
+    return None
+
+
 N_FIT = 700
 N_NEW = 60
 FEATURES = "test-cnn-v1"
@@ -37,7 +44,7 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def tsne_map(data: tuple[np.ndarray, np.ndarray]) -> TSNEMap:
     X, _ = data
-    return build_tsne(X[:N_FIT], TSNEParams(perplexity=20, early_exaggeration_iter=125, n_iter=250, seed=3))
+    return build_tsne(X[:N_FIT], TSNEParams(perplexity=20, early_exaggeration_iter=125, n_iter=250, n_jobs=1, seed=3))
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,16 @@ from embeddings.metrics import map_quality
 from embeddings.synthetic import clustered_embeddings
 from embeddings.tsne import Normalisation, TSNEMap, TSNEParams, build_tsne
 
+
+@pytest.fixture(autouse=True)
+def s3_storage() -> None:
+    """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
+    return None
+
+
 N_FIT = 600
-PARAMS = TSNEParams(perplexity=20, early_exaggeration_iter=125, n_iter=250, n_jobs=2, seed=7)
+# Single-threaded: on a busy 2-core machine openTSNE's threads mostly wait for each other.
+PARAMS = TSNEParams(perplexity=20, early_exaggeration_iter=125, n_iter=250, n_jobs=1, seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +61,11 @@ def test_the_map_keeps_clusters_apart(data: tuple[np.ndarray, np.ndarray], tsne_
     assert quality["knn_accuracy"] > 0.95
 
 
-def test_the_same_seed_builds_the_same_map(data: tuple[np.ndarray, np.ndarray], tsne_map: TSNEMap) -> None:
+def test_the_same_seed_builds_the_same_map(data: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = data
-    np.testing.assert_allclose(build_tsne(X[:N_FIT], PARAMS).coords, tsne_map.coords)
+    params = TSNEParams(perplexity=10, early_exaggeration_iter=50, n_iter=100, n_jobs=1, seed=7)
+    first, second = build_tsne(X[:200], params), build_tsne(X[:200], params)
+    np.testing.assert_array_equal(first.coords, second.coords)
 
 
 def test_it_places_new_works_without_moving_the_others(

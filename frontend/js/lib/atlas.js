@@ -72,6 +72,7 @@ export function layoutLevel(level, index, xs, ys, pointOf, pad = 1) {
     sheets.push({
       ...sheet,
       n: k,
+      chunks: chunkBounds(pos, k),
       pos: pos.subarray(0, 2 * k),
       half: half.subarray(0, 2 * k),
       uv: uv.subarray(0, 4 * k),
@@ -106,4 +107,36 @@ export function derivativeFor(iconDevicePx, sizes, atlasTopPx) {
 
 export function bboxIntersects(a, b) {
   return a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
+}
+
+export const CHUNK = 512;
+
+/** Bounding boxes of consecutive runs of CHUNK instances (compact, thanks to the Hilbert order). */
+export function chunkBounds(pos, n, size = CHUNK) {
+  const out = [];
+  for (let start = 0; start < n; start += size) {
+    const end = Math.min(n, start + size);
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (let k = start; k < end; k++) {
+      const x = pos[2 * k], y = pos[2 * k + 1];
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    out.push({ start, end, bbox: [x0, y0, x1, y1] });
+  }
+  return out;
+}
+
+/** [first, count] ranges of the chunks that meet the view, neighbouring ones merged (fewer draw calls). */
+export function visibleRanges(chunks, view) {
+  const ranges = [];
+  for (const chunk of chunks) {
+    if (!bboxIntersects(chunk.bbox, view)) continue;
+    const last = ranges[ranges.length - 1];
+    if (last && last[0] + last[1] === chunk.start) last[1] += chunk.end - chunk.start;
+    else ranges.push([chunk.start, chunk.end - chunk.start]);
+  }
+  return ranges;
 }

@@ -1,5 +1,5 @@
-// WebGL drawing with regl: instanced textured quads (one draw call per atlas sheet), single images,
-// solid placeholders and selection frames. Positions are world units; the camera turns them into
+// WebGL drawing with regl: batches of textured quads (a few draw calls per atlas sheet), single
+// images, solid placeholders and selection frames. Positions are world units; the camera turns them into
 // CSS pixels and the vertex shader into clip space.
 import createREGL from "regl";
 
@@ -31,8 +31,7 @@ export function createRenderer(canvas, { onLost } = {}) {
   try {
     regl = createREGL({
       canvas,
-      extensions: ["ANGLE_instanced_arrays"],
-      optionalExtensions: ["EXT_texture_filter_anisotropic", "OES_element_index_uint"],
+      optionalExtensions: ["EXT_texture_filter_anisotropic"],
       attributes: { antialias: false, alpha: false, preserveDrawingBuffer: true, powerPreference: "high-performance" },
     });
   } catch (err) {
@@ -60,52 +59,107 @@ export function createRenderer(canvas, { onLost } = {}) {
     },
   };
 
-  const drawSheet = regl({
-    ...common,
-    vert: `precision highp float;
-attribute vec2 corner; attribute vec2 pos; attribute vec2 halfSize; attribute vec4 uv; attribute float dim;
+  // Batches of quads as plain indexed triangles, not instances: software WebGL (SwiftShader, and
+  // some old drivers) runs an instanced draw one instance at a time, which made 100,000 works cost
+  // seconds per frame there. Each vertex: position (the work's centre), offset (corner × half size,
+  // in icon sizes), texture coordinate; dim in a buffer of its own (it changes with filters).
+  const QUADS_PER_DRAW = 16384; // 65,536 vertices: 16-bit indices
+  const indexData = new Uint16Array(QUADS_PER_DRAW * 6);
+  for (let q = 0; q < QUADS_PER_DRAW; q++) {
+    const b = q * 4;
+    indexData.set([b, b + 1, b + 2, b + 2, b + 1, b + 3], q * 6);
+  }
+  const quadIndex = regl.elements({ data: indexData, primitive: "triangles", type: "uint16" });
+  const STRIDE = 24;
+  const quadAttributes = {
+    pos: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE, stride: STRIDE }),
+    offset: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 8, stride: STRIDE }),
+    uv: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 16, stride: STRIDE }),
+    dim: (c, p) => ({ buffer: p.dim, offset: p.base * 16, stride: 4 }),
+  };
+  const QUAD_VERT = `precision highp float;
+attribute vec2 pos; attribute vec2 offset; attribute vec2 uv; attribute float dim;
+uniform vec2 centre; uniform float scale; uniform vec2 viewport; uniform float iconSize; uniform float minPx;
 varying vec2 vUv; varying float vDim;
-${PLACE}
 void main() {
-  gl_Position = place(pos, halfSize, corner, 0.0);
-  vUv = mix(uv.xy, uv.zw, corner);
+  float k = max(1.0, minPx / (iconSize * scale));
+  vec2 s = (pos - centre) * scale + offset * iconSize * k * scale;
+  // dim 2 = covered by the work's own sharper image: no triangle at all (no overdraw).
+  gl_Position = dim > 1.5 ? vec4(2.0, 2.0, 2.0, 1.0) : vec4(s.x * 2.0 / viewport.x, -s.y * 2.0 / viewport.y, 0.0, 1.0);
+  vUv = uv;
   vDim = dim;
-}`,
+}`;
+  const quadCommon = {
+    vert: QUAD_VERT,
+    depth: { enable: false },
+    attributes: quadAttributes,
+    elements: quadIndex,
+    count: regl.prop("count"),
+    uniforms: { ...common.uniforms, dimStrength: regl.prop("dimStrength") },
+  };
+  const drawQuadsTextured = regl({
+    ...quadCommon,
     frag: `precision mediump float;
 uniform sampler2D tex; varying vec2 vUv; varying float vDim;
 ${DIM}
 void main() { gl_FragColor = vec4(dimmed(texture2D(tex, vUv).rgb, vDim), 1.0); }`,
-    attributes: {
-      corner: corners,
-      pos: { buffer: regl.prop("pos"), divisor: 1 },
-      halfSize: { buffer: regl.prop("half"), divisor: 1 },
-      uv: { buffer: regl.prop("uv"), divisor: 1 },
-      dim: { buffer: regl.prop("dim"), divisor: 1 },
-    },
-    uniforms: { ...common.uniforms, tex: regl.prop("tex"), dimStrength: regl.prop("dimStrength") },
-    instances: regl.prop("n"),
+    uniforms: { ...quadCommon.uniforms, tex: regl.prop("tex") },
   });
-
-  const drawSolid = regl({
-    ...common,
-    vert: `precision highp float;
-attribute vec2 corner; attribute vec2 pos; attribute vec2 halfSize; attribute float dim;
-varying float vDim;
-${PLACE}
-void main() { gl_Position = place(pos, halfSize, corner, 0.0); vDim = dim; }`,
+  const drawQuadsSolid = regl({
+    ...quadCommon,
     frag: `precision mediump float;
 uniform vec3 colour; varying float vDim;
 ${DIM}
 void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
-    attributes: {
-      corner: corners,
-      pos: { buffer: regl.prop("pos"), divisor: 1 },
-      halfSize: { buffer: regl.prop("half"), divisor: 1 },
-      dim: { buffer: regl.prop("dim"), divisor: 1 },
-    },
-    uniforms: { ...common.uniforms, colour: regl.prop("colour"), dimStrength: regl.prop("dimStrength") },
-    instances: regl.prop("n"),
+    uniforms: { ...quadCommon.uniforms, colour: regl.prop("colour") },
   });
+
+  /** n quads: pos (2n), half (2n, fractions of the icon size), uv (4n: u0 v0 u1 v1) or null (solid). */
+  function quadBatch(pos, half, uv, n) {
+    const geom = new Float32Array(n * 4 * 6);
+    const corners = [[0, 0], [1, 0], [0, 1], [1, 1]];
+    for (let q = 0; q < n; q++) {
+      for (let c = 0; c < 4; c++) {
+        const [cx, cy] = corners[c];
+        const o = (q * 4 + c) * 6;
+        geom[o] = pos[2 * q];
+        geom[o + 1] = pos[2 * q + 1];
+        geom[o + 2] = (cx * 2 - 1) * half[2 * q];
+        geom[o + 3] = (cy * 2 - 1) * half[2 * q + 1];
+        if (uv) {
+          geom[o + 4] = cx ? uv[4 * q + 2] : uv[4 * q];
+          geom[o + 5] = cy ? uv[4 * q + 3] : uv[4 * q + 1];
+        }
+      }
+    }
+    const geomBuffer = regl.buffer({ data: geom, usage: "static" });
+    const dimData = new Float32Array(n * 4);
+    const dimBuffer = regl.buffer({ data: dimData, usage: "dynamic" });
+    const four = new Float32Array(4);
+    return {
+      n,
+      /** dim per quad (values: 0 normal, 1 dimmed, 2 hidden). */
+      setDims(values) {
+        for (let q = 0; q < n; q++) dimData.fill(values[q], q * 4, q * 4 + 4);
+        dimBuffer.subdata(dimData);
+      },
+      setDim(q, value) {
+        four.fill(value);
+        dimData.set(four, q * 4);
+        dimBuffer.subdata(four, q * 16);
+      },
+      draw(props, first = 0, count = n) {
+        for (let start = first; start < first + count; start += QUADS_PER_DRAW) {
+          const m = Math.min(QUADS_PER_DRAW, first + count - start);
+          (uv ? drawQuadsTextured : drawQuadsSolid)({ ...props, geom: geomBuffer, dim: dimBuffer, base: start, count: m * 6 });
+        }
+      },
+      destroy() {
+        geomBuffer.destroy();
+        dimBuffer.destroy();
+      },
+    };
+  }
 
   const drawImage = regl({
     ...common,
@@ -141,7 +195,7 @@ void main() {
   vLocal = (corner * 2.0 - 1.0) * vHalf;
   gl_Position = place(pos, halfSize, corner, widthPx);
 }`,
-    frag: `precision mediump float;
+    frag: `precision highp float;
 uniform vec4 colour; uniform float widthPx; varying vec2 vLocal; varying vec2 vHalf;
 void main() {
   vec2 inner = vHalf - widthPx;
@@ -186,8 +240,7 @@ void main() {
       regl.poll();
       regl.clear({ color: colour, depth: 1 });
     },
-    drawSheet,
-    drawSolid,
+    quadBatch,
     drawImage,
     drawFrame,
     destroy: () => regl.destroy(),

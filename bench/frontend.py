@@ -1,0 +1,315 @@
+"""The public map under load: N works in headless Chromium (WebGL on SwiftShader, i.e. the CPU).
+
+Usage:
+    python bench/frontend.py [N] [--rebuild] [--keep-serving]
+
+Builds (once per N, cached under /tmp/museum-bench-N) a synthetic collection on the real Django app:
+SQLite, files on the local disk, N works sharing 256 generated images, a map build whose points
+form t-SNE-like clusters, and its thumbnail atlases made by embeddings.atlas. Serves it with
+gunicorn and opens the map page in Debian's Chromium, then prints:
+
+* time to the first drawn map (all of atlas level 0 on screen) and to the first frame,
+* bytes transferred (page, scripts, API, atlases) until then, and after a scripted pan and zoom,
+* frame times during the scripted pan and zoom: the interval between animation frames (what a
+  visitor feels) and the map's own drawing time per frame (CPU side).
+
+No GPU here: SwiftShader draws on the CPU, so frame times are an upper bound for real devices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+N_IMAGES = 256
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+]
+
+
+def _env(var_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
+        "DJANGO_INSECURE_DEV_KEY": "true",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "ML_ENABLED": "false",
+        "CACHE_URL": "",
+        "S3_BUCKET": "",
+        "CELERY_BROKER_URL": "",
+        "API_ANON_RATE": "100000/minute",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def build_collection(n: int, var_dir: Path) -> None:
+    """Runs in a child process with the bench environment (Django settings are read once)."""
+    import numpy as np
+
+    os.environ.update(_env(var_dir))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from PIL import Image, ImageDraw
+
+    from collection import images
+    from collection.models import Artwork
+    from embeddings.atlas import build_atlases
+    from embeddings.models import Cluster, Map, MapBuild, MapPoint
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    rng = np.random.default_rng(0)
+    records = []
+    for k in range(N_IMAGES):
+        w, h = (480, 360) if k % 3 else (320, 420)
+        base = tuple(int(v) for v in rng.integers(30, 230, 3))
+        img = Image.new("RGB", (w, h), base)
+        draw = ImageDraw.Draw(img)
+        for _ in range(6):  # a few shapes so the images are not flat (realistic compression)
+            x0, y0 = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 40))
+            colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+            draw.ellipse([x0, y0, x0 + int(rng.integers(30, w // 2)), y0 + int(rng.integers(30, h // 2))], fill=colour)
+        out = __import__("io").BytesIO()
+        img.save(out, "JPEG", quality=90)
+        records.append(images.ingest(out.getvalue(), name=f"bench-{k}.jpg"))
+    print(f"  {N_IMAGES} images ingested ({time.perf_counter() - started:.0f} s)", flush=True)
+    artists = [f"Painter {i}" for i in range(200)]
+    works = []
+    for i in range(n):
+        decade = 1800 + 10 * int(rng.integers(0, 15))
+        works.append(
+            Artwork(
+                accession_number=f"B.{i:07d}", title=f"Work {i}", artist_display=artists[i % 200],
+                date_display=str(decade + 5), year_start=decade + 5, year_end=decade + 5, decade=decade,
+                classification="painting", image=records[i % N_IMAGES], published=True,
+            )
+        )
+    Artwork.objects.bulk_create(works, batch_size=5000)
+    ids = list(Artwork.objects.order_by("pk").values_list("pk", flat=True))
+    # t-SNE-like: clusters of different sizes and spreads in [-1, 1].
+    n_clusters = max(3, min(40, n // 2500))
+    centres = rng.uniform(-0.8, 0.8, (n_clusters, 2))
+    spreads = rng.uniform(0.04, 0.16, n_clusters)
+    labels = rng.integers(0, n_clusters, n)
+    xy = centres[labels] + rng.normal(0, 1, (n, 2)) * spreads[labels, None]
+    xy /= np.abs(xy).max()
+    map_obj, _ = Map.objects.get_or_create(slug="all", defaults={"title": "All works"})
+    build = MapBuild.objects.create(map=map_obj, version=map_obj.next_version(), feature_version="bench", n_points=n)
+    MapPoint.objects.bulk_create(
+        [MapPoint(build=build, artwork_id=pk, x=float(x), y=float(y), cluster=int(c)) for pk, (x, y), c in zip(ids, xy, labels)],
+        batch_size=10000,
+    )
+    Cluster.objects.bulk_create(
+        [Cluster(build=build, label=c, name=f"Group {c + 1}", terms=[], size=int((labels == c).sum()), x=float(centres[c, 0]), y=float(centres[c, 1])) for c in range(n_clusters)]
+    )
+    print(f"  {n} works and points ({time.perf_counter() - started:.0f} s)", flush=True)
+    t0 = time.perf_counter()
+    meta = build_atlases(build)
+    sheets = sum(len(level["sheets"]) for level in meta["levels"])
+    size = sum(s["bytes"] for level in meta["levels"] for s in level["sheets"])
+    print(
+        f"  atlases: levels {[lv['cell'] for lv in meta['levels']]}, {sheets} sheets, {size / 1e6:.1f} MB, "
+        f"built in {time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
+    map_obj.go_live(build)
+    (var_dir / "ready").write_text(json.dumps({"n": n, "atlases": [lv["cell"] for lv in meta["levels"]], "sheets": sheets}))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(var_dir: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4", "--log-level", "warning"],
+        cwd=REPO, env=_env(var_dir), start_new_session=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+FRAME_RECORDER = """() => {
+  window.__frames = [];
+  let last = performance.now();
+  const tick = (now) => { window.__frames.push(now - last); last = now; if (window.__recording) requestAnimationFrame(tick); };
+  window.__recording = true;
+  requestAnimationFrame(tick);
+  window.collectionMap.timings.frames.length = 0;
+}"""
+
+
+DENSEST = """() => {
+  const app = window.collectionMap.app, idx = app.index;
+  const r = app.iconSize * 3;
+  let best = 0, bestCount = -1;
+  for (let i = 0; i < app.n; i += Math.max(1, Math.floor(app.n / 500))) {
+    let count = 0;
+    idx.forEachInRect(app.xs[i] - r, app.ys[i] - r, app.xs[i] + r, app.ys[i] + r, () => { count++; });
+    if (count > bestCount) { bestCount = count; best = i; }
+  }
+  return app.camera.toScreen(app.xs[best], app.ys[best]);
+}"""
+
+
+def drive(url: str, chromium: str, width: int, height: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        transferred = {"bytes": 0, "requests": 0}
+
+        def finished(event: dict) -> None:
+            transferred["bytes"] += int(event.get("encodedDataLength", 0))
+            transferred["requests"] += 1
+
+        cdp.on("Network.loadingFinished", finished)
+        page.goto(url, wait_until="commit")
+        page.wait_for_function("document.querySelector('#map-canvas')?.dataset.ready === 'true'", timeout=300_000)
+        timing = page.evaluate(
+            """() => { const t = window.collectionMap.timings; const nav = performance.getEntriesByType('navigation')[0];
+              return {first_full: t.firstFullAt, first_frame: t.firstFrameAt, dom_content_loaded: nav.domContentLoadedEventEnd,
+                      points: Number(document.querySelector('#map-canvas').dataset.points)}; }"""
+        )
+        page.wait_for_timeout(500)
+        at_ready = dict(transferred)
+        print(f"  first drawn map after {timing['first_full']:.0f} ms, {at_ready['bytes'] / 1e6:.2f} MB; panning and zooming …", flush=True)
+        page.screenshot(path=str(REPO / "test-artifacts" / "bench-overview.png"))
+        page.evaluate(FRAME_RECORDER)
+        box = page.locator("#map-canvas").bounding_box()
+        # Zoom into the densest part of the map, where a visitor would look.
+        sx, sy = page.evaluate(DENSEST)
+        cx, cy = box["x"] + sx, box["y"] + sy
+        page.mouse.move(cx, cy)
+        script_start = time.perf_counter()
+        for _ in range(14):  # zoom in towards the centre: detailed atlas sheets, then single images
+            page.mouse.wheel(0, -300)
+            page.wait_for_timeout(80)
+        for dx, dy in ((-300, 0), (0, -200), (300, 0), (0, 200), (-200, -150)):
+            page.mouse.down()
+            page.mouse.move(cx + dx, cy + dy, steps=20)
+            page.mouse.up()
+            page.mouse.move(cx, cy)
+            page.wait_for_timeout(150)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(REPO / "test-artifacts" / "bench-zoomed.png"))
+        deepest = page.evaluate("() => ({...document.querySelector('#map-canvas').dataset})")
+        for _ in range(14):
+            page.mouse.wheel(0, 300)
+            page.wait_for_timeout(80)
+        page.wait_for_timeout(500)
+        script_seconds = time.perf_counter() - script_start
+        frames = page.evaluate("() => { window.__recording = false; return window.__frames; }")
+        draw_ms = page.evaluate("() => window.collectionMap.timings.frames.slice()")
+        browser.close()
+    return {
+        "timing": timing, "at_ready": at_ready, "total": dict(transferred), "frames": frames, "draw_ms": draw_ms,
+        "state": deepest, "script_seconds": script_seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", type=int, nargs="?", default=100_000)
+    ap.add_argument("--rebuild", action="store_true", help="make the synthetic collection again")
+    ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--height", type=int, default=800)
+    ap.add_argument("--keep-serving", action="store_true", help="leave the server running (Ctrl-C ends it)")
+    args = ap.parse_args(argv)
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print("Chromium is not installed: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    if not (REPO / "frontend" / "static" / "frontend" / "build" / "map.js").exists():
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO, check=True)
+    var_dir = Path(f"/tmp/museum-bench-{args.n}")
+    if args.rebuild and var_dir.exists():
+        shutil.rmtree(var_dir)
+    if not (var_dir / "ready").exists():
+        shutil.rmtree(var_dir, ignore_errors=True)
+        var_dir.mkdir(parents=True)
+        print(f"building a synthetic collection of {args.n} works in {var_dir} …", flush=True)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--internal-build", str(args.n)], cwd=REPO, env=_env(var_dir), check=True)
+        print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+    else:
+        # Static files may have changed since the cached collection was made.
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=REPO, env=_env(var_dir), check=True)
+    (REPO / "test-artifacts").mkdir(exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server below is stopped too
+    port = free_port()
+    server = serve(var_dir, port)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        # A running site is warm: load each worker's Django before measuring.
+        import urllib.request
+
+        for _ in range(6):
+            for path in ("", "api/v1/maps/all/", "api/v1/maps/all/points/"):
+                urllib.request.urlopen(url + path, timeout=120).read()
+        result = drive(url, chromium, args.width, args.height)
+        if args.keep_serving:
+            print(f"serving on {url} (Ctrl-C to stop)")
+            server.wait()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+    frames = sorted(result["frames"][2:]) or [0.0]
+    draws = sorted(result["draw_ms"]) or [0.0]
+    pct = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
+    t = result["timing"]
+    print(f"\nmap of {t['points']:,} works, viewport {args.width}×{args.height}, Chromium headless (SwiftShader, CPU)")
+    print(f"  time to first frame (points, placeholders): {t['first_frame']:.0f} ms after navigation")
+    print(f"  time to first drawn map (atlas level 0):    {t['first_full']:.0f} ms after navigation")
+    print(f"  bytes transferred until then:               {result['at_ready']['bytes'] / 1e6:.2f} MB in {result['at_ready']['requests']} requests")
+    print(f"  bytes after the scripted pan and zoom:      {result['total']['bytes'] / 1e6:.2f} MB in {result['total']['requests']} requests")
+    print(f"  frames during pan/zoom ({result['script_seconds']:.1f} s, {len(frames)} frames):")
+    print(f"    frame interval: median {statistics.median(frames):.1f} ms, p95 {pct(frames, 0.95):.1f} ms, max {frames[-1]:.0f} ms")
+    print(f"    map drawing (CPU side): median {statistics.median(draws):.2f} ms, p95 {pct(draws, 0.95):.2f} ms over {len(draws)} draws")
+    print(f"  deepest view: atlas level {result['state'].get('level')}, icon {result['state'].get('iconPx')} px, "
+          f"{result['state'].get('sharp')} single images drawn")
+    print("  screenshots: test-artifacts/bench-overview.png, test-artifacts/bench-zoomed.png")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--internal-build":
+        n = int(sys.argv[2])
+        build_collection(n, Path(os.environ["VAR_DIR"]))
+        sys.exit(0)
+    sys.exit(main())

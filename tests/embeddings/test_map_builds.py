@@ -1,0 +1,201 @@
+"""Map builds, placement, decades and the maps API, on vectors made for the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from collection.models import Artwork
+from embeddings import maps
+from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
+from embeddings.synthetic import clustered_embeddings
+from mlserver.models import Embedding, FeatureModel
+from tests.factories import ArtworkFactory, LabelFactory, artwork_with_image
+from tests.conftest import make_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+# A small training budget: these tests check the plumbing; tests/embeddings/test_parametric.py checks quality.
+FAST = {"parametric": {"pretrain_steps": [150, 150], "kl_steps": [100, 100], "batch_size": 256}}
+
+
+def new_map(slug: str = "all") -> Map:
+    return Map.objects.create(slug=slug, title="All works", params=FAST)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+@pytest.fixture
+def feature_model() -> FeatureModel:
+    fm = FeatureModel.objects.create(version="test:pretrained:0001", backbone="test", kind="pretrained", dim=16)
+    fm.activate()
+    return fm
+
+
+@pytest.fixture
+def image():
+    from collection import images
+
+    return images.ingest(make_jpeg(), name="shared.jpg")
+
+
+def _works_with_vectors(feature_model, image, vectors, *, decades=None, labels=None, published=None):
+    works = []
+    for i, vector in enumerate(vectors):
+        work = ArtworkFactory(
+            image=image,
+            decade=(decades[i] if decades is not None else 1880),
+            published=(published[i] if published is not None else True),
+        )
+        if labels is not None:
+            work.labels.add(LabelFactory(kind="style", name=f"style-{labels[i]}"))
+        Embedding.objects.create(
+            artwork=work, feature_model=feature_model, image_sha256=image.sha256, vector=Embedding.pack(vector)
+        )
+        works.append(work)
+    return works
+
+
+@pytest.fixture
+def clustered(feature_model, image):
+    X, y = clustered_embeddings(n=120, dim=16, n_clusters=4, seed=3)
+    X = _unit(np.asarray(X, dtype=np.float32))
+    works = _works_with_vectors(feature_model, image, X, labels=list(y))
+    return works, X, np.asarray(y)
+
+
+def test_building_a_map_gives_every_member_work_coordinates(clustered):
+    works, X, _ = clustered
+    map_obj = new_map()
+    build = maps.build_map(map_obj)
+    map_obj.refresh_from_db()
+    assert map_obj.live_build_id == build.pk
+    assert build.status == MapBuild.Status.READY
+    coords = np.array(build.points.values_list("x", "y"))
+    assert build.points.count() == len(works) == build.n_points
+    assert np.all(np.abs(coords) <= 1.0)
+    assert build.metrics["parametric"]["trustworthiness"] > 0.85
+    assert build.metrics["parametric"]["knn_accuracy"] > 0.8
+    assert build.parametric_key and build.feature_version == "test:pretrained:0001"
+
+
+def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(clustered, feature_model, image):
+    works, X, _ = clustered
+    map_obj = new_map()
+    build = maps.build_map(map_obj)
+    before = dict((a, (x, y)) for a, x, y in build.points.values_list("artwork_id", "x", "y"))
+
+    twin = works[7]
+    new_vector = _unit(X[7] + 0.01 * np.random.default_rng(0).normal(size=X.shape[1]).astype(np.float32))
+    [new_work] = _works_with_vectors(feature_model, image, [new_vector])
+    [point] = maps.place_artwork(new_work)
+
+    after = dict((a, (x, y)) for a, x, y in build.points.exclude(artwork=new_work).values_list("artwork_id", "x", "y"))
+    assert after == before
+    assert point.placed
+    all_xy = np.array([before[w.pk] for w in works])
+    distances = np.linalg.norm(all_xy - np.array([point.x, point.y]), axis=1)
+    nearest_on_map = {works[i].pk for i in np.argsort(distances)[:10]}
+    assert twin.pk in nearest_on_map
+
+
+def test_a_failed_rebuild_leaves_the_old_build_live(clustered, monkeypatch):
+    map_obj = new_map()
+    first = maps.build_map(map_obj)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated crash in the middle of a build")
+
+    monkeypatch.setattr(maps, "refresh_clusters", broken)
+    with pytest.raises(RuntimeError):
+        maps.build_map(map_obj)
+    map_obj.refresh_from_db()
+    assert map_obj.live_build_id == first.pk
+    failed = map_obj.builds.exclude(pk=first.pk).get()
+    assert failed.status == MapBuild.Status.FAILED
+    assert "simulated crash" in failed.error
+
+
+def test_a_map_without_features_says_what_to_do(db):
+    map_obj = new_map()
+    with pytest.raises(maps.MapBuildError, match="process the collection"):
+        maps.build_map(map_obj)
+
+
+def test_decades_list_the_works_closest_to_and_farthest_from_the_mean(feature_model, image, settings):
+    settings.DECADE_MIN_WORKS = 3
+    settings.DECADE_TOP_N = 2
+    rng = np.random.default_rng(5)
+    base = _unit(rng.normal(size=16).astype(np.float32))
+    # Five works near a common direction, and one that points elsewhere: the outlier.
+    vectors = [_unit(base + 0.05 * rng.normal(size=16).astype(np.float32)) for _ in range(5)]
+    vectors.append(_unit(-base + 0.1 * rng.normal(size=16).astype(np.float32)))
+    filler = _unit(rng.normal(size=(8, 16)).astype(np.float32))
+    works = _works_with_vectors(
+        feature_model, image, list(vectors) + list(filler), decades=[1880] * 6 + [1920] * 8
+    )
+    map_obj = new_map()
+    build = maps.build_map(map_obj)
+    rows = DecadeWork.objects.filter(build=build, decade=1880)
+    outliers = list(rows.filter(kind="outlier").order_by("rank"))
+    typical = list(rows.filter(kind="typical").order_by("rank"))
+    assert outliers[0].artwork_id == works[5].pk
+    assert works[5].pk not in {t.artwork_id for t in typical}
+    assert typical[0].distance < outliers[0].distance
+    assert rows.first().decade_count == 6
+
+
+def test_unpublished_works_never_appear_in_points_or_decades(feature_model, image, api_client, settings):
+    settings.DECADE_MIN_WORKS = 2
+    X = _unit(np.random.default_rng(1).normal(size=(20, 16)).astype(np.float32))
+    published = [i % 4 != 0 for i in range(20)]
+    works = _works_with_vectors(feature_model, image, X, published=published)
+    map_obj = new_map()
+    maps.build_map(map_obj)
+    hidden = {w.pk for w, p in zip(works, published) if not p}
+
+    points = api_client.get("/api/v1/maps/all/points/").json()
+    assert len(points["ids"]) == 15 and not hidden & set(points["ids"])
+    assert len(points["x"]) == len(points["y"]) == 15
+    assert all(-points["scale"] <= v <= points["scale"] for v in points["x"])
+
+    decades = api_client.get("/api/v1/decades/?map=all").json()["decades"]
+    shown = {item["artwork"]["id"] for d in decades for item in d["typical"] + d["outliers"]}
+    assert shown and not hidden & shown
+
+
+def test_the_maps_api_describes_the_live_build(clustered, api_client):
+    map_obj = new_map()
+    maps.build_map(map_obj)
+    listing = api_client.get("/api/v1/maps/").json()
+    assert [m["slug"] for m in listing] == ["all"]
+    detail = api_client.get("/api/v1/maps/all/").json()
+    assert detail["build"]["version"] == 1
+    assert detail["build"]["feature_version"] == "test:pretrained:0001"
+    assert {"trustworthiness", "knn_recall"} <= set(detail["build"]["metrics"]["parametric"])
+    assert detail["clusters"], "four clear groups should give named clusters"
+    assert api_client.get("/api/v1/maps/nope/points/").status_code == 404
+    assert api_client.get("/api/v1/decades/").status_code == 400
+
+
+def test_the_points_response_is_compact_and_compressed(clustered, client):
+    map_obj = new_map()
+    maps.build_map(map_obj)
+    response = client.get("/api/v1/maps/all/points/", HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert "public" in response["Cache-Control"]
+
+
+def test_build_map_command_creates_the_map_and_reports_quality(clustered, capsys):
+    new_map()
+    call_command("build_map", "all")
+    out = capsys.readouterr().out
+    assert "Map all v1 is live: 120 works" in out
+    assert Map.objects.get(slug="all").live_build.points.count() == 120
+    assert MapPoint.objects.filter(placed=True).count() == 0
+    assert Artwork.objects.count() == 120
