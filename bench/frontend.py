@@ -104,12 +104,16 @@ def build_collection(n: int, var_dir: Path) -> None:
         )
     Artwork.objects.bulk_create(works, batch_size=5000)
     ids = list(Artwork.objects.order_by("pk").values_list("pk", flat=True))
-    # t-SNE-like: clusters of different sizes and spreads in [-1, 1].
+    # t-SNE-like: t-SNE spreads works evenly inside its clusters (its repulsion keeps neighbours
+    # apart), so clusters are filled discs of different sizes with gaps between them, not Gaussians.
     n_clusters = max(3, min(40, n // 2500))
     centres = rng.uniform(-0.8, 0.8, (n_clusters, 2))
-    spreads = rng.uniform(0.04, 0.16, n_clusters)
-    labels = rng.integers(0, n_clusters, n)
-    xy = centres[labels] + rng.normal(0, 1, (n, 2)) * spreads[labels, None]
+    weights = rng.uniform(0.5, 2.0, n_clusters)
+    labels = rng.choice(n_clusters, n, p=weights / weights.sum())
+    radii = 0.05 + 0.12 * np.sqrt(weights / weights.max())
+    angle = rng.uniform(0, 2 * np.pi, n)
+    r = radii[labels] * np.sqrt(rng.uniform(0, 1, n))
+    xy = centres[labels] + np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
     xy /= np.abs(xy).max()
     map_obj, _ = Map.objects.get_or_create(slug="all", defaults={"title": "All works"})
     build = MapBuild.objects.create(map=map_obj, version=map_obj.next_version(), feature_version="bench", n_points=n)

@@ -23,6 +23,16 @@ Training, chosen to scale to 10^5 works on two CPU cores:
 
 The logged loss is this stochastic estimate of the full KL divergence, directly
 comparable with openTSNE's ``kl_divergence``.
+
+Known limit (bench/map_quality.py, bench/map_scale.py): how finely the network
+reproduces local neighbourhoods grows with gradient steps, so kNN recall lags
+openTSNE, the more so on large maps and for unseen works; trustworthiness and
+cluster separation stay close. Where fitted works should keep their exact
+openTSNE positions, pass the openTSNE frame as ``normalisation`` and use the
+network for new works only.
+
+Training defaults to one thread: batches are small, and on a shared 2-core
+machine intra-op threads spend more time waiting for each other than working.
 """
 
 from __future__ import annotations

@@ -295,7 +295,7 @@ class MapApp {
     const r = this.renderer;
     sheet.texture = r.sheetTexture(image);
     if (image.close) image.close();
-    sheet.buffers = r.quadBatch(sheet.pos, sheet.half, sheet.uv, sheet.n);
+    sheet.buffers = r.quadBatch(sheet.pos, sheet.half, sheet.uv, sheet.n, sheet.order);
     sheet.state = "ready";
     this.updateSheetDim(sheet);
   }
@@ -365,38 +365,37 @@ class MapApp {
     const view = cam.bounds(Math.max(this.iconSize, 2 / cam.scale));
     r.clear();
 
-    // Placeholders for works without a texture yet, under everything else.
-    if (this.extraBuffers) {
-      this.extraBuffers.draw({ ...base, colour: [0.33, 0.33, 0.35] });
-    }
-    // Level 0 everywhere, then the more detailed levels where they are loaded and in view.
+    // Front to back, with the depth test hiding what lies behind (stacks of works cost little):
+    // single images (sharper derivatives past the atlases, thumbs of works not in them), then the
+    // atlas levels from the most detailed (loaded sheets in view) to level 0, then placeholders.
+    const sharpDrawn = this.drawSharp(base, iconPx, view);
     const wanted = this.levels.length ? levelFor(this.levels, iconPx, this.atlases.pad) : -1;
     const visibleSheets = new Set();
     let drawnSheets = 0;
     let drawnInstances = 0;
-    for (let l = 0; l < this.sheets.length; l++) {
-      if (l > 0 && l > wanted) break;
+    const nLevels = Math.max(1, this.sheets.length);
+    for (let l = Math.min(wanted, this.sheets.length - 1); l >= 0; l--) {
+      const band = 0.9 / nLevels;
+      const depthRange = [0.05 + (nLevels - 1 - l) * band, 0.05 + (nLevels - l) * band];
       for (const sheet of this.sheets[l]) {
-        const inView = bboxIntersects(sheet.bbox, view);
-        if (l > 0 && !inView) continue;
-        if (inView) visibleSheets.add(sheet);
+        if (!bboxIntersects(sheet.bbox, view)) continue;
+        visibleSheets.add(sheet);
         if (sheet.state === "idle") {
           this.loadSheet(sheet, Math.hypot((sheet.bbox[0] + sheet.bbox[2]) / 2 - cam.cx, (sheet.bbox[1] + sheet.bbox[3]) / 2 - cam.cy) * cam.scale);
         }
-        if (sheet.state !== "ready" || !sheet.n || !inView) continue;
+        if (sheet.state !== "ready" || !sheet.n) continue;
         sheet.used = started;
-        // Only the runs of works that meet the view: zoomed in, a frame draws a small part of the map.
-        for (const [first, count] of visibleRanges(sheet.chunks, view)) {
-          sheet.buffers.draw({ ...base, tex: sheet.texture }, first, count);
-          drawnInstances += count;
+        // Only the runs of works that meet the view (nearest last in map order, so drawn first).
+        const ranges = visibleRanges(sheet.chunks, view);
+        for (let k = ranges.length - 1; k >= 0; k--) {
+          sheet.buffers.draw({ ...base, tex: sheet.texture }, ranges[k][0], ranges[k][1], depthRange);
+          drawnInstances += ranges[k][1];
         }
         drawnSheets++;
       }
     }
     this.evictSheets(visibleSheets);
-
-    // Single images: sharper derivatives when zoomed past the atlases, and thumbs of works not in them.
-    const sharpDrawn = this.drawSharp(base, iconPx, view);
+    if (this.extraBuffers) this.extraBuffers.draw({ ...base, colour: [0.33, 0.33, 0.35] }, 0, this.extra.length, [0.96, 0.99]);
 
     // Frames: hover, selection, keyboard focus.
     const frame = (p, colour, widthPx) =>
@@ -485,11 +484,11 @@ class MapApp {
       if (area > budget && covered.size) break;
       covered.add(p);
     }
-    // Draw in map order (as the atlases do) so overlaps look the same at every zoom.
-    for (const p of [...covered].sort((a, b) => a - b)) {
+    // Front to back: the depth test keeps the first drawn where images overlap.
+    for (const p of [...covered].sort((a, b) => b - a)) {
       const s = this.sharp.get(p);
       s.used = now;
-      this.renderer.drawImage({ ...base, pos: [this.xs[p], this.ys[p]], half: this.halfOf(p), tex: s.texture, dim: this.dim[p] });
+      this.renderer.drawImage({ ...base, pos: [this.xs[p], this.ys[p]], half: this.halfOf(p), tex: s.texture, dim: this.dim[p], depth: 0.02 });
       drawn++;
     }
     this.setCovered(covered);

@@ -49,6 +49,7 @@ export function layoutLevel(level, index, xs, ys, pointOf, pad = 1) {
     const half = new Float32Array(count * 2);
     const uv = new Float32Array(count * 4);
     const points = new Int32Array(count);
+    const order = new Float32Array(count); // atlas position / total: the same z-order at every level
     let k = 0;
     for (let j = 0; j < count; j++) {
       const i = sheet.first + j;
@@ -67,6 +68,7 @@ export function layoutLevel(level, index, xs, ys, pointOf, pad = 1) {
       uv[4 * k + 2] = (r.x + r.w - 0.5) / sheet.width;
       uv[4 * k + 3] = (r.y + r.h - 0.5) / sheet.height;
       points[k] = p;
+      order[k] = i / Math.max(1, index.n);
       k++;
     }
     sheets.push({
@@ -77,6 +79,7 @@ export function layoutLevel(level, index, xs, ys, pointOf, pad = 1) {
       half: half.subarray(0, 2 * k),
       uv: uv.subarray(0, 4 * k),
       points: points.subarray(0, k),
+      order: order.subarray(0, k),
     });
   }
   return sheets;

@@ -70,32 +70,36 @@ export function createRenderer(canvas, { onLost } = {}) {
     indexData.set([b, b + 1, b + 2, b + 2, b + 1, b + 3], q * 6);
   }
   const quadIndex = regl.elements({ data: indexData, primitive: "triangles", type: "uint16" });
-  const STRIDE = 24;
+  const STRIDE = 28; // pos (2), depth (1), offset (2), uv (2) floats
   const quadAttributes = {
-    pos: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE, stride: STRIDE }),
-    offset: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 8, stride: STRIDE }),
-    uv: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 16, stride: STRIDE }),
+    pos: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE, stride: STRIDE, size: 3 }),
+    offset: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 12, stride: STRIDE }),
+    uv: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 20, stride: STRIDE }),
     dim: (c, p) => ({ buffer: p.dim, offset: p.base * 16, stride: 4 }),
   };
+  // Depth: nearer for sharper levels and for works later in atlas order, so overlaps look the same at
+  // every zoom, and drawing front to back lets the depth test skip hidden pixels (stacks of works).
   const QUAD_VERT = `precision highp float;
-attribute vec2 pos; attribute vec2 offset; attribute vec2 uv; attribute float dim;
+attribute vec3 pos; attribute vec2 offset; attribute vec2 uv; attribute float dim;
 uniform vec2 centre; uniform float scale; uniform vec2 viewport; uniform float iconSize; uniform float minPx;
+uniform vec2 depthRange;
 varying vec2 vUv; varying float vDim;
 void main() {
   float k = max(1.0, minPx / (iconSize * scale));
-  vec2 s = (pos - centre) * scale + offset * iconSize * k * scale;
-  // dim 2 = covered by the work's own sharper image: no triangle at all (no overdraw).
-  gl_Position = dim > 1.5 ? vec4(2.0, 2.0, 2.0, 1.0) : vec4(s.x * 2.0 / viewport.x, -s.y * 2.0 / viewport.y, 0.0, 1.0);
+  vec2 s = (pos.xy - centre) * scale + offset * iconSize * k * scale;
+  float z = mix(depthRange.x, depthRange.y, pos.z) * 2.0 - 1.0;
+  // dim 2 = covered by the work's own sharper image: no triangle at all.
+  gl_Position = dim > 1.5 ? vec4(2.0, 2.0, 2.0, 1.0) : vec4(s.x * 2.0 / viewport.x, -s.y * 2.0 / viewport.y, z, 1.0);
   vUv = uv;
   vDim = dim;
 }`;
   const quadCommon = {
     vert: QUAD_VERT,
-    depth: { enable: false },
+    depth: { enable: true, func: "less", mask: true },
     attributes: quadAttributes,
     elements: quadIndex,
     count: regl.prop("count"),
-    uniforms: { ...common.uniforms, dimStrength: regl.prop("dimStrength") },
+    uniforms: { ...common.uniforms, dimStrength: regl.prop("dimStrength"), depthRange: regl.prop("depthRange") },
   };
   const drawQuadsTextured = regl({
     ...quadCommon,
@@ -114,21 +118,28 @@ void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
     uniforms: { ...quadCommon.uniforms, colour: regl.prop("colour") },
   });
 
-  /** n quads: pos (2n), half (2n, fractions of the icon size), uv (4n: u0 v0 u1 v1) or null (solid). */
-  function quadBatch(pos, half, uv, n) {
-    const geom = new Float32Array(n * 4 * 6);
+  /**
+   * n quads: pos (2n), half (2n, fractions of the icon size), uv (4n: u0 v0 u1 v1, or null: solid),
+   * order (n numbers in [0, 1): larger = drawn over smaller). Quads are stored in reverse so that a
+   * draw runs front to back.
+   */
+  function quadBatch(pos, half, uv, n, order = null) {
+    const geom = new Float32Array(n * 4 * 7);
     const corners = [[0, 0], [1, 0], [0, 1], [1, 1]];
     for (let q = 0; q < n; q++) {
+      const at = n - 1 - q; // reversed
+      const depth = 1 - (order ? order[q] : q / Math.max(1, n));
       for (let c = 0; c < 4; c++) {
         const [cx, cy] = corners[c];
-        const o = (q * 4 + c) * 6;
+        const o = (at * 4 + c) * 7;
         geom[o] = pos[2 * q];
         geom[o + 1] = pos[2 * q + 1];
-        geom[o + 2] = (cx * 2 - 1) * half[2 * q];
-        geom[o + 3] = (cy * 2 - 1) * half[2 * q + 1];
+        geom[o + 2] = depth;
+        geom[o + 3] = (cx * 2 - 1) * half[2 * q];
+        geom[o + 4] = (cy * 2 - 1) * half[2 * q + 1];
         if (uv) {
-          geom[o + 4] = cx ? uv[4 * q + 2] : uv[4 * q];
-          geom[o + 5] = cy ? uv[4 * q + 3] : uv[4 * q + 1];
+          geom[o + 5] = cx ? uv[4 * q + 2] : uv[4 * q];
+          geom[o + 6] = cy ? uv[4 * q + 3] : uv[4 * q + 1];
         }
       }
     }
@@ -138,20 +149,22 @@ void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
     const four = new Float32Array(4);
     return {
       n,
-      /** dim per quad (values: 0 normal, 1 dimmed, 2 hidden). */
+      /** dim per quad, in the caller's order (values: 0 normal, 1 dimmed, 2 hidden). */
       setDims(values) {
-        for (let q = 0; q < n; q++) dimData.fill(values[q], q * 4, q * 4 + 4);
+        for (let q = 0; q < n; q++) dimData.fill(values[q], (n - 1 - q) * 4, (n - q) * 4);
         dimBuffer.subdata(dimData);
       },
       setDim(q, value) {
         four.fill(value);
-        dimData.set(four, q * 4);
-        dimBuffer.subdata(four, q * 16);
+        dimData.set(four, (n - 1 - q) * 4);
+        dimBuffer.subdata(four, (n - 1 - q) * 16);
       },
-      draw(props, first = 0, count = n) {
-        for (let start = first; start < first + count; start += QUADS_PER_DRAW) {
-          const m = Math.min(QUADS_PER_DRAW, first + count - start);
-          (uv ? drawQuadsTextured : drawQuadsSolid)({ ...props, geom: geomBuffer, dim: dimBuffer, base: start, count: m * 6 });
+      /** Draws quads [first, first + count) of the caller's order, front to back. */
+      draw(props, first = 0, count = n, depthRange = [0.05, 0.95]) {
+        const end = n - first; // reversed positions [n - first - count, n - first)
+        for (let start = n - first - count; start < end; start += QUADS_PER_DRAW) {
+          const m = Math.min(QUADS_PER_DRAW, end - start);
+          (uv ? drawQuadsTextured : drawQuadsSolid)({ ...props, geom: geomBuffer, dim: dimBuffer, base: start, count: m * 6, depthRange });
         }
       },
       destroy() {
@@ -164,9 +177,10 @@ void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
   const drawImage = regl({
     ...common,
     vert: `precision highp float;
-attribute vec2 corner; uniform vec2 pos; uniform vec2 halfSize; varying vec2 vUv;
+attribute vec2 corner; uniform vec2 pos; uniform vec2 halfSize; uniform float depth; varying vec2 vUv;
 ${PLACE}
-void main() { gl_Position = place(pos, halfSize, corner, 0.0); vUv = corner; }`,
+void main() { gl_Position = place(pos, halfSize, corner, 0.0); gl_Position.z = depth * 2.0 - 1.0; vUv = corner; }`,
+    depth: { enable: true, func: "less", mask: true },
     frag: `precision mediump float;
 uniform sampler2D tex; uniform float dim; varying vec2 vUv;
 ${DIM}
@@ -179,6 +193,7 @@ void main() { gl_FragColor = vec4(dimmed(texture2D(tex, vUv).rgb, dim), 1.0); }`
       tex: regl.prop("tex"),
       dim: regl.prop("dim"),
       dimStrength: regl.prop("dimStrength"),
+      depth: (c, p) => p.depth || 0,
     },
   });
 

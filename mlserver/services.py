@@ -1,0 +1,224 @@
+"""Worker-side feature services: which model embeds, embedding works, fine-tuning.
+
+Only tasks (on the ``gpu`` queue) import this module; it imports torch.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from collection import storage
+from collection.models import Artwork, Job
+from mlserver.models import Embedding, FeatureModel
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_extractors: dict[str, Any] = {}
+
+
+def backbone_spec() -> Any:
+    from mlserver.backbone import BackboneSpec
+
+    return BackboneSpec(
+        name=settings.FEATURE_BACKBONE,
+        weights=settings.FEATURE_WEIGHTS,
+        checkpoint_path=settings.FEATURE_CHECKPOINT or None,
+    )
+
+
+def _pretrained_extractor() -> Any:
+    from mlserver.features import Extractor
+
+    return Extractor.pretrained(backbone_spec(), device=settings.ML_DEVICE)
+
+
+def extractor_for(feature_model: FeatureModel) -> Any:
+    """One loaded model per process and feature model version."""
+    from mlserver.features import Extractor
+
+    with _lock:
+        hit = _extractors.get(feature_model.version)
+        if hit is not None:
+            return hit
+        if feature_model.kind == FeatureModel.Kind.PRETRAINED:
+            extractor = _pretrained_extractor()
+        else:
+            data = storage.get("private", feature_model.checkpoint_key)
+            extractor = Extractor.finetuned(data, device=settings.ML_DEVICE)
+        if extractor.feature_version != feature_model.version:
+            raise RuntimeError(
+                f"the loaded model is {extractor.feature_version}, but the feature model record says "
+                f"{feature_model.version}: refusing to mix vectors from different models"
+            )
+        _extractors.clear()
+        _extractors[feature_model.version] = extractor
+        return extractor
+
+
+def active_feature_model() -> FeatureModel:
+    """The active model, creating the pretrained backbone's record on first use."""
+    active = FeatureModel.objects.active()
+    if active is not None:
+        return active
+    with _lock:
+        extractor = _pretrained_extractor()
+    feature_model, _ = FeatureModel.objects.get_or_create(
+        version=extractor.feature_version,
+        defaults={
+            "backbone": settings.FEATURE_BACKBONE,
+            "kind": FeatureModel.Kind.PRETRAINED,
+            "dim": extractor.dim,
+            "params": {"weights": settings.FEATURE_WEIGHTS},
+        },
+    )
+    with _lock:
+        _extractors[feature_model.version] = extractor
+    if FeatureModel.objects.active() is None:
+        feature_model.activate()
+    return FeatureModel.objects.active()
+
+
+def _models_to_embed() -> list[FeatureModel]:
+    """The active model, plus one being rolled out in the background (so new works are not missed)."""
+    models = [active_feature_model()]
+    models += list(FeatureModel.objects.filter(status=FeatureModel.Status.EMBEDDING).exclude(pk=models[0].pk))
+    return models
+
+
+def _save(artwork_id: int, feature_model: FeatureModel, sha256: str, vector: np.ndarray) -> None:
+    Embedding.objects.update_or_create(
+        artwork_id=artwork_id,
+        feature_model=feature_model,
+        defaults={"vector": Embedding.pack(vector), "image_sha256": sha256},
+    )
+
+
+def embed_artwork(artwork: Artwork) -> int:
+    """Idempotent: a vector for the same image and model is not recomputed."""
+    image = artwork.image
+    if image is None:
+        return 0
+    done = 0
+    for feature_model in _models_to_embed():
+        existing = Embedding.objects.filter(artwork=artwork, feature_model=feature_model).first()
+        if existing is not None and existing.image_sha256 == image.sha256:
+            continue
+        extractor = extractor_for(feature_model)
+        data = storage.get("private", image.original)
+        vector = extractor.embed_bytes([data])[0]
+        _save(artwork.pk, feature_model, image.sha256, vector)
+        done += 1
+    return done
+
+
+def embed_bytes(data: bytes) -> np.ndarray:
+    return extractor_for(active_feature_model()).embed_bytes([data])[0]
+
+
+def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> dict[str, int]:
+    """Batched and resumable: only works without a current vector under this model are embedded."""
+    pending = list(
+        Artwork.objects.exclude(image=None)
+        .exclude(embeddings__feature_model=feature_model)
+        .select_related("image")
+        .order_by("pk")
+    )
+    stale = [
+        e.artwork
+        for e in Embedding.objects.filter(feature_model=feature_model).select_related("artwork__image")
+        if e.artwork.image is not None and e.image_sha256 != e.artwork.image.sha256
+    ]
+    works = pending + stale
+    if job:
+        job.start(total=len(works), message=f"embedding {len(works)} works with {feature_model.version}")
+    extractor = extractor_for(feature_model)
+    by_id = {w.pk: w for w in works}
+    items = [(w.pk, _reader(w.image.original)) for w in works]
+    embedded = failed = 0
+    for keys, vectors, errors in extractor.embed_stream(
+        items, batch_size=settings.FEATURE_BATCH_SIZE, num_workers=settings.FEATURE_LOADER_WORKERS
+    ):
+        with transaction.atomic():
+            for key, vector in zip(keys, vectors):
+                _save(key, feature_model, by_id[key].image.sha256, vector)
+        embedded += len(keys)
+        for key, reason in errors.items():
+            failed += 1
+            by_id[key].set_processing("failed", stage="features", error=reason)
+        if job:
+            job.progress(embedded + failed)
+    if feature_model.status == FeatureModel.Status.EMBEDDING and not feature_model.missing_artworks().exists():
+        feature_model.activate()
+    return {"embedded": embedded, "failed": failed, "total": len(works)}
+
+
+class _reader:
+    """Picklable loader for DataLoader workers: reads one original from storage when called."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self) -> bytes:
+        return storage.get("private", self.key)
+
+
+def train_features(job: Job) -> dict[str, Any]:
+    """Fine-tunes on curator labels (+ an optional labelled set); with too few labels, says so and stops."""
+    from mlserver import training
+
+    params = dict(job.params)
+    job.start(total=100, message="collecting labels")
+    samples = training.samples_from_collection(_labelled_works())
+    if params.get("labelled_path"):
+        samples += training.load_labelled_set(params["labelled_path"])
+    reason = training.too_few_labels(samples)
+    if reason:
+        message = f"not enough labels to fine-tune ({reason}); the pretrained backbone's features stay in use"
+        job.finish({"trained": False, "reason": reason}, message=message)
+        return {"trained": False, "reason": reason}
+
+    def progress(done: int, total: int, message: str) -> None:
+        job.progress(done, total, message)
+
+    checkpoint = training.train(samples, backbone_spec(), progress=progress, **params.get("options", {}))
+    data = training.checkpoint_bytes(checkpoint)
+    version = training.checkpoint_version(checkpoint)
+    key = f"models/{version.replace(':', '_')}.pt"
+    storage.put("private", key, data)
+    feature_model, _ = FeatureModel.objects.update_or_create(
+        version=version,
+        defaults={
+            "backbone": checkpoint["backbone"],
+            "kind": FeatureModel.Kind.FINETUNED,
+            "dim": checkpoint["embedding_dim"],
+            "checkpoint_key": key,
+            "label_sets": checkpoint["label_sets"],
+            "metrics": checkpoint["metrics"],
+            "params": checkpoint.get("params", {}),
+            "status": FeatureModel.Status.EMBEDDING,
+        },
+    )
+    from mlserver.tasks import embed_collection
+
+    embed_job = Job.objects.create(kind="embed_collection", target=version)
+    transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
+    job.finish({"trained": True, "version": version, "metrics": checkpoint["metrics"]}, message=f"trained {version}")
+    return {"trained": True, "version": version}
+
+
+def _labelled_works() -> list[tuple[Artwork, bytes | None]]:
+    return list(Artwork.objects.exclude(image=None).filter(labels__isnull=False).distinct().prefetch_related("labels"))
+
+
+def image_from_bytes(data: bytes) -> Any:
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))

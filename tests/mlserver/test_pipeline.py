@@ -1,0 +1,171 @@
+"""The feature stage inside the platform: processing, idempotence, resuming, similar works, search by image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from collection import images
+from collection.models import Artwork
+from embeddings.similar import bump_stamp
+from mlserver import services
+from mlserver.models import Embedding, FeatureModel
+from tests.conftest import make_jpeg
+from tests.factories import ArtworkFactory, artwork_with_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _demo_bytes(demo_dir, n: int) -> list[bytes]:
+    return [p.read_bytes() for p in sorted((demo_dir / "images").glob("*.jpg"))[:n]]
+
+
+def _bucket_keys(s3_storage) -> set[str]:
+    from collection.storage import get_storage
+
+    client = get_storage("public").connection.meta.client
+    listing = client.list_objects_v2(Bucket=s3_storage)
+    return {item["Key"] for item in listing.get("Contents", [])}
+
+
+def test_processing_a_new_work_embeds_it_with_the_pretrained_backbone(settings, demo_dir):
+    settings.ML_ENABLED = True
+    [data] = _demo_bytes(demo_dir, 1)
+    work = ArtworkFactory()
+    from collection.services import attach_image
+
+    attach_image(work, data, name="demo.jpg")
+    work.refresh_from_db()
+    assert work.processing_status == "done", work.processing_error
+    embedding = Embedding.objects.get(artwork=work)
+    assert embedding.feature_model.is_active
+    assert embedding.feature_model.version.startswith("tf_efficientnet_lite0:pretrained:")
+    vector = embedding.array()
+    assert vector.shape == (1280,) and abs(np.linalg.norm(vector) - 1.0) < 1e-4
+
+
+def test_embedding_a_work_twice_computes_it_once(demo_dir):
+    [data] = _demo_bytes(demo_dir, 1)
+    work = artwork_with_image(data)
+    assert services.embed_artwork(work) == 1
+    first = Embedding.objects.get(artwork=work)
+    assert services.embed_artwork(work) == 0
+    assert Embedding.objects.get(artwork=work).created == first.created
+
+
+def test_embedding_the_collection_resumes_where_it_stopped(demo_dir):
+    works = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 5)]
+    feature_model = services.active_feature_model()
+    for work in works[:2]:
+        services.embed_artwork(work)
+    result = services.embed_collection(feature_model)
+    assert result == {"embedded": 3, "failed": 0, "total": 3}
+    assert Embedding.objects.filter(feature_model=feature_model).count() == 5
+    assert services.embed_collection(feature_model)["total"] == 0
+
+
+def test_batched_and_single_extraction_agree(demo_dir):
+    from mlserver.features import Extractor, embed_all
+
+    blobs = _demo_bytes(demo_dir, 6)
+    extractor = Extractor.pretrained()
+    keys, batched, errors = embed_all(extractor, list(enumerate(blobs)), batch_size=4, num_workers=0)
+    single = np.stack([extractor.embed_bytes([b])[0] for b in blobs])
+    assert keys == list(range(6)) and not errors
+    assert np.allclose(batched, single, atol=1e-4)
+
+
+def test_a_corrupt_image_is_reported_without_losing_the_batch():
+    from mlserver.features import Extractor, embed_all
+
+    good = make_jpeg(80, 60)
+    keys, vectors, errors = embed_all(Extractor.pretrained(), [("a", good), ("b", b"not an image"), ("c", good)], batch_size=3, num_workers=0)
+    assert keys == ["a", "c"] and vectors.shape[0] == 2
+    assert "b" in errors and "UnidentifiedImageError" in errors["b"]
+
+
+@pytest.fixture
+def constructed():
+    """Six works with hand-made vectors: the similar-works answer is known exactly."""
+    feature_model = FeatureModel.objects.create(version="hand:made:1", backbone="none", kind="pretrained", dim=4)
+    feature_model.activate()
+    record = images.ingest(make_jpeg(), name="x.jpg")
+    vectors = {
+        "A": [1, 0, 0, 0],
+        "B": [0.9, 0.1, 0, 0],
+        "C": [0.8, 0.3, 0, 0],
+        "D": [0, 1, 0, 0],
+        "E": [0, 0, 1, 0],
+        "HIDDEN": [0.95, 0.05, 0, 0],
+    }
+    works = {}
+    for name, vector in vectors.items():
+        work = ArtworkFactory(accession_number=name, image=record, published=name != "HIDDEN")
+        Embedding.objects.create(
+            artwork=work, feature_model=feature_model, image_sha256=record.sha256,
+            vector=Embedding.pack(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)),
+        )
+        works[name] = work
+    bump_stamp()
+    return works
+
+
+def test_similar_works_are_the_nearest_published_ones_by_cosine(constructed, api_client):
+    response = api_client.get("/api/v1/artworks/A/similar/?k=3")
+    assert response.status_code == 200
+    body = response.json()
+    assert [item["artwork"]["accession_number"] for item in body] == ["B", "C", "D"]
+    assert body[0]["score"] > body[1]["score"] > body[2]["score"]
+    assert all(item["artwork"]["accession_number"] != "HIDDEN" for item in body)
+
+
+def test_similar_works_validate_k_and_hide_unpublished_works(constructed, api_client):
+    assert api_client.get("/api/v1/artworks/A/similar/?k=0").status_code == 400
+    assert api_client.get("/api/v1/artworks/A/similar/?k=abc").status_code == 400
+    assert api_client.get("/api/v1/artworks/A/similar/?kk=3").status_code == 400
+    assert api_client.get("/api/v1/artworks/HIDDEN/similar/").status_code == 404
+
+
+def test_unpublishing_a_work_removes_it_from_similar_results(constructed, api_client):
+    from collection.services import set_published
+
+    set_published(Artwork.objects.filter(accession_number="B"), False)
+    names = [i["artwork"]["accession_number"] for i in api_client.get("/api/v1/artworks/A/similar/?k=2").json()]
+    assert names == ["C", "D"]
+
+
+def test_search_by_image_finds_the_work_and_keeps_nothing(demo_dir, api_client, s3_storage):
+    blobs = _demo_bytes(demo_dir, 8)
+    works = [artwork_with_image(b) for b in blobs]
+    hidden = works[3]
+    Artwork.objects.filter(pk=hidden.pk).update(published=False)
+    for work in works:
+        services.embed_artwork(work)
+    bump_stamp()
+    before = _bucket_keys(s3_storage)
+    target = works[5]
+
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageOps
+
+    # A visitor's photo: the same painting, mirrored and re-encoded.
+    photo = BytesIO()
+    ImageOps.mirror(Image.open(BytesIO(blobs[5]))).save(photo, "JPEG", quality=70)
+    upload = SimpleUploadedFile("visitor.jpg", photo.getvalue(), content_type="image/jpeg")
+    response = api_client.post("/api/v1/search/image/", {"image": upload, "k": 5}, format="multipart")
+    assert response.status_code == 200, response.content
+    found = [item["artwork"]["id"] for item in response.json()]
+    assert found[0] == target.pk
+    assert hidden.pk not in found
+    assert _bucket_keys(s3_storage) == before
+
+
+def test_search_by_image_rejects_what_is_not_an_image(api_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("photo.jpg", b"<html>not a photo</html>", content_type="image/jpeg")
+    response = api_client.post("/api/v1/search/image/", {"image": upload}, format="multipart")
+    assert response.status_code == 400
+    assert "not a recognisable image" in str(response.json())
