@@ -132,7 +132,9 @@ def ensure_buckets() -> None:
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.S3_REGION}
         client.create_bucket(**kwargs)
         log.info("created bucket %s", settings.S3_BUCKET)
-        _allow_public_reads(client, settings.S3_BUCKET)
+    # Re-applied on every run, so an existing bucket gets the policy and CORS rules too.
+    _allow_public_reads(client, settings.S3_BUCKET)
+    _allow_browser_reads(client)
 
 
 def _allow_public_reads(client, bucket: str) -> None:
@@ -158,3 +160,19 @@ def _allow_public_reads(client, bucket: str) -> None:
             bucket,
             exc,
         )
+
+
+def _allow_browser_reads(client) -> None:
+    """WebGL may only use cross-origin images the bucket allows with CORS: let browsers GET public files."""
+    origins = list(settings.CORS_ALLOWED_ORIGINS) or ["*"]
+    try:
+        client.put_bucket_cors(
+            Bucket=settings.S3_BUCKET,
+            CORSConfiguration={
+                "CORSRules": [
+                    {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": origins, "AllowedHeaders": ["*"], "MaxAgeSeconds": 86400}
+                ]
+            },
+        )
+    except Exception as exc:  # noqa: BLE001 - the platform still works; the map shows grey squares
+        log.warning("could not set CORS on bucket %s (%s): the WebGL map needs it for thumbnails", settings.S3_BUCKET, exc)

@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# The map page asks for work details in many small batches while a visitor pans, so it has its own limit.
+API_MAP_RATE = env_str("API_MAP_RATE", "3000/minute")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -26,6 +27,7 @@ from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
+from embeddings.similar import current_stamp
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.
@@ -116,24 +118,36 @@ class MapPointsView(APIView):
         build = map_obj.live_build
         if build is None:
             raise NotFound(f"map {slug!r} has no build yet")
-        rows = _visible_points(request, build).order_by("artwork_id").values_list("artwork_id", "x", "y", "placed", "cluster")
-        ids, xs, ys, placed, clusters = [], [], [], [], []
-        for artwork_id, x, y, is_placed, cluster in rows.iterator(chunk_size=10000):
-            ids.append(artwork_id)
-            xs.append(round(x * COORD_SCALE))
-            ys.append(round(y * COORD_SCALE))
-            if is_placed:
-                placed.append(artwork_id)
-            clusters.append(-1 if cluster is None else cluster)
-        response = Response(
-            {
-                "map": map_obj.slug, "build": build.version, "tag": f"{build.pk}-{build.version}-{len(ids)}-{ids[-1] if ids else 0}",
-                "scale": COORD_SCALE, "ids": ids, "x": xs, "y": ys, "placed": placed, "cluster": clusters,
-            }
-        )
-        if not request_sees_unpublished(request):
+        sees_all = request_sees_unpublished(request)
+        # The stamp changes with any vector, work or point change, so a cached answer is never stale.
+        key = f"map-points:{build.pk}:{int(sees_all)}:{current_stamp()}"
+        payload = cache.get(key)
+        if payload is None:
+            payload = _points_payload(map_obj, build, sees_all)
+            cache.set(key, payload, 3600)
+        response = Response(payload)
+        response["ETag"] = f'"{payload["tag"]}"'
+        if not sees_all:
             patch_cache_control(response, public=True, max_age=60)
         return response
+
+
+def _points_payload(map_obj: Map, build: MapBuild, sees_all: bool) -> dict[str, Any]:
+    points = build.points.all() if sees_all else build.points.filter(artwork__published=True)
+    rows = points.order_by("artwork_id").values_list("artwork_id", "x", "y", "placed", "cluster")
+    ids, xs, ys, placed, clusters = [], [], [], [], []
+    for artwork_id, x, y, is_placed, cluster in rows.iterator(chunk_size=10000):
+        ids.append(artwork_id)
+        xs.append(round(x * COORD_SCALE))
+        ys.append(round(y * COORD_SCALE))
+        if is_placed:
+            placed.append(artwork_id)
+        clusters.append(-1 if cluster is None else cluster)
+    return {
+        "map": map_obj.slug, "build": build.version,
+        "tag": f"{build.pk}-{build.version}-{len(ids)}-{current_stamp()[:8]}",
+        "scale": COORD_SCALE, "ids": ids, "x": xs, "y": ys, "placed": placed, "cluster": clusters,
+    }
 
 
 class RankedWorkSerializer(serializers.Serializer):
@@ -212,7 +226,7 @@ class DecadeDetailView(StrictQueryParamsMixin, APIView):
 
 
 # --- The public website's map: atlases, work details in batches, filters, export ------------------
-# Added for the WebGL map (frontend/js/map.js). Routed from frontend/urls.py (map_site_urlpatterns below).
+# Added for the WebGL map (frontend/js/map.js). Routed from collection/api/urls.py.
 
 MAX_WORKS_PER_REQUEST = 500
 MAX_EXPORT = 200_000
@@ -225,7 +239,7 @@ class MapDataThrottle(AnonThrottle):
     """The map page asks for work details as the visitor hovers and zooms: a wider anonymous limit."""
 
     scope = "anon-map"
-    rate = getattr(settings, "API_MAP_RATE", "3000/minute")
+    rate = settings.API_MAP_RATE
 
 
 def map_filter_names() -> list[str]:
@@ -383,13 +397,3 @@ class MapMatchView(APIView):
             raise ValidationError(filterset.errors)
         ids = sorted(set(filterset.qs.values_list("pk", flat=True)))
         return Response({"ids": ids, "count": len(ids), "ignored": ignored})
-
-
-def map_site_urlpatterns() -> list:
-    """Routes for the views above, under /api/v1/ (included from frontend/urls.py)."""
-    from django.urls import path
-
-    return [
-        path("api/v1/maps/<slug:slug>/works/", MapWorksView.as_view(), name="map-works"),
-        path("api/v1/maps/<slug:slug>/match/", MapMatchView.as_view(), name="map-match"),
-    ]

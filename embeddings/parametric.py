@@ -27,9 +27,9 @@ comparable with openTSNE's ``kl_divergence``.
 Known limit (bench/map_quality.py, bench/map_scale.py): how finely the network
 reproduces local neighbourhoods grows with gradient steps, so kNN recall lags
 openTSNE, the more so on large maps and for unseen works; trustworthiness and
-cluster separation stay close. Where fitted works should keep their exact
-openTSNE positions, pass the openTSNE frame as ``normalisation`` and use the
-network for new works only.
+cluster separation stay close. With a warm start the trained map is
+aligned back onto the openTSNE map (rotation, scale, shift - no neighbourhood
+changes), so the openTSNE frame can be passed as ``normalisation``.
 
 Training defaults to one thread: batches are small, and on a shared 2-core
 machine intra-op threads spend more time waiting for each other than working.
@@ -241,6 +241,8 @@ class ParametricTSNE:
             std_target = torch.as_tensor((target - offset) / scale, dtype=torch.float32)
             pre_hist = _pretrain(net, Xt, std_target, config, rng)
             kl_hist = _train_kl(net, Xt, edges, config, rng, exaggerate=not warm)
+            if warm and kl_hist:
+                _align_to_reference(net, Xt, target)
 
             net.eval()
             model = cls(
@@ -334,6 +336,34 @@ class ParametricTSNE:
         except Exception as exc:  # pickle/zip errors differ across torch versions
             raise IncompatibleArtefact(f"not a readable {ARTEFACT_KIND} checkpoint: {exc}") from exc
         return cls.from_checkpoint(checkpoint, feature_version=feature_version, input_dim=input_dim)
+
+
+@torch.no_grad()
+def _align_to_reference(net: MapNet, X: torch.Tensor, reference: np.ndarray) -> None:
+    """Fold a rotation + uniform scale + shift into the output layer to match the reference.
+
+    KL fine-tuning is blind to rotation and translation and keeps expanding a
+    not-fully-converged openTSNE map (about 25% at default settings), which
+    would push works out of the openTSNE frame. A similarity transform changes no
+    neighbourhood, so quality is untouched while the network's map is drawn over
+    the openTSNE one again.
+    """
+    net.eval()
+    out = np.concatenate([net(X[i : i + 65536]).numpy() for i in range(0, X.shape[0], 65536)]).astype(np.float64)
+    mu_o, mu_r = out.mean(axis=0), reference.mean(axis=0)
+    a, b = out - mu_o, reference - mu_r
+    u, sing, vt = np.linalg.svd(a.T @ b)
+    flip = np.diag([1.0, float(np.sign(np.linalg.det(u @ vt)) or 1.0)])  # never mirror the map
+    rot = u @ flip @ vt
+    c = float((sing * np.diag(flip)).sum() / max((a * a).sum(), 1e-12))
+    last = net.mlp[-1]
+    assert isinstance(last, nn.Linear)
+    r = torch.as_tensor(rot, dtype=torch.float32)
+    # row vectors: y' = c (y - mu_o) R + mu_r with y = s (h W^T + b) + o
+    last.weight.copy_(c * (r.T @ last.weight))
+    last.bias.copy_(c * (last.bias @ r))
+    offset = c * (net.out_offset.double().numpy() - mu_o) @ rot + mu_r
+    net.out_offset.copy_(torch.as_tensor(offset, dtype=torch.float32))
 
 
 class _EdgeSampler:

@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from collection.models import Artwork
 from collection.signals import publication_changed
 from embeddings.similar import bump_stamp
+from embeddings.models import MapPoint
 from mlserver.models import Embedding, FeatureModel
 
 
@@ -21,6 +22,7 @@ def _vectors_changed(**kwargs: Any) -> None:
     transaction.on_commit(bump_stamp)
 
 
+@receiver(post_save, sender=MapPoint)
 @receiver(post_save, sender=Artwork)
 @receiver(post_delete, sender=Artwork)
 def _artwork_changed(**kwargs: Any) -> None:

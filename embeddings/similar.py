@@ -27,7 +27,7 @@ def bump_stamp() -> None:
     cache.set(_STAMP_KEY, uuid.uuid4().hex, None)
 
 
-def _stamp() -> str:
+def current_stamp() -> str:
     value = cache.get(_STAMP_KEY)
     if value is None:
         value = uuid.uuid4().hex
@@ -56,7 +56,7 @@ def published_index() -> tuple[FeatureModel, VectorIndex] | None:
     feature_model = FeatureModel.objects.active()
     if feature_model is None:
         return None
-    stamp = _stamp()
+    stamp = current_stamp()
     with _lock:
         hit = _cached.get(feature_model.version)
         if hit is not None and hit[0] == stamp:

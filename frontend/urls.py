@@ -1,6 +1,5 @@
 from django.urls import path
 
-from embeddings.api import map_site_urlpatterns
 from frontend import views
 
 app_name = "frontend"
@@ -10,6 +9,4 @@ urlpatterns = [
     path("list/", views.works_list, name="list"),
     path("decades/", views.decades, name="decades"),
     path("works/<str:accession_number>/", views.artwork, name="artwork"),
-    # The map page's extra API endpoints (work details in batches, filter matches, CSV export).
-    *map_site_urlpatterns(),
 ]

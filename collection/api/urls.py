@@ -2,7 +2,14 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from collection.api.views import ArtworkViewSet, ImageSearchView
-from embeddings.api import DecadeDetailView, DecadeListView, MapPointsView, MapViewSet
+from embeddings.api import (
+    DecadeDetailView,
+    DecadeListView,
+    MapMatchView,
+    MapPointsView,
+    MapViewSet,
+    MapWorksView,
+)
 
 app_name = "api"
 
@@ -12,6 +19,9 @@ router.register("maps", MapViewSet, basename="map")
 
 urlpatterns = router.urls + [
     path("maps/<slug:slug>/points/", MapPointsView.as_view(), name="map-points"),
+    # For the map page: work details in batches (GET), CSV export (POST), filter matches.
+    path("maps/<slug:slug>/works/", MapWorksView.as_view(), name="map-works"),
+    path("maps/<slug:slug>/match/", MapMatchView.as_view(), name="map-match"),
     path("decades/", DecadeListView.as_view(), name="decade-list"),
     path("decades/<int:decade>/", DecadeDetailView.as_view(), name="decade-detail"),
     path("search/image/", ImageSearchView.as_view(), name="search-image"),

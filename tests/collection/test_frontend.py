@@ -99,7 +99,6 @@ def test_text_from_the_collection_is_escaped(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-@pytest.mark.skip(reason="the Norwegian translation is not written yet")
 def test_the_site_speaks_norwegian_when_asked(client):
     ArtworkFactory()
 

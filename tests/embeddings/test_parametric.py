@@ -208,3 +208,14 @@ def test_check_artefact_accepts_a_matching_artefact_and_ignores_unasked_question
 def test_features_of_the_wrong_width_are_rejected_at_placement(model: ParametricTSNE) -> None:
     with pytest.raises(ValueError, match="32-dimensional"):
         model.transform(np.zeros((1, 31), dtype=np.float32))
+
+
+def test_the_network_map_is_drawn_over_the_opentsne_map(
+    data: tuple[np.ndarray, np.ndarray], tsne_map: TSNEMap, model: ParametricTSNE
+) -> None:
+    X, _ = data
+    reference = tsne_map.raw_coords
+    deviation = np.sqrt(((model.transform_raw(X[:N_FIT]) - reference) ** 2).sum(axis=1).mean())
+    assert deviation < 0.15 * reference.std()
+    in_opentsne_frame = tsne_map.normalisation.apply(model.transform_raw(X[:N_FIT]), clip=False)
+    assert np.mean(np.abs(in_opentsne_frame) <= 1.0) > 0.95
