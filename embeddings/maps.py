@@ -28,7 +28,6 @@ from mlserver.models import Embedding, FeatureModel
 log = logging.getLogger(__name__)
 
 MIN_WORKS_FOR_MAP = 10
-FFT_FROM_POINTS = 10_000
 Progress = Callable[[int, int, str], None]
 
 
@@ -102,9 +101,9 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     if len(ids) < MIN_WORKS_FOR_MAP:
         raise MapBuildError(f"map {map_obj.slug!r} has {len(ids)} works with features; at least {MIN_WORKS_FOR_MAP} are needed")
     params = {"perplexity": 30.0, "seed": 0, **map_obj.params}
-    # FFT-interpolated gradients win from about 10,000 points; below that their fixed grid cost
-    # dominates (120 points: 20 s with FFT, 1.3 s with Barnes-Hut on 2 cores).
-    method = params.get("gradient") or ("fft" if len(ids) >= FFT_FROM_POINTS else "bh")
+    # "auto": FFT-interpolated gradients from 10,000 points, Barnes-Hut below, where the FFT grid's
+    # fixed cost dominates (120 points: 20 s with FFT, 1.3 s with Barnes-Hut on 2 cores).
+    method = params.get("gradient", "auto")
     tsne_params = TSNEParams(
         perplexity=float(params["perplexity"]), seed=int(params["seed"]), n_jobs=settings.MAP_BUILD_THREADS,
         negative_gradient_method=method,
@@ -118,11 +117,11 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         fitted = build_tsne(X, tsne_params)
         report(2, "training the parametric network")
         config = ParametricConfig.from_dict(
-            {"seed": int(params["seed"]), "n_threads": settings.MAP_BUILD_THREADS, **params.get("parametric", {})}
+            {"seed": int(params["seed"]), **params.get("parametric", {})}
         )
         net = ParametricTSNE.fit(
             X, feature_version=feature_model.version, init_coords=fitted.raw_coords,
-            affinities=fitted.affinities, normalisation=fitted.normalisation, config=config,
+            affinities=fitted.affinities, config=config,
         )
         coords = net.transform(X)
         report(3, "measuring quality")

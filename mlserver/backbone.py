@@ -34,6 +34,7 @@ __all__ = [
     "WeightsError",
     "configure_torch_threads",
     "convert_efficientnet_pytorch_state_dict",
+    "fuse_batchnorm_for_inference",
     "load_backbone",
     "make_eval_transform",
     "make_train_transform",
@@ -260,6 +261,58 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+# --------------------------------------------------------------------------- inference speed-up
+
+def fuse_batchnorm_for_inference(model: nn.Module) -> int:
+    """Fold eval-mode BatchNorm into the preceding convolutions, in place.
+
+    On a 2-core CPU BatchNorm is about a quarter of EfficientNet-Lite0's forward
+    time although it is a per-channel affine map once statistics are frozen.
+    Only the known conv->norm pairs of timm's EfficientNet blocks are folded
+    (execution order is not visible from module registration order); a timm
+    ``BatchNormAct2d`` keeps its activation. Returns the number of folded pairs.
+    The model must stay in eval mode afterwards: it can no longer be trained.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if model.training:
+        raise ValueError("fuse_batchnorm_for_inference needs a model in eval mode")
+    folded = 0
+    for module in list(model.modules()):
+        # Block classes in timm name their layers conv_pw/bn1 or conv_dw/bn1
+        # depending on the block type, so the pair must be chosen per class.
+        if type(module).__name__ == "DepthwiseSeparableConv":
+            pairs = (("conv_s2d", "bn_s2d"), ("conv_dw", "bn1"), ("conv_pw", "bn2"))
+        elif type(module).__name__ == "InvertedResidual":
+            pairs = (("conv_s2d", "bn_s2d"), ("conv_pw", "bn1"), ("conv_dw", "bn2"), ("conv_pwl", "bn3"))
+        elif type(module).__name__ == "EdgeResidual":
+            pairs = (("conv_exp", "bn1"), ("conv_pwl", "bn2"))
+        elif type(module).__name__ == "ConvBnAct":
+            pairs = (("conv", "bn1"),)
+        elif type(module).__name__ in ("EfficientNet", "MobileNetV3"):
+            pairs = (("conv_stem", "bn1"), ("conv_head", "bn2"))
+        else:
+            continue
+        for conv_name, bn_name in pairs:
+            conv = getattr(module, conv_name, None)
+            bn = getattr(module, bn_name, None)
+            if type(conv) not in _FUSABLE_CONVS() or not isinstance(bn, nn.BatchNorm2d):
+                continue
+            if conv.out_channels != bn.num_features or bn.running_mean is None:
+                continue
+            setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
+            rest: list[nn.Module] = [m for m in (getattr(bn, "drop", None), getattr(bn, "act", None)) if m is not None]
+            setattr(module, bn_name, nn.Sequential(*rest) if rest else nn.Identity())
+            folded += 1
+    return folded
+
+
+def _FUSABLE_CONVS() -> tuple[type, ...]:
+    from timm.layers import Conv2dSame
+
+    return (nn.Conv2d, Conv2dSame)
 
 
 # --------------------------------------------------------------------------- transforms

@@ -71,7 +71,11 @@ def _pattern(style: str, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def render_image(
-    style: str, motifs: tuple[str, ...], size: int, rng: np.random.Generator
+    style: str,
+    motifs: tuple[str, ...],
+    size: int,
+    rng: np.random.Generator,
+    contrast_range: tuple[float, float] = (0.2, 0.7),
 ) -> Image.Image:
     """One RGB image: noisy background, a patterned patch of ``style``, and motif shapes."""
     colours = _palette(rng, 4)
@@ -82,9 +86,13 @@ def render_image(
     )
     background = 0.5 * background + 0.5 * colours[3]
 
-    patch_size = int(size * rng.uniform(0.55, 0.9))
+    patch_size = int(size * rng.uniform(0.45, 0.85))
     mask = _pattern(style, patch_size, rng)[..., None]
-    patch = mask * colours[0] + (1 - mask) * colours[1]
+    # Low, random contrast between the two pattern colours: the texture must be
+    # looked for, it does not jump out the way the palette does.
+    contrast = rng.uniform(*contrast_range)
+    second = colours[0] + contrast * (colours[1] - colours[0])
+    patch = mask * colours[0] + (1 - mask) * second
     x0 = int(rng.integers(0, size - patch_size + 1))
     y0 = int(rng.integers(0, size - patch_size + 1))
     canvas = background.copy()
@@ -119,6 +127,7 @@ def generate_procedural_set(
     seed: int = 0,
     styles: tuple[str, ...] = STYLES,
     quality_range: tuple[int, int] = (75, 95),
+    contrast_range: tuple[float, float] = (0.2, 0.7),
 ) -> ProceduralSet:
     """Write ``root/<style>/<style>_<i>.jpg`` plus ``root/labels.csv`` and return where they are.
 
@@ -132,7 +141,7 @@ def generate_procedural_set(
         (root / style).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             present = tuple(m for m in MOTIFS if rng.random() < 0.4)
-            image = render_image(style, present, size, rng)
+            image = render_image(style, present, size, rng, contrast_range)
             rel = f"{style}/{style}_{i:04d}.jpg"
             image.save(root / rel, "JPEG", quality=int(rng.integers(*quality_range)))
             rows.append((rel, style, "|".join(present)))

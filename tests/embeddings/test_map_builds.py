@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 # A small training budget: these tests check the plumbing; tests/embeddings/test_parametric.py checks quality.
-FAST = {"parametric": {"pretrain_steps": [150, 150], "kl_steps": [100, 100], "batch_size": 256}}
+FAST = {"parametric": {"pretrain_steps": [300, 300], "kl_steps": [100, 100]}}
 
 
 def new_map(slug: str = "all") -> Map:
