@@ -241,7 +241,10 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
             build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
         )
         points.append(point)
+        # Membership changed: decades and the placed-works metrics follow. Both read the map's
+        # vectors once (O(works)); fine for museum-sized maps, batched later if it ever is not.
         refresh_decades(build)
+        placed_quality(build)
     return points
 
 

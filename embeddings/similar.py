@@ -48,7 +48,8 @@ def load_vectors(feature_model: FeatureModel, artworks=None) -> tuple[np.ndarray
         chunks.append(bytes(vector))
     if not ids:
         return np.empty(0, dtype=np.int64), np.empty((0, feature_model.dim or 0), dtype=np.float32)
-    matrix = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(len(ids), -1)
+    # bytearray: a writable buffer, so torch and numpy can use the matrix in place.
+    matrix = np.frombuffer(bytearray(b"".join(chunks)), dtype="<f4").reshape(len(ids), -1)
     return np.asarray(ids, dtype=np.int64), matrix
 
 

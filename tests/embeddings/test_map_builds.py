@@ -101,6 +101,9 @@ def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(cl
     distances = np.linalg.norm(all_xy - np.array([point.x, point.y]), axis=1)
     nearest_on_map = {works[i].pk for i in np.argsort(distances)[:10]}
     assert twin.pk in nearest_on_map
+    build.refresh_from_db()
+    assert build.placed_metrics["n_points"] == 1.0
+    assert build.placed_metrics["trustworthiness"] > 0.8
 
 
 def test_a_failed_rebuild_leaves_the_old_build_live(clustered, monkeypatch):
