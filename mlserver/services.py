@@ -34,15 +34,19 @@ def backbone_spec() -> Any:
     )
 
 
-def _pretrained_extractor() -> Any:
-    from mlserver.features import Extractor
+def _device() -> str | None:
+    return None if settings.ML_DEVICE == "auto" else settings.ML_DEVICE
 
-    return Extractor.pretrained(backbone_spec(), device=settings.ML_DEVICE)
+
+def _pretrained_extractor() -> Any:
+    from mlserver.extract import Extractor
+
+    return Extractor.from_backbone(backbone_spec(), device=_device())
 
 
 def extractor_for(feature_model: FeatureModel) -> Any:
     """One loaded model per process and feature model version."""
-    from mlserver.features import Extractor
+    from mlserver.extract import Extractor
 
     with _lock:
         hit = _extractors.get(feature_model.version)
@@ -52,7 +56,7 @@ def extractor_for(feature_model: FeatureModel) -> Any:
             extractor = _pretrained_extractor()
         else:
             data = storage.get("private", feature_model.checkpoint_key)
-            extractor = Extractor.finetuned(data, device=settings.ML_DEVICE)
+            extractor = Extractor.from_checkpoint(data, device=_device())
         if extractor.feature_version != feature_model.version:
             raise RuntimeError(
                 f"the loaded model is {extractor.feature_version}, but the feature model record says "
@@ -170,27 +174,48 @@ class _reader:
         return storage.get("private", self.key)
 
 
+def _collection_samples() -> list[Any]:
+    """Curator labels as training samples: a work's first style, and its motifs when it has any."""
+    from mlserver.training import Sample
+
+    samples = []
+    works = Artwork.objects.exclude(image=None).filter(labels__isnull=False).distinct()
+    for work in works.select_related("image").prefetch_related("labels"):
+        styles, motifs = work.styles, work.motifs
+        labels: dict[str, Any] = {}
+        if styles:
+            labels["style"] = styles[0]
+        if motifs:
+            labels["motifs"] = motifs
+        samples.append(Sample(image=_reader(work.image.original), labels=labels, key=work.pk))
+    return samples
+
+
 def train_features(job: Job) -> dict[str, Any]:
-    """Fine-tunes on curator labels (+ an optional labelled set); with too few labels, says so and stops."""
+    """Fine-tunes on curator labels (+ an optional labelled image set); with too few labels, says so.
+
+    The new model embeds the whole collection in the background; the current
+    model keeps serving until that finishes (embed_collection activates it).
+    """
     from mlserver import training
+    from mlserver.extract import Extractor
 
     params = dict(job.params)
+    config = training.TrainConfig(**params.get("options", {}))
     job.start(total=100, message="collecting labels")
-    samples = training.samples_from_collection(_labelled_works())
+    samples = _collection_samples()
     if params.get("labelled_path"):
         samples += training.load_labelled_set(params["labelled_path"])
-    reason = training.too_few_labels(samples)
-    if reason:
-        message = f"not enough labels to fine-tune ({reason}); the pretrained backbone's features stay in use"
-        job.finish({"trained": False, "reason": reason}, message=message)
-        return {"trained": False, "reason": reason}
+    check = training.min_labels_ok(samples, min_per_class=config.min_per_class, min_classes=config.min_classes)
+    if not check:
+        message = f"not enough labels to fine-tune ({check.reason}); the pretrained backbone's features stay in use"
+        job.finish({"trained": False, "reason": check.reason}, message=message)
+        return {"trained": False, "reason": check.reason}
 
-    def progress(done: int, total: int, message: str) -> None:
-        job.progress(done, total, message)
-
-    checkpoint = training.train(samples, backbone_spec(), progress=progress, **params.get("options", {}))
-    data = training.checkpoint_bytes(checkpoint)
-    version = training.checkpoint_version(checkpoint)
+    checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=lambda d, t, m: job.progress(d, t, m))
+    data = training.checkpoint_to_bytes(checkpoint)
+    extractor = Extractor.from_checkpoint(data, device=_device())
+    version = extractor.feature_version
     key = f"models/{version.replace(':', '_')}.pt"
     storage.put("private", key, data)
     feature_model, _ = FeatureModel.objects.update_or_create(
@@ -200,25 +225,17 @@ def train_features(job: Job) -> dict[str, Any]:
             "kind": FeatureModel.Kind.FINETUNED,
             "dim": checkpoint["embedding_dim"],
             "checkpoint_key": key,
-            "label_sets": checkpoint["label_sets"],
+            "label_sets": checkpoint["fields"],
             "metrics": checkpoint["metrics"],
             "params": checkpoint.get("params", {}),
             "status": FeatureModel.Status.EMBEDDING,
         },
     )
+    with _lock:
+        _extractors[version] = extractor
     from mlserver.tasks import embed_collection
 
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
     job.finish({"trained": True, "version": version, "metrics": checkpoint["metrics"]}, message=f"trained {version}")
     return {"trained": True, "version": version}
-
-
-def _labelled_works() -> list[tuple[Artwork, bytes | None]]:
-    return list(Artwork.objects.exclude(image=None).filter(labels__isnull=False).distinct().prefetch_related("labels"))
-
-
-def image_from_bytes(data: bytes) -> Any:
-    from PIL import Image
-
-    return Image.open(io.BytesIO(data))

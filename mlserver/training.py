@@ -30,14 +30,15 @@ import random
 import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Hashable, Literal, Mapping, NamedTuple, Sequence, Union
+from typing import Any, Literal, NamedTuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -135,7 +136,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 32
     lr: float = 1e-3
-    backbone_lr: float = 2e-4
+    backbone_lr: float = 5e-4
     weight_decay: float = 0.01
     embedding_dim: int = 256
     dropout: float = 0.2
@@ -287,9 +288,7 @@ def min_labels_ok(
             keep = sorted(c for c, n in counts.items() if n >= min_per_class)
             needed = min_classes
         else:
-            keep = sorted(
-                c for c, n in counts.items() if n >= min_per_class and len(labelled) - n >= min_per_class
-            )
+            keep = sorted(c for c, n in counts.items() if n >= min_per_class and len(labelled) - n >= min_per_class)
             needed = 1
         dropped = sorted(set(counts) - set(keep))
         if len(keep) < needed:
@@ -405,14 +404,7 @@ class MultiHeadClassifier(nn.Module):
 def _open_image(ref: ImageRef, draft_size: int | None) -> Image.Image:
     from .extract import decode_image
 
-    if callable(ref):
-        obj = ref()
-        if isinstance(obj, Image.Image):
-            if draft_size and obj.format == "JPEG":
-                obj.draft("RGB", (draft_size, draft_size))  # no-op if already loaded
-            return ImageOps.exif_transpose(obj).convert("RGB")
-        return decode_image(obj, draft_size)
-    return decode_image(ref, draft_size)
+    return decode_image(ref() if callable(ref) else ref, draft_size)
 
 
 class _LabelledDataset(Dataset):
@@ -472,9 +464,7 @@ def _losses(
             )
         else:
             mask = t[:, -1] > 0
-            out[f.name] = (
-                F.binary_cross_entropy_with_logits(z[mask], t[mask, :-1]) if mask.any() else z.sum() * 0
-            )
+            out[f.name] = F.binary_cross_entropy_with_logits(z[mask], t[mask, :-1]) if mask.any() else z.sum() * 0
     return out
 
 
@@ -515,7 +505,11 @@ def _evaluate(
             p = torch.sigmoid(z[mask]).numpy()
             micro = float(f1_score(y, p >= 0.5, average="micro", zero_division=0)) if n else float("nan")
             has_pos = y.sum(0) > 0
-            m_ap = float(average_precision_score(y[:, has_pos], p[:, has_pos], average="macro")) if n and has_pos.any() else float("nan")
+            m_ap = (
+                float(average_precision_score(y[:, has_pos], p[:, has_pos], average="macro"))
+                if n and has_pos.any()
+                else float("nan")
+            )
             metrics[f.name] = {"metric": "micro_f1", "value": micro, "map": m_ap, "loss": loss, "n": n}  # type: ignore[dict-item]
     return total_loss, metrics
 
@@ -651,8 +645,9 @@ def fine_tune(
             scheduler.step_update(step)
             running += float(loss.detach())  # type: ignore[union-attr]
             tick(f"epoch {epoch}/{config.epochs}: training, loss {float(loss.detach()):.3f}")
+        prefix = f"epoch {epoch}/{config.epochs}"
         val_loss, metrics = (
-            _evaluate(model, val_loader, fields, lambda m: tick(f"epoch {epoch}/{config.epochs}: {m}"))
+            _evaluate(model, val_loader, fields, lambda m, prefix=prefix: tick(f"{prefix}: {m}"))
             if len(val_ds)
             else (running / steps_per_epoch, {})
         )

@@ -20,6 +20,15 @@ def _demo_bytes(demo_dir, n: int) -> list[bytes]:
     return [p.read_bytes() for p in sorted((demo_dir / "images").glob("*.jpg"))[:n]]
 
 
+def _embed_all(extractor, items, **kwargs):
+    keys, chunks, errors = [], [], {}
+    for batch in extractor.embed_stream(items, **kwargs):
+        keys += batch.keys
+        chunks.append(batch.vectors)
+        errors.update(batch.errors)
+    return keys, np.concatenate(chunks), errors
+
+
 def _bucket_keys(s3_storage) -> set[str]:
     from collection.storage import get_storage
 
@@ -65,21 +74,23 @@ def test_embedding_the_collection_resumes_where_it_stopped(demo_dir):
 
 
 def test_batched_and_single_extraction_agree(demo_dir):
-    from mlserver.features import Extractor, embed_all
+    from mlserver.extract import Extractor
 
     blobs = _demo_bytes(demo_dir, 6)
-    extractor = Extractor.pretrained()
-    keys, batched, errors = embed_all(extractor, list(enumerate(blobs)), batch_size=4, num_workers=0)
+    extractor = Extractor.from_backbone()
+    keys, batched, errors = _embed_all(extractor, list(enumerate(blobs)), batch_size=4, num_workers=0)
     single = np.stack([extractor.embed_bytes([b])[0] for b in blobs])
     assert keys == list(range(6)) and not errors
     assert np.allclose(batched, single, atol=1e-4)
 
 
 def test_a_corrupt_image_is_reported_without_losing_the_batch():
-    from mlserver.features import Extractor, embed_all
+    from mlserver.extract import Extractor
 
     good = make_jpeg(80, 60)
-    keys, vectors, errors = embed_all(Extractor.pretrained(), [("a", good), ("b", b"not an image"), ("c", good)], batch_size=3, num_workers=0)
+    keys, vectors, errors = _embed_all(
+        Extractor.from_backbone(), [("a", good), ("b", b"not an image"), ("c", good)], batch_size=3, num_workers=0
+    )
     assert keys == ["a", "c"] and vectors.shape[0] == 2
     assert "b" in errors and "UnidentifiedImageError" in errors["b"]
 
@@ -169,3 +180,21 @@ def test_search_by_image_rejects_what_is_not_an_image(api_client):
     response = api_client.post("/api/v1/search/image/", {"image": upload}, format="multipart")
     assert response.status_code == 400
     assert "not a recognisable image" in str(response.json())
+
+
+def test_training_with_too_few_labels_says_so_and_keeps_the_pretrained_features(demo_dir):
+    from collection.models import Job
+    from tests.factories import LabelFactory
+
+    works = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 3)]
+    works[0].labels.add(LabelFactory(kind="style", name="Baroque"))
+    active = services.active_feature_model()
+    job = Job.objects.create(kind="train_features")
+
+    outcome = services.train_features(job)
+
+    job.refresh_from_db()
+    assert outcome["trained"] is False
+    assert job.status == "done" and "not enough labels" in job.message
+    assert FeatureModel.objects.active() == active
+    assert FeatureModel.objects.count() == 1
