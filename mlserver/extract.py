@@ -1,11 +1,12 @@
 """Batched embedding extraction for collection images and search-by-image uploads.
 
 Throughput on a small CPU box is dominated by two things: JPEG decoding of large
-scans and the network itself. Decoding therefore happens in DataLoader workers
-(or threads, see ``loader``) using Pillow's JPEG ``draft`` mode, which lets
-libjpeg decode directly at 1/2, 1/4 or 1/8 scale - close to the ~256 px the model
-needs - instead of decoding a full scan and throwing most pixels away. The model
-runs with BatchNorm folded into the convolutions, channels-last memory layout and
+scans and the network itself. Decoding uses Pillow's JPEG ``draft`` mode, which
+lets libjpeg decode directly at 1/2, 1/4 or 1/8 scale - close to the ~256 px the
+model needs - instead of decoding a full scan and throwing most pixels away, and
+runs in parallel (DataLoader worker processes, or a thread pool; see
+:meth:`Extractor.embed_stream` for which wins where). The model runs with
+BatchNorm folded into the convolutions, channels-last memory layout and
 ``torch.inference_mode``; mixed precision is used on CUDA only, where it pays.
 
 Every vector is L2-normalised float32 and tagged with a ``feature_version`` so the
@@ -43,6 +44,7 @@ from .backbone import (
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CUDA_BATCH_SIZE",
     "EmbeddingBatch",
     "Item",
     "Extractor",
@@ -50,6 +52,7 @@ __all__ = [
     "PooledFeatures",
     "collate_items",
     "decode_image",
+    "default_batch_size",
     "draft_size_for",
     "feature_version_string",
     "measure_batch_throughput",
@@ -57,10 +60,21 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Chosen by measure_batch_throughput() on the 2-core dev/CI box (AMD EPYC, torch
-# 2.13 CPU, lite0 at 224 px): 1 -> ~10, 8 -> ~27, 16 -> ~30, 32 -> ~31, 64 -> ~30 img/s.
-# Gains flatten out after 16-32 while memory keeps growing, so 32 it is.
-DEFAULT_BATCH_SIZE = 32
+# Chosen by measure_batch_throughput() on the 2-core dev/CI box (AMD EPYC (Zen 3),
+# torch 2.13, 2 threads, lite0 at 224 px, channels-last, BN folded), quiet machine:
+#   batch 1: 71-73, 2: 94, 4: 102-103, 6: 110, 8: 84-91, 12: 82, 16: 69-82, 32: 56-62 images/s
+# (contiguous layout: 4 -> 91, 32 -> 28). Small batches win on this CPU because the
+# activations of a few images stay in cache; large batches only help on a GPU.
+DEFAULT_BATCH_SIZE = 4
+# Not measured here (no GPU on the dev box); a conventional size for a small CNN
+# under fp16 autocast, to be re-measured with measure_batch_throughput on the worker.
+DEFAULT_CUDA_BATCH_SIZE = 64
+
+
+def default_batch_size(device: torch.device | str) -> int:
+    """Batch size for ``device``: CPUs favour small batches (cache), GPUs large ones."""
+    return DEFAULT_CUDA_BATCH_SIZE if torch.device(device).type == "cuda" else DEFAULT_BATCH_SIZE
+
 
 ImageSource = Union[bytes, bytearray, memoryview, str, Path, IO[bytes], Image.Image]
 ItemData = Union[ImageSource, Callable[[], ImageSource]]
@@ -197,6 +211,9 @@ class _Embedder(nn.Module):
         return self.model.embed(x)
 
 
+_FORK = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+
+
 def _in_daemon_process() -> bool:
     # Celery's prefork children are daemonic and may not fork DataLoader workers.
     return bool(multiprocessing.current_process().daemon)
@@ -299,8 +316,13 @@ class Extractor:
         """Vectors for already-opened images (search-by-image uploads), shape (n, dim)."""
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
-        tensors = [self.transform(ImageOps.exif_transpose(image).convert("RGB")) for image in images]
-        return self.embed_tensor(torch.stack(tensors))
+        step = default_batch_size(self.device)
+        out = []
+        for start in range(0, len(images), step):
+            chunk = images[start : start + step]
+            tensors = [self.transform(ImageOps.exif_transpose(image).convert("RGB")) for image in chunk]
+            out.append(self.embed_tensor(torch.stack(tensors)))
+        return np.concatenate(out)
 
     def embed_bytes(self, blobs: Sequence[bytes]) -> np.ndarray:
         """Like :meth:`embed_images` for raw uploads, using draft decoding; raises on bad data."""
@@ -310,7 +332,7 @@ class Extractor:
     def embed_stream(
         self,
         items: Iterable[Item],
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         num_workers: int | None = None,
         loader: Literal["auto", "processes", "threads"] = "auto",
         chunk_size: int = 4096,
@@ -319,15 +341,27 @@ class Extractor:
 
         ``items`` may be a generator (e.g. over a queryset); it is consumed in
         chunks of ``chunk_size`` so bytes payloads never pile up in memory.
-        ``loader="processes"`` decodes in DataLoader worker processes;
-        ``"threads"`` in a thread pool (Pillow releases the GIL while decoding),
-        which also works inside daemonic processes such as Celery's prefork pool;
-        ``"auto"`` picks processes unless the current process is daemonic.
+
+        ``loader``:
+          * ``"processes"`` - DataLoader worker processes decode while the model
+            runs. Best when the model runs on a GPU and the CPU cores are free.
+          * ``"threads"`` - a thread pool in this process (Pillow releases the GIL
+            while decoding and resizing). On CPU it decodes a batch with all cores,
+            then runs the model with all cores, instead of overlapping the two:
+            overlapping makes decode threads preempt the model's OpenMP threads,
+            which then wait for each other at every layer. Measured on the 2-core
+            box (bench/features.py): 62 images/s vs 54 for one DataLoader worker.
+            Also works in daemonic processes (Celery prefork children), which may
+            not start DataLoader workers.
+          * ``"auto"`` - processes on CUDA (threads if daemonic), threads on CPU.
         """
-        if num_workers is None:
-            num_workers = _default_num_workers()
+        if batch_size is None:
+            batch_size = default_batch_size(self.device)
+        on_gpu = self.device.type == "cuda"
         if loader == "auto":
-            loader = "threads" if _in_daemon_process() else "processes"
+            loader = "processes" if on_gpu and not _in_daemon_process() else "threads"
+        if num_workers is None:
+            num_workers = _default_num_workers(loader, on_gpu)
         iterator = iter(items)
         while True:
             chunk = list(itertools.islice(iterator, chunk_size))
@@ -335,7 +369,7 @@ class Extractor:
                 return
             dataset = ImageItemsDataset(chunk, self.transform, self.draft_size)
             if loader == "threads" or num_workers == 0:
-                batches = _thread_batches(dataset, batch_size, num_workers)
+                batches = _thread_batches(dataset, batch_size, num_workers, overlap=on_gpu)
             else:
                 batches = iter(
                     DataLoader(
@@ -345,8 +379,11 @@ class Extractor:
                         num_workers=num_workers,
                         collate_fn=collate_items,
                         worker_init_fn=_worker_init,
-                        pin_memory=self.device.type == "cuda",
+                        pin_memory=on_gpu,
                         prefetch_factor=2,
+                        # fork: items may hold closures over storage clients, which
+                        # spawn/forkserver (Python 3.14's default) cannot pickle.
+                        multiprocessing_context=_FORK,
                     )
                 )
             for keys, tensor, errors in batches:
@@ -357,31 +394,41 @@ class Extractor:
                 yield EmbeddingBatch(keys, vectors, errors)
 
 
-def _default_num_workers() -> int:
-    """One decode worker per two cores: on CPU the model needs the cores too."""
+def _cores() -> int:
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count() or 1
-    return max(1, cores // 2)
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def _default_num_workers(loader: str, on_gpu: bool) -> int:
+    """Threads: all cores (decode and model take turns). Processes: leave cores to the model on CPU."""
+    cores = _cores()
+    if loader == "threads":
+        return cores
+    return max(1, cores - 1) if on_gpu else max(1, cores // 2)
 
 
 def _thread_batches(
-    dataset: ImageItemsDataset, batch_size: int, num_workers: int
+    dataset: ImageItemsDataset, batch_size: int, num_workers: int, overlap: bool = False
 ) -> Iterator[tuple[list[Hashable], torch.Tensor | None, dict[Hashable, str]]]:
-    """Decode with a thread pool, keeping one batch in flight ahead of the model."""
-    indices = [list(range(i, min(i + batch_size, len(dataset)))) for i in range(0, len(dataset), batch_size)]
+    """Decode batches with a thread pool; with ``overlap`` the next batch decodes while the caller computes."""
+    batches = [range(i, min(i + batch_size, len(dataset))) for i in range(0, len(dataset), batch_size)]
     if num_workers == 0:
-        for batch in indices:
+        for batch in batches:
             yield collate_items([dataset[i] for i in batch])
         return
-    with ThreadPoolExecutor(max_workers=num_workers) as pool:
+    with ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="decode") as pool:
+        if not overlap:
+            for batch in batches:
+                yield collate_items(list(pool.map(dataset.__getitem__, batch)))
+            return
         pending = None
-        for batch in indices:
-            future = [pool.submit(dataset.__getitem__, i) for i in batch]
+        for batch in batches:
+            futures = [pool.submit(dataset.__getitem__, i) for i in batch]
             if pending is not None:
                 yield collate_items([f.result() for f in pending])
-            pending = future
+            pending = futures
         if pending is not None:
             yield collate_items([f.result() for f in pending])
 

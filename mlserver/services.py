@@ -143,12 +143,16 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
     works = pending + stale
     if job:
         job.start(total=len(works), message=f"embedding {len(works)} works with {feature_model.version}")
+    from mlserver.extract import default_batch_size
+
     extractor = extractor_for(feature_model)
     by_id = {w.pk: w for w in works}
     items = [(w.pk, _reader(w.image.original)) for w in works]
     embedded = failed = 0
     for keys, vectors, errors in extractor.embed_stream(
-        items, batch_size=settings.FEATURE_BATCH_SIZE, num_workers=settings.FEATURE_LOADER_WORKERS
+        items,
+        batch_size=settings.FEATURE_BATCH_SIZE or default_batch_size(extractor.device),
+        num_workers=settings.FEATURE_LOADER_WORKERS,
     ):
         with transaction.atomic():
             for key, vector in zip(keys, vectors):

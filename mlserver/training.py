@@ -48,6 +48,7 @@ from .backbone import (
     load_backbone,
     make_eval_transform,
     make_train_transform,
+    pooled_dim,
     weights_digest,
 )
 
@@ -355,7 +356,7 @@ class MultiHeadClassifier(nn.Module):
         self.backbone = backbone
         self.fields = list(fields)
         self.embedding = nn.Sequential(
-            nn.Linear(int(backbone.num_features), embedding_dim),
+            nn.Linear(pooled_dim(backbone), embedding_dim),
             nn.LayerNorm(embedding_dim),
             nn.GELU(),
         )
@@ -676,7 +677,7 @@ def fine_tune(
         "format_version": FORMAT_VERSION,
         "backbone": spec.name,
         "backbone_weights": spec.weights,
-        "backbone_dim": int(backbone.num_features),
+        "backbone_dim": pooled_dim(backbone),
         "embedding_dim": config.embedding_dim,
         "data_config": {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in data_config.items()},
         "fields": {f.name: {"kind": f.kind, "classes": list(f.classes)} for f in fields},

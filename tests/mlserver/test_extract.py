@@ -57,7 +57,7 @@ def _collect(batches: list[EmbeddingBatch]) -> tuple[list, np.ndarray, dict]:
     return keys, vectors, errors
 
 
-@pytest.mark.parametrize("loader,workers", [("processes", 2), ("threads", 2), ("threads", 0)])
+@pytest.mark.parametrize("loader,workers", [("processes", 2), ("threads", 2), ("threads", 0), ("auto", None)])
 def test_batched_equals_one_at_a_time(extractor: Extractor, items, loader: str, workers: int) -> None:
     batches = list(extractor.embed_stream(items, batch_size=4, num_workers=workers, loader=loader))
     keys, vectors, errors = _collect(batches)
@@ -125,3 +125,14 @@ def test_feature_version_names_the_weights(extractor: Extractor) -> None:
 def test_throughput_helper_reports_positive_rates(extractor: Extractor) -> None:
     rates = measure_batch_throughput(extractor, batch_sizes=(1, 2), seconds=0.2, repeats=1)
     assert set(rates) == {1, 2} and all(r > 0 for r in rates.values())
+
+
+def test_overlapping_thread_loader_keeps_order(extractor: Extractor, items) -> None:
+    """The GPU-side thread mode (decode next batch while the model runs) yields the same batches."""
+    from mlserver.extract import ImageItemsDataset, _thread_batches
+
+    dataset = ImageItemsDataset(items, extractor.transform, extractor.draft_size)
+    phased = list(_thread_batches(dataset, 3, 2, overlap=False))
+    overlapped = list(_thread_batches(dataset, 3, 2, overlap=True))
+    assert [b[0] for b in phased] == [b[0] for b in overlapped]
+    assert [b[2].keys() for b in phased] == [b[2].keys() for b in overlapped]

@@ -164,3 +164,14 @@ def test_csv_separators_and_blank_cells(tmp_path: Path) -> None:
     assert samples[1].labels == {"style": None, "motifs": []}
     assert samples[2].labels["motifs"] == ["cherub", "angel"]
     assert samples[0].image == tmp_path / "a.jpg"
+
+
+def test_other_timm_backbones_train_and_extract(samples) -> None:
+    """The backbone is configurable: MobileNetV3's pre-logits width (1024) differs from num_features (576)."""
+    spec = BackboneSpec(name="mobilenetv3_small_100", weights="none")
+    config = TrainConfig(epochs=1, img_size=64, batch_size=32, embedding_dim=32, val_fraction=0.25, seed=2)
+    checkpoint = fine_tune(samples[::4], spec, config)
+    assert checkpoint["backbone"] == "mobilenetv3_small_100" and checkpoint["backbone_dim"] == 1024
+    extractor = Extractor.from_checkpoint(checkpoint)
+    assert extractor.dim == 32 and extractor.embed_bytes([Path(samples[0].image).read_bytes()]).shape == (1, 32)
+    assert Extractor.from_backbone(BackboneSpec(name="mobilenetv3_small_100", weights="none", img_size=64)).dim == 1024
