@@ -305,7 +305,7 @@ def fuse_batchnorm_for_inference(model: nn.Module) -> int:
         for conv_name, bn_name in pairs:
             conv = getattr(module, conv_name, None)
             bn = getattr(module, bn_name, None)
-            if type(conv) not in _FUSABLE_CONVS() or not isinstance(bn, nn.BatchNorm2d):
+            if type(conv) not in _fusable_convs() or not isinstance(bn, nn.BatchNorm2d):
                 continue
             if conv.out_channels != bn.num_features or bn.running_mean is None:
                 continue
@@ -316,7 +316,7 @@ def fuse_batchnorm_for_inference(model: nn.Module) -> int:
     return folded
 
 
-def _FUSABLE_CONVS() -> tuple[type, ...]:
+def _fusable_convs() -> tuple[type, ...]:
     from timm.layers import Conv2dSame
 
     return (nn.Conv2d, Conv2dSame)
