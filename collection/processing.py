@@ -54,9 +54,3 @@ def run_stage(artwork: Artwork, stage: str, fn: Callable[[], None], *, final: bo
         raise
     if final:
         artwork.set_processing(ProcessingStatus.DONE, stage="done")
-
-
-def mark_failed(pk: int, stage: str, reason: str) -> None:
-    artwork = Artwork.objects.filter(pk=pk).first()
-    if artwork is not None:
-        artwork.set_processing(ProcessingStatus.FAILED, stage=stage, error=reason)

@@ -35,12 +35,6 @@ class MapBuildError(RuntimeError):
     """A map cannot be built (no features, too few works); the message says what to do."""
 
 
-def default_maps() -> list[Map]:
-    """The 'all works' map always exists; one map per classification that has works."""
-    maps = [Map.objects.get_or_create(slug="all", defaults={"title": "All works"})[0]]
-    return maps
-
-
 def _style_labels(ids: np.ndarray) -> list[str | None]:
     styles: dict[int, str] = {}
     for artwork_id, name in Artwork.labels.through.objects.filter(

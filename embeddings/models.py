@@ -87,11 +87,6 @@ class MapBuild(models.Model):
     def __str__(self) -> str:
         return f"{self.map.slug} v{self.version} ({self.status})"
 
-    @property
-    def tag(self) -> str:
-        """Changes whenever any point changes, so responses can be cached by it."""
-        return f"{self.pk}-{self.version}-{self.points.count()}-{self.points.aggregate(m=Max('id'))['m'] or 0}"
-
 
 class MapPoint(models.Model):
     build = models.ForeignKey(MapBuild, on_delete=models.CASCADE, related_name="points")

@@ -1,24 +1,13 @@
 // The artwork page: a zoomable WebGL view of the image (medium first, then large as you zoom),
 // detected objects and faces drawn over it when the API has them, and similar works.
 import { ApiError, getJSON } from "./lib/api.js";
+import { el } from "./lib/dom.js";
 import { Camera } from "./lib/camera.js";
 import { attachControls } from "./lib/controls.js";
 import { loadStrings, t } from "./lib/i18n.js";
 import { createRenderer, loadImage } from "./lib/renderer.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 /** A detection's box as fractions of the image [x0, y0, x1, y1], from the shapes an API may send. */
 export function normaliseBox(item, width, height) {

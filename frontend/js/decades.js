@@ -1,20 +1,9 @@
 // The decades timeline: for each decade, its most typical works and its outliers, each linking to its
 // place on the map (from GET /api/v1/decades/?map=).
 import { ApiError, getJSON, query } from "./lib/api.js";
+import { el } from "./lib/dom.js";
 import { formatNumber, loadStrings, t } from "./lib/i18n.js";
 import { stateToSearch } from "./lib/urlstate.js";
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") node.textContent = v;
-    else if (k === "class") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 function workLink(config, item) {
   const w = item.artwork;
