@@ -287,3 +287,15 @@ MAP_BUILD_THREADS = env_int("MAP_BUILD_THREADS", 2, minimum=1, maximum=256)
 DECADE_MIN_WORKS = env_int("DECADE_MIN_WORKS", 5, minimum=1)
 DECADE_TOP_N = env_int("DECADE_TOP_N", 5, minimum=1, maximum=50)
 SEARCH_TIMEOUT_SECONDS = env_float("SEARCH_TIMEOUT_SECONDS", 20.0, minimum=1.0, maximum=300.0)
+
+# --- Objects and faces ------------------------------------------------------
+# "off" switches detection off; "auto" uses Detectron2 when installed with weights, else torchvision.
+DETECTION_BACKEND = env_choice("DETECTION_BACKEND", "auto", ("auto", "torchvision", "detectron2", "off"))
+DETECTION_WEIGHTS = env_str("DETECTION_WEIGHTS")
+DETECTION_ALLOW_DOWNLOAD = env_bool("DETECTION_ALLOW_DOWNLOAD", False)
+# Tests only: random weights exercise the plumbing; their detections are stored untrusted and never shown.
+DETECTION_RANDOM_WEIGHTS = env_bool("DETECTION_RANDOM_WEIGHTS", False)
+DETECTION_SCORE_THRESHOLD = env_float("DETECTION_SCORE_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
+FACES_ENABLED = env_bool("FACES_ENABLED", True)
+FACE_DETECTOR = env_choice("FACE_DETECTOR", "hog", ("hog", "cnn"))
+FACE_UPSAMPLE = env_int("FACE_UPSAMPLE", 1, minimum=0, maximum=3)

@@ -91,13 +91,22 @@ class MapBuild(models.Model):
 class MapPoint(models.Model):
     build = models.ForeignKey(MapBuild, on_delete=models.CASCADE, related_name="points")
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="map_points")
+    # Set on faces maps, where a point is one face and a work with several faces has several points.
+    face = models.ForeignKey("mlserver.Face", null=True, blank=True, on_delete=models.CASCADE, related_name="map_points")
     x = models.FloatField()
     y = models.FloatField()
     placed = models.BooleanField(default=False, help_text=_("Placed by the network after the build."))
     cluster = models.IntegerField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["build", "artwork"], name="one_point_per_work")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["build", "artwork"], condition=models.Q(face__isnull=True), name="one_point_per_work"
+            ),
+            models.UniqueConstraint(
+                fields=["build", "face"], condition=models.Q(face__isnull=False), name="one_point_per_face"
+            ),
+        ]
 
 
 class Cluster(models.Model):

@@ -91,3 +91,107 @@ class Embedding(models.Model):
 
     def array(self) -> np.ndarray:
         return np.frombuffer(bytes(self.vector), dtype="<f4")
+
+
+class AnalysisRun(models.Model):
+    """Marks that one analyser (objects or faces) has seen one image with one model version.
+
+    Needed because "nothing found" must also be remembered: without it a work
+    with no faces would be re-analysed on every pass. Re-running with the same
+    version and image is a no-op; a new version or a changed image replaces the
+    work's results in one transaction.
+    """
+
+    class Kind(models.TextChoices):
+        OBJECTS = "objects", _("Objects")
+        FACES = "faces", _("Faces")
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="analysis_runs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    version = models.CharField(max_length=200, help_text=_("Detector or face model version that produced the results."))
+    image_sha256 = models.CharField(max_length=64)
+    found = models.PositiveIntegerField(default=0)
+    # False for random-weight detectors: their output exists for plumbing tests and is never shown.
+    trusted = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["artwork", "kind", "version"], name="one_run_per_work_kind_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.artwork_id} @ {self.version}"
+
+
+class DetectionQuerySet(models.QuerySet["Detection"]):
+    def visible(self) -> "DetectionQuerySet":
+        """Detections a visitor may see: trusted weights, published work."""
+        return self.filter(trusted=True, artwork__published=True)
+
+
+class Detection(models.Model):
+    """One object found in a work. The box is normalised to [0, 1] of the image, origin top left."""
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="detections")
+    detector_version = models.CharField(max_length=200)
+    label = models.CharField(max_length=100, db_index=True)
+    score = models.FloatField()
+    x0 = models.FloatField()
+    y0 = models.FloatField()
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    trusted = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = DetectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["artwork", "-score"]
+        indexes = [models.Index(fields=["label", "trusted"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.score:.2f} in {self.artwork_id}"
+
+    @property
+    def box(self) -> list[float]:
+        return [self.x0, self.y0, self.x1, self.y1]
+
+
+class FaceQuerySet(models.QuerySet["Face"]):
+    def visible(self) -> "FaceQuerySet":
+        return self.filter(artwork__published=True)
+
+
+class Face(models.Model):
+    """A face painted in a work: where it is, a crop for display, and its 128-d dlib descriptor."""
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="faces")
+    model_version = models.CharField(max_length=200)
+    index = models.PositiveSmallIntegerField(help_text=_("Position among the work's faces, largest first."))
+    score = models.FloatField()
+    x0 = models.FloatField()
+    y0 = models.FloatField()
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    descriptor = models.BinaryField()
+    crop_key = models.CharField(max_length=300, blank=True, help_text=_("Key of the face crop in public storage."))
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = FaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["artwork", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["artwork", "model_version", "index"], name="one_face_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"face {self.index} of {self.artwork_id}"
+
+    @property
+    def box(self) -> list[float]:
+        return [self.x0, self.y0, self.x1, self.y1]
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.descriptor), dtype="<f4")
