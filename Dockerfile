@@ -39,8 +39,10 @@ RUN pip install -r requirements.txt
 # Optional: Detectron2 for object detection. It is not on PyPI, so it is built from source,
 # which needs git and a C/C++ compiler, and torch already installed (hence
 # --no-build-isolation). Without a CUDA toolkit in the image its own operators are built for
-# CPU only. Its COCO model-zoo weights are downloaded at first use into ~/.torch/iopath_cache
-# (or $FVCORE_CACHE). Pin DETECTRON2_REF to a commit that builds against our torch version.
+# CPU only. No detector weights are in the image (neither Detectron2's nor torchvision's):
+# object detection stays off until DETECTION_WEIGHTS points to a downloaded file, or
+# DETECTION_ALLOW_DOWNLOAD=true lets the worker fetch one (see docs/deploy.md "Object detection").
+# Pin DETECTRON2_REF to a commit that builds against our torch version.
 ARG WITH_DETECTRON2=0
 ARG DETECTRON2_REF=main
 RUN if [ "$WITH_DETECTRON2" = "1" ]; then \

@@ -24,6 +24,7 @@ from collection.models import (
     ProcessingStatus,
 )
 from collection.sites import CuratorAdminSite  # noqa: F401 - the site class lives there, see its docstring
+from mlserver.admin import detections_table, faces_table, warn_if_object_detection_is_off
 
 
 class DecadeFilter(admin.SimpleListFilter):
@@ -80,7 +81,7 @@ class ArtworkAdmin(admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = [
         "preview", "year_start", "year_end", "decade", "processing_status", "processing_stage",
-        "processing_error", "processing_updated", "image", "created", "updated",
+        "processing_error", "processing_updated", "image", "created", "updated", "detected_objects", "found_faces",
     ]
     filter_horizontal = ["labels"]
     inlines = [CreditInline]
@@ -97,25 +98,40 @@ class ArtworkAdmin(admin.ModelAdmin):
             _("Processing"),
             {"fields": ["image", "processing_status", "processing_stage", "processing_error", "processing_updated"]},
         ),
+        (_("Detected objects"), {"fields": ["detected_objects"], "classes": ["collapse"]}),
+        (_("Faces"), {"fields": ["found_faces"], "classes": ["collapse"]}),
         (_("Record"), {"fields": ["created", "updated"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("image")
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if request.method == "GET":
+            warn_if_object_detection_is_off(request)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("Image"))
     def thumbnail(self, obj: Artwork) -> str:
-        url = obj.image.url("thumb") if obj.image else None
+        url = obj.image.url("thumb", signed=not obj.published and not obj.image.shown_publicly()) if obj.image else None
         if not url:
             return "—"
         return format_html('<img src="{}" alt="" style="max-height:64px;max-width:96px" loading="lazy">', url)
 
     @admin.display(description=_("Preview"))
     def preview(self, obj: Artwork) -> str:
-        url = obj.image.url("medium") if obj and obj.image else None
+        url = obj.image.url("medium", signed=not obj.published and not obj.image.shown_publicly()) if obj and obj.image else None
         if not url:
             return "—"
         return format_html('<img src="{}" alt="{}" style="max-height:320px">', url, obj.title)
+
+    @admin.display(description=_("Objects"))
+    def detected_objects(self, obj: Artwork) -> str:
+        return detections_table(obj)
+
+    @admin.display(description=_("Faces"))
+    def found_faces(self, obj: Artwork) -> str:
+        return faces_table(obj)
 
     @admin.display(description=_("Processing"), ordering="processing_status")
     def processing_badge(self, obj: Artwork) -> str:

@@ -6,6 +6,9 @@ class CollectionConfig(AppConfig):
     name = "collection"
     default = True
 
+    def ready(self) -> None:
+        from collection import signals  # noqa: F401 - connects receivers
+
 
 class CuratorAdminConfig(admin_apps.AdminConfig):
     default = False

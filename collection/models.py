@@ -226,11 +226,18 @@ class ImageFile(models.Model):
 
         return all(self.derivatives.get(name) == derivative_key(self.sha256, name) for name in settings.IMAGE_SIZES)
 
-    def url(self, size_name: str) -> str | None:
+    def url(self, size_name: str, *, signed: bool = False) -> str | None:
+        """The public URL; ``signed`` gives a time-limited one for a picture only unpublished works use
+        (its derivatives are then kept in the private area, see processing.sync_derivative_visibility)."""
         from collection import storage
 
         key = self.derivatives.get(size_name)
-        return storage.public_url(key) if key else None
+        if not key:
+            return None
+        return storage.private_url(key) if signed else storage.public_url(key)
+
+    def shown_publicly(self) -> bool:
+        return self.artworks.filter(published=True).exists()
 
     def urls(self) -> dict[str, str | None]:
         return {name: self.url(name) for name in settings.IMAGE_SIZES}

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from collection.models import Artwork, ProcessingStatus
+from collection import storage
+from collection.models import Artwork, ImageFile, ProcessingStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,58 @@ def enqueue_many(artworks: list[Artwork]) -> int:
     return len(artworks)
 
 
-def run_stage(artwork: Artwork, stage: str, fn: Callable[[], None], *, final: bool = False) -> None:
-    """Runs one stage with its status recorded; a failure is stored with its reason, then re-raised."""
+def run_stage(
+    artwork: Artwork,
+    stage: str,
+    fn: Callable[[], None],
+    *,
+    final: bool = False,
+    transient: tuple[type[Exception], ...] = (),
+) -> None:
+    """Runs one stage with its status recorded; a failure is stored with its reason, then re-raised.
+
+    A ``transient`` error (the task will be retried) leaves the work queued with the reason, so
+    curators see "waiting for storage" rather than a failure that is about to fix itself.
+    """
     artwork.set_processing(ProcessingStatus.RUNNING, stage=stage)
     try:
         fn()
+    except transient as exc:
+        artwork.set_processing(ProcessingStatus.QUEUED, stage=stage, error=f"will retry: {type(exc).__name__}: {exc}")
+        raise
     except Exception as exc:
         artwork.set_processing(ProcessingStatus.FAILED, stage=stage, error=f"{type(exc).__name__}: {exc}")
         raise
     if final:
         artwork.set_processing(ProcessingStatus.DONE, stage="done")
+
+
+def sync_derivative_visibility(record: ImageFile) -> bool:
+    """Keeps a picture's derivatives in the public area only while a published work shows it.
+
+    Public derivatives are plain URLs anyone can fetch, so those of a picture that only unpublished
+    works use are moved to the private area (curators reach them through signed URLs) and moved
+    back when a work using it is published. Returns whether the derivatives are now public.
+    """
+    public = record.artworks.filter(published=True).exists()
+    for key in record.derivatives.values():
+        storage.move(key, to="public" if public else "private")
+    return public
+
+
+def enqueue_visibility_sync(image_ids: set[int] | list[int]) -> None:
+    """After the publication change commits, re-file the pictures' derivatives (see sync_derivative_visibility)."""
+    ids = sorted({pk for pk in image_ids if pk is not None})
+    if not ids:
+        return
+
+    def _send() -> None:
+        from collection.tasks import sync_image_visibility
+
+        for pk in ids:
+            try:
+                sync_image_visibility.delay(pk)
+            except Exception:  # noqa: BLE001 - the broker is down: logged; `process_collection` re-syncs later
+                log.exception("could not enqueue the visibility sync of image %s", pk)
+
+    transaction.on_commit(_send)

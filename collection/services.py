@@ -64,6 +64,7 @@ def reprocess(artworks: list[Artwork]) -> int:
 def set_published(queryset: Any, published: bool) -> int:
     from collection.signals import publication_changed
 
+    image_ids = set(queryset.exclude(image=None).values_list("image_id", flat=True))
     count = queryset.update(published=published)
-    publication_changed.send(sender=Artwork)
+    publication_changed.send(sender=Artwork, image_ids=image_ids)
     return count

@@ -98,6 +98,17 @@ def delete(area: Area, key: str) -> None:
     _call("delete", key, get_storage(area).delete, key)
 
 
+def move(key: str, *, to: Area) -> bool:
+    """Moves a blob to the other area (copy, then delete), e.g. to withdraw an unpublished work's
+    derivatives from public reach without losing them. Idempotent: False when there was nothing to move."""
+    source: Area = "private" if to == "public" else "public"
+    if not exists(source, key):
+        return False
+    put(to, key, get(source, key))  # written before the source is deleted: a failure in between loses nothing
+    delete(source, key)
+    return True
+
+
 def size(area: Area, key: str) -> int:
     return int(_call("stat", key, get_storage(area).size, key))
 

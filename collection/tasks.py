@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from collection import images, processing
-from collection.models import Artwork
+from collection.models import Artwork, ImageFile, ProcessingStatus
 from collection.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,19 @@ def process_artwork(self, pk: int) -> str:
     def _derivatives() -> None:
         if not record.derivatives_complete():
             images.regenerate_derivatives(record)
+        processing.sync_derivative_visibility(record)  # an unpublished work's pictures leave the public area
 
     try:
-        processing.run_stage(artwork, "derivatives", _derivatives, final=not settings.ML_ENABLED)
-    except TRANSIENT_ERRORS:
+        processing.run_stage(
+            artwork, "derivatives", _derivatives, final=not settings.ML_ENABLED, transient=TRANSIENT_ERRORS
+        )
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:  # the service stayed away: a failure curators must see
+            artwork.set_processing(
+                ProcessingStatus.FAILED, stage="derivatives",
+                error=f"gave up after {self.request.retries} retries: {type(exc).__name__}: {exc}",
+            )
+            return "failed"
         raise
     except Exception:  # noqa: BLE001 - stored on the work by run_stage; a permanent error is not retried
         log.exception("processing of artwork %s failed", pk)
@@ -50,3 +59,19 @@ def process_artwork(self, pk: int) -> str:
 
         analyse_artwork.delay(pk)
     return "ok"
+
+
+@shared_task(
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=6,
+    acks_late=True,
+)
+def sync_image_visibility(image_pk: int) -> str:
+    """After a work is published or unpublished: its picture's derivatives follow. Idempotent."""
+    record = ImageFile.objects.filter(pk=image_pk).first()
+    if record is None:
+        return "skipped"
+    return "public" if processing.sync_derivative_visibility(record) else "hidden"

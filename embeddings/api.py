@@ -25,9 +25,11 @@ from rest_framework.views import APIView
 from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
+from collection import storage
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
 from embeddings.similar import current_stamp
+from mlserver.facestage import CROP_SIZE
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.
@@ -110,6 +112,11 @@ class MapPointsView(APIView):
                 "y": serializers.ListField(child=serializers.IntegerField()),
                 "placed": serializers.ListField(child=serializers.IntegerField()),
                 "cluster": serializers.ListField(child=serializers.IntegerField()),
+                "subject": serializers.CharField(required=False, help_text='"faces" on a faces map, where ids are face ids.'),
+                "artworks": serializers.ListField(
+                    child=serializers.IntegerField(), required=False,
+                    help_text="Faces maps only: the work of each face, parallel to ids.",
+                ),
             },
         )
     )
@@ -132,22 +139,36 @@ class MapPointsView(APIView):
         return response
 
 
+def _is_faces(map_obj: Map) -> bool:
+    return map_obj.subject == Map.Subject.FACES
+
+
+def _point_field(map_obj: Map) -> str:
+    """A point's id: the work's on an artworks map, the face's on a faces map."""
+    return "face_id" if _is_faces(map_obj) else "artwork_id"
+
+
 def _points_payload(map_obj: Map, build: MapBuild, sees_all: bool) -> dict[str, Any]:
     points = build.points.all() if sees_all else build.points.filter(artwork__published=True)
-    rows = points.order_by("artwork_id").values_list("artwork_id", "x", "y", "placed", "cluster")
-    ids, xs, ys, placed, clusters = [], [], [], [], []
-    for artwork_id, x, y, is_placed, cluster in rows.iterator(chunk_size=10000):
-        ids.append(artwork_id)
+    key = _point_field(map_obj)
+    rows = points.order_by(key).values_list(key, "x", "y", "placed", "cluster", "artwork_id")
+    ids, xs, ys, placed, clusters, artworks = [], [], [], [], [], []
+    for point_id, x, y, is_placed, cluster, artwork_id in rows.iterator(chunk_size=10000):
+        ids.append(point_id)
         xs.append(round(x * COORD_SCALE))
         ys.append(round(y * COORD_SCALE))
         if is_placed:
-            placed.append(artwork_id)
+            placed.append(point_id)
         clusters.append(-1 if cluster is None else cluster)
-    return {
+        artworks.append(artwork_id)
+    payload = {
         "map": map_obj.slug, "build": build.version,
         "tag": f"{build.pk}-{build.version}-{len(ids)}-{current_stamp()[:8]}",
         "scale": COORD_SCALE, "ids": ids, "x": xs, "y": ys, "placed": placed, "cluster": clusters,
     }
+    if _is_faces(map_obj):
+        payload.update(subject=map_obj.subject, artworks=artworks)
+    return payload
 
 
 class RankedWorkSerializer(serializers.Serializer):
@@ -273,19 +294,20 @@ def _page_url(accession_number: str) -> str | None:
         return None
 
 
-def _work_rows(request: Request, build: MapBuild, ids: list[int]) -> list[MapPoint]:
+def _work_rows(request: Request, map_obj: Map, build: MapBuild, ids: list[int]) -> list[MapPoint]:
+    key = _point_field(map_obj)
     return list(
         _visible_points(request, build)
-        .filter(artwork_id__in=ids)
-        .select_related("artwork__image")
-        .order_by("artwork_id")
+        .filter(**{f"{key}__in": ids})
+        .select_related("artwork__image", "face")
+        .order_by(key)
     )
 
 
 def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, Any]:
     work = point.artwork
     image = work.image
-    return {
+    data = {
         "id": work.pk, "accession_number": work.accession_number, "title": work.title,
         "artist": work.artist_display, "date": work.date_display, "year_start": work.year_start,
         "year_end": work.year_end, "decade": work.decade, "classification": work.classification,
@@ -293,6 +315,14 @@ def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, An
         "page": _page_url(work.accession_number), "x": point.x, "y": point.y,
         "images": ({**image.urls(), "width": image.width, "height": image.height} if image else None),
     }
+    face = point.face
+    if face is not None:
+        # A faces-map point is a face: the panel and the sharp image show the crop, the page is the work's.
+        crop = storage.public_url(face.crop_key) if face.crop_key else None
+        data.update(id=face.pk, artwork_id=work.pk, face={"box": face.box, "crop": crop})
+        if crop:
+            data["images"] = {"thumb": crop, "medium": crop, "large": crop, "width": CROP_SIZE, "height": CROP_SIZE}
+    return data
 
 
 @method_decorator(gzip_page, name="dispatch")
@@ -307,16 +337,19 @@ class MapWorksView(APIView):
     throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter("ids", str, required=True, description="Comma-separated artwork ids (≤ 500).")],
+        parameters=[OpenApiParameter(
+            "ids", str, required=True,
+            description="Comma-separated point ids (≤ 500): artwork ids, or face ids on a faces map.",
+        )],
         responses=inline_serializer("MapWorks", {"works": serializers.ListField(child=serializers.DictField())}),
     )
     def get(self, request: Request, slug: str) -> Response:
-        _, build = _live_map(slug)
+        map_obj, build = _live_map(slug)
         ids = _parse_ids(request.query_params.get("ids", ""), MAX_WORKS_PER_REQUEST)
         from collection.models import Classification
 
         labels = {k: str(v) for k, v in Classification.choices}
-        response = Response({"works": [_work_dict(p, labels) for p in _work_rows(request, build, ids)]})
+        response = Response({"works": [_work_dict(p, labels) for p in _work_rows(request, map_obj, build, ids)]})
         patch_cache_control(response, private=True, max_age=60)
         return response
 
@@ -331,24 +364,27 @@ class MapWorksView(APIView):
         if hasattr(data, "getlist") and len(data.getlist("ids")) > 1:  # a form posting ids=1&ids=2
             raw = data.getlist("ids")
         ids = _parse_ids(raw, MAX_EXPORT)
+        key = _point_field(map_obj)
+        faces = _is_faces(map_obj)
         out = io.StringIO()
         writer = csv.writer(out)
         header = ["id", "accession_number", "title", "artist", "date", "year_start", "year_end", "decade",
                   "classification", "medium", "x", "y", "page"]
-        writer.writerow(header)
+        writer.writerow(header + (["artwork_id"] if faces else []))
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
             rows = (
-                _visible_points(request, build).filter(artwork_id__in=chunk).order_by("artwork_id")
-                .values_list("artwork_id", "artwork__accession_number", "artwork__title", "artwork__artist_display",
+                _visible_points(request, build).filter(**{f"{key}__in": chunk}).order_by(key)
+                .values_list(key, "artwork__accession_number", "artwork__title", "artwork__artist_display",
                              "artwork__date_display", "artwork__year_start", "artwork__year_end", "artwork__decade",
-                             "artwork__classification", "artwork__medium", "x", "y")
+                             "artwork__classification", "artwork__medium", "x", "y", "artwork_id")
             )
             for row in rows:
                 page = _page_url(row[1])
                 writer.writerow(
                     [_csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6),
                                                          request.build_absolute_uri(page) if page else ""]
+                    + ([row[12]] if faces else [])
                 )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{map_obj.slug}-selection.csv"'
@@ -380,7 +416,7 @@ class MapMatchView(APIView):
         ),
     )
     def get(self, request: Request, slug: str) -> Response:
-        _, build = _live_map(slug)
+        map_obj, build = _live_map(slug)
         unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format"})
         if unknown:
             raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)})
@@ -396,4 +432,6 @@ class MapMatchView(APIView):
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         ids = sorted(set(filterset.qs.values_list("pk", flat=True)))
+        if _is_faces(map_obj):  # the faces of the matching works
+            ids = sorted(set(build.points.filter(artwork_id__in=ids).values_list("face_id", flat=True)))
         return Response({"ids": ids, "count": len(ids), "ignored": ignored})

@@ -312,7 +312,18 @@ def _content_key(prefix: str, name: str, data: bytes, ext: str) -> str:
 
 
 def _atlas_works(build: Any) -> list[tuple[int, float, float, str]]:
-    """(artwork id, x, y, thumb key) of the build's published works that have a thumbnail."""
+    """(point id, x, y, image key) of the build's published works that have a thumbnail.
+
+    On a faces map a point is a face: its id is the face's and its image the face crop.
+    """
+    if build.map.subject == "faces":
+        faces = (
+            build.points.filter(artwork__published=True, face__isnull=False)
+            .exclude(face__crop_key="")
+            .order_by("face_id")
+            .values_list("face_id", "x", "y", "face__crop_key")
+        )
+        return list(faces.iterator(chunk_size=10000))
     rows = (
         build.points.filter(artwork__published=True, artwork__image__isnull=False)
         .order_by("artwork_id")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from collection.models import Artwork, Job, Label
 from embeddings.atlas import store_atlases
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 from embeddings.similar import load_vectors
-from mlserver.models import Embedding, FeatureModel
+from mlserver.models import Embedding, Face, FeatureModel
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,76 @@ def quality(X: np.ndarray, coords: np.ndarray, ids: np.ndarray) -> dict[str, flo
     return metrics
 
 
+@dataclass(frozen=True)
+class MapData:
+    """What a map is laid out from: one row of ``X`` per point.
+
+    On an artworks map a point is a work (``face_ids`` is None); on a faces map a
+    point is a face, ``artwork_ids`` names the face's work (several faces of one
+    work are several points) and ``version`` is the face model's.
+    """
+
+    version: str
+    artwork_ids: np.ndarray
+    X: np.ndarray
+    face_ids: np.ndarray | None = None
+
+    def points(self, build: MapBuild, coords: np.ndarray) -> list[MapPoint]:
+        if self.face_ids is None:
+            return [MapPoint(build=build, artwork_id=int(a), x=float(x), y=float(y)) for a, (x, y) in zip(self.artwork_ids, coords)]
+        return [
+            MapPoint(build=build, artwork_id=int(a), face_id=int(f), x=float(x), y=float(y))
+            for a, f, (x, y) in zip(self.artwork_ids, self.face_ids, coords)
+        ]
+
+
+def load_faces(version: str, artworks: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face ids, their works' ids, descriptors) of one face model's faces in the given works."""
+    rows = Face.objects.filter(model_version=version, artwork__in=artworks).order_by("pk")
+    face_ids: list[int] = []
+    artwork_ids: list[int] = []
+    chunks: list[bytes] = []
+    for face_id, artwork_id, descriptor in rows.values_list("pk", "artwork_id", "descriptor").iterator(chunk_size=2000):
+        face_ids.append(face_id)
+        artwork_ids.append(artwork_id)
+        chunks.append(bytes(descriptor))
+    from mlserver.faces import DESCRIPTOR_DIM
+
+    X = np.frombuffer(bytearray(b"".join(chunks)), dtype="<f4").reshape(len(face_ids), DESCRIPTOR_DIM)
+    return np.asarray(face_ids, dtype=np.int64), np.asarray(artwork_ids, dtype=np.int64), X
+
+
+def map_data(map_obj: Map) -> MapData:
+    """The vectors a build of ``map_obj`` is fitted on; raises MapBuildError when there are too few."""
+    if map_obj.subject == Map.Subject.FACES:
+        from mlserver.facestage import current_version
+
+        version = current_version()
+        face_ids, artwork_ids, X = load_faces(version, map_obj.members())
+        if len(face_ids) < MIN_WORKS_FOR_MAP:
+            raise MapBuildError(
+                f"map {map_obj.slug!r} has {len(face_ids)} faces found by {version}; at least {MIN_WORKS_FOR_MAP} "
+                "are needed (python manage.py detect_faces finds them)"
+            )
+        return MapData(version=version, artwork_ids=artwork_ids, X=X, face_ids=face_ids)
+    feature_model = FeatureModel.objects.active()
+    if feature_model is None:
+        raise MapBuildError("no active feature model: process the collection first (python manage.py process_collection)")
+    ids, X = load_vectors(feature_model, map_obj.members())
+    if len(ids) < MIN_WORKS_FOR_MAP:
+        raise MapBuildError(f"map {map_obj.slug!r} has {len(ids)} works with features; at least {MIN_WORKS_FOR_MAP} are needed")
+    return MapData(version=feature_model.version, artwork_ids=ids, X=X)
+
+
 def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None = None) -> MapBuild:
-    """Builds a new version; on any failure the previous live build stays live."""
+    """Builds a new version; on any failure the previous live build stays live.
+
+    Artworks maps lay works out by their features; faces maps lay faces out by
+    their dlib descriptors (Euclidean, the metric dlib trained them for) with the
+    same openTSNE + parametric network, and record the face model version as the
+    build's ``feature_version``. Decade summaries describe works, so faces maps
+    have none.
+    """
     from embeddings.parametric import ParametricConfig, ParametricTSNE
     from embeddings.tsne import TSNEParams, build_tsne
 
@@ -87,13 +156,10 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         if job:
             job.progress(done, 6, message)
 
-    feature_model = FeatureModel.objects.active()
-    if feature_model is None:
-        raise MapBuildError("no active feature model: process the collection first (python manage.py process_collection)")
     report(0, "loading vectors")
-    ids, X = load_vectors(feature_model, map_obj.members())
-    if len(ids) < MIN_WORKS_FOR_MAP:
-        raise MapBuildError(f"map {map_obj.slug!r} has {len(ids)} works with features; at least {MIN_WORKS_FOR_MAP} are needed")
+    data = map_data(map_obj)
+    ids, X = data.artwork_ids, data.X
+    what = "faces" if data.face_ids is not None else "works"
     params = {"perplexity": 30.0, "seed": 0, **map_obj.params}
     # "auto": FFT-interpolated gradients from 10,000 points, Barnes-Hut below, where the FFT grid's
     # fixed cost dominates (120 points: 20 s with FFT, 1.3 s with Barnes-Hut on 2 cores).
@@ -103,18 +169,18 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         negative_gradient_method=method,
     )
     build = MapBuild.objects.create(
-        map=map_obj, version=map_obj.next_version(), feature_version=feature_model.version,
+        map=map_obj, version=map_obj.next_version(), feature_version=data.version,
         params={"tsne": tsne_params.to_dict()},
     )
     try:
-        report(1, f"openTSNE on {len(ids)} works")
+        report(1, f"openTSNE on {len(ids)} {what}")
         fitted = build_tsne(X, tsne_params)
         report(2, "training the parametric network")
         config = ParametricConfig.from_dict(
             {"seed": int(params["seed"]), **params.get("parametric", {})}
         )
         net = ParametricTSNE.fit(
-            X, feature_version=feature_model.version, init_coords=fitted.raw_coords,
+            X, feature_version=data.version, init_coords=fitted.raw_coords,
             affinities=fitted.affinities, config=config,
         )
         coords = net.transform(X)
@@ -127,10 +193,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         storage.put("private", key, net.to_bytes())
         report(4, "saving points")
         with transaction.atomic():
-            MapPoint.objects.bulk_create(
-                [MapPoint(build=build, artwork_id=int(i), x=float(x), y=float(y)) for i, (x, y) in zip(ids, coords)],
-                batch_size=5000,
-            )
+            MapPoint.objects.bulk_create(data.points(build, coords), batch_size=5000)
             build.params = {**build.params, "parametric": config.to_dict()}
             build.metrics = metrics
             build.parametric_key = key
@@ -138,8 +201,9 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
             build.save(update_fields=["params", "metrics", "parametric_key", "n_points"])
         report(5, "clusters and decades")
         store_atlases(build)  # thumbnail texture atlases for the WebGL map (never fails the build)
-        refresh_clusters(build, ids, coords)
-        refresh_decades(build)
+        refresh_clusters(build, ids, coords, face_ids=data.face_ids)
+        if data.face_ids is None:
+            refresh_decades(build)
         map_obj.go_live(build)
         report(6, "live")
     except Exception as exc:
@@ -149,7 +213,11 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     return build
 
 
-def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray) -> None:
+def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray, *, face_ids: np.ndarray | None = None) -> None:
+    """Named groups of nearby points; ``ids`` are the points' works (named by their metadata).
+
+    On a faces map ``face_ids`` says which point each row is, since one work may have several.
+    """
     from embeddings.clusters import NOISE, cluster_map
 
     labels, clusters = cluster_map(coords, _terms(ids), seed=0)
@@ -165,11 +233,14 @@ def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray) -> No
             ]
         )
         by_label: dict[int, list[int]] = {}
-        for artwork_id, label in zip(ids, labels):
+        for point_id, label in zip(ids if face_ids is None else face_ids, labels):
             if label != NOISE:
-                by_label.setdefault(int(label), []).append(int(artwork_id))
+                by_label.setdefault(int(label), []).append(int(point_id))
         for label, members in by_label.items():
-            MapPoint.objects.filter(build=build, artwork_id__in=members).update(cluster=label)
+            if face_ids is None:
+                MapPoint.objects.filter(build=build, artwork_id__in=members).update(cluster=label)
+            else:
+                MapPoint.objects.filter(build=build, face_id__in=members).update(cluster=label)
 
 
 def refresh_decades(build: MapBuild) -> int:
@@ -235,10 +306,11 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
             build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
         )
         points.append(point)
-        # Membership changed: decades and the placed-works metrics follow. Both read the map's
-        # vectors once (O(works)); fine for museum-sized maps, batched later if it ever is not.
-        refresh_decades(build)
-        placed_quality(build)
+        # Membership changed: decades and the placed-works metrics follow. Both read all the map's
+        # vectors (O(works)), so a burst of placements is coalesced into one refresh after commit.
+        from embeddings.tasks import schedule_statistics_refresh
+
+        schedule_statistics_refresh(build.pk)
     return points
 
 
@@ -261,3 +333,29 @@ def placed_quality(build: MapBuild) -> dict[str, float]:
     )
     MapBuild.objects.filter(pk=build.pk).update(placed_metrics=metrics)
     return metrics
+
+
+def place_faces(artwork: Artwork) -> list[MapPoint]:
+    """The work's faces on every live faces map that covers it: one forward pass, no other point moves.
+
+    Only faces found by the build's own face model are placed; the network was
+    trained on that model's descriptors and nothing else means the same to it.
+    """
+    points: list[MapPoint] = []
+    maps = Map.objects.filter(subject=Map.Subject.FACES, live_build__isnull=False).select_related("live_build")
+    for map_obj in maps:
+        build = map_obj.live_build
+        if not map_obj.covers(artwork) or not build.parametric_key:
+            continue
+        faces = list(Face.objects.filter(artwork=artwork, model_version=build.feature_version).order_by("index"))
+        if not faces:
+            continue
+        X = np.stack([face.array() for face in faces]).astype(np.float64)
+        coords = _network(build).transform(X)
+        with transaction.atomic():
+            for face, (x, y) in zip(faces, coords):
+                point, _ = MapPoint.objects.update_or_create(
+                    build=build, face=face, defaults={"artwork": artwork, "x": float(x), "y": float(y), "placed": True}
+                )
+                points.append(point)
+    return points

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 ARTEFACT_KIND = "parametric_tsne"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: inputs go through a stored projection (in_proj), not per-feature std
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,12 @@ class ParametricConfig:
     kl_steps: tuple[int, int] = (500, 1000)
     pretrain_lr: float = 3e-3
     kl_lr: float = 1e-4
+    input_pcs: int = 0  # project inputs onto this many principal components (0: standardise only)
+    whiten: bool = False  # scale each principal component to unit variance
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    local_weight: float = 0.0  # weight of the kNN-edge offset loss in the regression phase
+    local_relative: bool = False
+    layer_norm: bool = False
     early_exaggeration: float = 4.0  # only when training without a warm start
     perplexity: float = 30.0  # only when affinities are not supplied
     log_every: int = 25
@@ -110,22 +116,24 @@ class MapNet(nn.Module):
     size of the map (t-SNE coordinates grow with N).
     """
 
-    def __init__(self, input_dim: int, hidden: Sequence[int]) -> None:
+    def __init__(self, input_dim: int, hidden: Sequence[int], *, projected_dim: int | None = None,
+                 layer_norm: bool = False) -> None:
         super().__init__()
+        k = projected_dim or input_dim
         self.register_buffer("in_mean", torch.zeros(input_dim))
-        self.register_buffer("in_std", torch.ones(input_dim))
+        self.register_buffer("in_proj", torch.eye(input_dim, k))
         self.register_buffer("out_offset", torch.zeros(2))
         self.register_buffer("out_scale", torch.ones(()))
         layers: list[nn.Module] = []
-        width = input_dim
+        width = k
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.GELU()]
+            layers += [nn.Linear(width, h)] + ([nn.LayerNorm(h)] if layer_norm else []) + [nn.GELU()]
             width = h
         layers.append(nn.Linear(width, 2))
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.mlp((x - self.in_mean) / self.in_std)
+        z = self.mlp((x - self.in_mean) @ self.in_proj)
         return z * self.out_scale + self.out_offset
 
 
@@ -149,6 +157,37 @@ def _torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _input_projection(X: np.ndarray, config: ParametricConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Centring and a linear projection that put the network's inputs at unit scale.
+
+    Without ``input_pcs`` each feature is standardised. With it, inputs are
+    projected onto their leading principal components (the standard t-SNE
+    preprocessing): the trailing directions are mostly noise that the network
+    would otherwise fit on the fitted works and be thrown by on new ones.
+    """
+    X64 = X.astype(np.float64)
+    mean = X64.mean(axis=0)
+    d = X.shape[1]
+    if not config.input_pcs or config.input_pcs >= d and not config.whiten:
+        std = X64.std(axis=0)
+        std = np.maximum(std, max(1e-6, 1e-3 * float(std.max())))
+        return mean.astype(np.float32), np.diag(1.0 / std).astype(np.float32)
+    k = min(int(config.input_pcs), d)
+    cov = np.zeros((d, d))
+    for start in range(0, X.shape[0], 65536):
+        block = X64[start : start + 65536] - mean
+        cov += block.T @ block
+    cov /= max(1, X.shape[0] - 1)
+    eigval, eigvec = np.linalg.eigh(cov)
+    eigval, eigvec = eigval[::-1][:k], eigvec[:, ::-1][:, :k]
+    # a deterministic sign per component: largest loading positive
+    signs = np.sign(eigvec[np.abs(eigvec).argmax(axis=0), np.arange(k)])
+    eigvec = eigvec * np.where(signs == 0, 1.0, signs)
+    eigval = np.maximum(eigval, max(1e-12, 1e-6 * float(eigval[0])))
+    scale = np.sqrt(eigval) if config.whiten else np.full(k, math.sqrt(float(eigval.mean())))
+    return mean.astype(np.float32), (eigvec / scale).astype(np.float32)
 
 
 def _steps(epochs: float, per_epoch: float, bounds: Sequence[int]) -> int:
@@ -215,11 +254,11 @@ class ParametricTSNE:
             if P.shape != (n, n):
                 raise ValueError(f"affinities must be {n}x{n}, got {P.shape}")
 
-            net = MapNet(d, config.hidden)
+            mean, proj = _input_projection(X, config)
+            net = MapNet(d, config.hidden, projected_dim=proj.shape[1], layer_norm=config.layer_norm)
             Xt = torch.from_numpy(X)
-            std = Xt.std(dim=0)
-            net.in_mean.copy_(Xt.mean(dim=0))
-            net.in_std.copy_(torch.clamp(std, min=max(1e-6, 1e-3 * float(std.max()))))
+            net.in_mean.copy_(torch.from_numpy(mean))
+            net.in_proj.copy_(torch.from_numpy(proj))
 
             warm = init_coords is not None
             if warm:
@@ -239,7 +278,7 @@ class ParametricTSNE:
 
             edges = _EdgeSampler(P)
             std_target = torch.as_tensor((target - offset) / scale, dtype=torch.float32)
-            pre_hist = _pretrain(net, Xt, std_target, config, rng)
+            pre_hist = _pretrain(net, Xt, std_target, edges, config, rng)
             kl_hist = _train_kl(net, Xt, edges, config, rng, exaggerate=not warm)
             if warm and kl_hist:
                 _align_to_reference(net, Xt, target)
@@ -286,7 +325,12 @@ class ParametricTSNE:
             "format_version": FORMAT_VERSION,
             "feature_version": str(self.feature_version),
             "input_dim": self.input_dim,
-            "architecture": {"hidden": [int(h) for h in self.config.hidden], "activation": "gelu"},
+            "architecture": {
+                "hidden": [int(h) for h in self.config.hidden],
+                "activation": "gelu",
+                "layer_norm": bool(self.config.layer_norm),
+                "projected_dim": int(self.net.in_proj.shape[1]),
+            },
             "normalisation": self.normalisation.to_dict(),
             "config": self.config.to_dict(),
             "loss_history": [float(v) for v in self.loss_history],
@@ -313,9 +357,13 @@ class ParametricTSNE:
         )
         try:
             hidden = [int(h) for h in checkpoint["architecture"]["hidden"]]
-            net = MapNet(int(checkpoint["input_dim"]), hidden)
-            net.load_state_dict(checkpoint["state_dict"])
             config = ParametricConfig.from_dict(dict(checkpoint.get("config", {}), hidden=hidden))
+            net = MapNet(
+                int(checkpoint["input_dim"]), hidden,
+                projected_dim=int(checkpoint["state_dict"]["in_proj"].shape[1]),
+                layer_norm=bool(checkpoint["architecture"].get("layer_norm", False)),
+            )
+            net.load_state_dict(checkpoint["state_dict"])
             normalisation = Normalisation.from_dict(checkpoint["normalisation"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise IncompatibleArtefact(f"malformed {ARTEFACT_KIND} checkpoint: {exc}") from exc
@@ -390,6 +438,7 @@ def _pretrain(
     net: MapNet,
     X: torch.Tensor,
     target: torch.Tensor,
+    edges: _EdgeSampler,
     config: ParametricConfig,
     rng: np.random.Generator,
 ) -> list[float]:
@@ -402,16 +451,36 @@ def _pretrain(
     n = X.shape[0]
     b = min(config.pretrain_batch, n)
     steps = _steps(config.pretrain_epochs, n / b, config.pretrain_steps)
-    opt = torch.optim.Adam(net.mlp.parameters(), lr=config.pretrain_lr)
+    opt = torch.optim.AdamW(net.mlp.parameters(), lr=config.pretrain_lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_lr(steps))
     scale, offset = net.out_scale, net.out_offset
+    n_edges = b // 4 if config.local_weight > 0 else 0
+    if n_edges:
+        h_all, t_all = edges.rows, edges.cols
+        probe = rng.integers(0, len(h_all), size=min(len(h_all), 20000))
+        edge_sq = float(((target[h_all[probe]] - target[t_all[probe]]) ** 2).sum(dim=1).mean())
     history: list[float] = []
     window: list[float] = []
     net.train()
     for step in range(steps):
-        idx = torch.from_numpy(rng.integers(0, n, size=b))
-        pred = (net(X[idx]) - offset) / scale
-        loss = torch.mean((pred - target[idx]) ** 2)
+        idx = rng.integers(0, n, size=b - 2 * n_edges)
+        if n_edges:
+            heads, tails = edges(rng, n_edges)
+            idx = np.concatenate([idx, heads, tails])
+        idx_t = torch.from_numpy(idx)
+        pred = (net(X[idx_t]) - offset) / scale
+        tb = target[idx_t]
+        loss = torch.mean((pred - tb) ** 2)
+        if n_edges:
+            m = b - 2 * n_edges
+            dp = pred[m : m + n_edges] - pred[m + n_edges :]
+            dt = tb[m : m + n_edges] - tb[m + n_edges :]
+            err = ((dp - dt) ** 2).sum(dim=1)
+            if config.local_relative:
+                err = err / ((dt**2).sum(dim=1) + 0.1 * edge_sq)
+            else:
+                err = err / edge_sq
+            loss = loss + config.local_weight * err.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -439,7 +508,9 @@ def _train_kl(
     n_neg = min(config.negatives, n)
     steps = _steps(config.kl_epochs, n / b, config.kl_steps)
     ex_steps = int(0.3 * steps) if exaggerate else 0
-    opt = torch.optim.Adam(net.mlp.parameters(), lr=config.pretrain_lr if exaggerate else config.kl_lr)
+    opt = torch.optim.AdamW(
+        net.mlp.parameters(), lr=config.pretrain_lr if exaggerate else config.kl_lr, weight_decay=config.weight_decay
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _cosine_lr(steps))
     history: list[float] = []
     window: list[float] = []

@@ -53,6 +53,48 @@ def refresh_decades(map_pk: int) -> int:
     return run_refresh(map_obj.live_build) if map_obj.live_build else 0
 
 
+# A burst of placements (a batch import) is summarised once: the first placement after a refresh
+# starts marks the build "pending" and enqueues one refresh a little later; placements while it is
+# pending only ride along. The refresh clears the mark before reading, so a placement that lands
+# during a refresh schedules the next one and nothing placed is left out for long.
+STATISTICS_REFRESH_COUNTDOWN_S = 15
+# If a refresh is lost (worker killed), the mark expires and the next placement schedules again.
+STATISTICS_PENDING_TTL_S = 15 * 60
+
+
+def statistics_pending_key(build_pk: int) -> str:
+    return f"embeddings:build-statistics-pending:{build_pk}"
+
+
+def schedule_statistics_refresh(build_pk: int) -> None:
+    """After commit, enqueue one delayed refresh of a build's decades and placed-works metrics."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def _enqueue() -> None:
+        if cache.add(statistics_pending_key(build_pk), 1, timeout=STATISTICS_PENDING_TTL_S):
+            refresh_build_statistics.apply_async((build_pk,), countdown=STATISTICS_REFRESH_COUNTDOWN_S)
+
+    transaction.on_commit(_enqueue)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
+def refresh_build_statistics(build_pk: int) -> dict:
+    """Decades and placed-works metrics of one build, once per burst of placements."""
+    from django.core.cache import cache
+
+    from embeddings.maps import placed_quality, refresh_decades
+    from embeddings.models import MapBuild
+
+    cache.delete(statistics_pending_key(build_pk))
+    build = MapBuild.objects.filter(pk=build_pk).first()
+    if build is None:  # superseded and deleted meanwhile: nothing left to summarise
+        return {"build": build_pk, "decades": 0}
+    decades = refresh_decades(build)
+    placed = placed_quality(build)
+    return {"build": build_pk, "decades": decades, "placed": int(placed.get("n_points", 0))}
+
+
 def enqueue_build(map_pk: int) -> Job:
     """Creates the job record and enqueues the build after the transaction commits."""
     from django.db import transaction

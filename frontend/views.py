@@ -81,7 +81,8 @@ def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
         accession_number=accession_number,
     )
     on_maps = list(
-        MapPoint.objects.filter(artwork=work, build=F("build__map__live_build"))
+        # Artworks maps only: on a faces map a point is a face and `sel` would name a face.
+        MapPoint.objects.filter(artwork=work, build=F("build__map__live_build"), face__isnull=True)
         .order_by("build__map__slug")
         .values_list("build__map__slug", "build__map__title")
     )

@@ -2,13 +2,114 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from mlserver.models import FeatureModel
+from mlserver.models import Detection, Face, FeatureModel
+
+
+def object_detection_status() -> tuple[bool, str]:
+    """``(on, explanation)`` for curators: the gpu worker's own report when it has made one.
+
+    The web process usually runs without torch or weights on another machine, so
+    its own view (``detector_status``) is only the fallback, and says so.
+    """
+    from mlserver.detection import detector_status
+    from mlserver.objects import reported_status
+
+    if settings.DETECTION_BACKEND == "off":
+        return False, str(_("Object detection is switched off (DETECTION_BACKEND=off)."))
+    report = reported_status()
+    if report is not None:
+        return bool(report["available"]), str(
+            _("The gpu worker on %(host)s reported at %(when)s: %(reason)s")
+            % {"host": report.get("host", "?"), "when": report.get("checked", "?"), "reason": report["reason"]}
+        )
+    available, reason = detector_status(
+        settings.DETECTION_BACKEND,
+        settings.DETECTION_WEIGHTS or None,
+        settings.DETECTION_ALLOW_DOWNLOAD,
+        settings.DETECTION_RANDOM_WEIGHTS,
+    )
+    return available, str(
+        _("%(reason)s (as seen from the web server; the gpu worker reports its own status after its first work)")
+        % {"reason": reason}
+    )
+
+
+def warn_if_object_detection_is_off(request: HttpRequest) -> None:
+    on, explanation = object_detection_status()
+    if not on:
+        messages.warning(
+            request,
+            _("Object detection is off: nothing about objects is shown to visitors. %(why)s")
+            % {"why": explanation},
+        )
+
+
+def detections_table(artwork: object) -> str:
+    """A work's detected objects as a read-only table for its change page; untrusted rows are marked.
+
+    A table rather than an inline formset: nothing here is editable, and a formset would make
+    every save of the work post (and validate) the detections too.
+    """
+    rows = list(Detection.objects.filter(artwork=artwork).order_by("-score", "pk")) if artwork.pk else []
+    if not rows:
+        return str(_("None detected yet."))
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                d.label,
+                f"{d.score:.3f}",
+                ", ".join(f"{v:.3f}" for v in d.box),
+                _shown(d, artwork.published),
+                d.detector_version,
+            )
+            for d in rows
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Object"), _("Score"), _("Box (fractions of the image)"), _("Shown to visitors"), _("Detector"), body,
+    )
+
+
+def _shown(detection: Detection, published: bool) -> str:
+    if not detection.trusted:
+        return format_html('<span style="color:#b00">{}</span>', _("never: untrusted (random weights)"))
+    return str(_("yes") if published else _("once the work is published"))
+
+
+def faces_table(artwork: object) -> str:
+    """A work's faces with their crops, read-only, for its change page.
+
+    A table rather than an inline formset (like the detected objects): faces are replaced as a
+    whole when the work is analysed again, and a formset would make every save of the work post
+    and validate them too.
+    """
+    from mlserver.api import face_crop_url
+
+    rows = list(Face.objects.filter(artwork=artwork).order_by("index", "pk")) if artwork.pk else []
+    if not rows:
+        return str(_("None found yet."))
+    body = format_html_join(
+        "",
+        '<tr><td><img src="{}" alt="" width="64" height="64" loading="lazy"></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (face_crop_url(f) or "", f.index, f"{f.score:.3f}", ", ".join(f"{v:.3f}" for v in f.box), f.model_version)
+            for f in rows
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Face"), _("Index"), _("Score"), _("Box (fractions of the image)"), _("Face model"), body,
+    )
 
 
 @admin.register(FeatureModel)

@@ -30,3 +30,30 @@ def embed_upload(data: bytes) -> np.ndarray:
     finally:
         del payload
     return np.asarray(vector, dtype=np.float32)
+
+
+class NoFaceFound(ValueError):
+    """The uploaded photo holds no face the detector can see: the visitor's to fix, not a server error."""
+
+
+def face_upload(data: bytes) -> tuple[str, np.ndarray]:
+    """(face model version, 128-d descriptor of the photo's largest face), computed on the ``gpu`` worker.
+
+    The bytes travel base64-encoded in the task message only, like :func:`embed_upload`.
+    """
+    from mlserver.tasks import face_upload as task
+
+    payload = base64.b64encode(data).decode("ascii")
+    try:
+        result = task.apply_async(args=[payload], queue="gpu")
+        answer = result.get(timeout=settings.SEARCH_TIMEOUT_SECONDS, disable_sync_subtasks=False)
+    except Exception as exc:  # noqa: BLE001 - any worker failure is the same answer to the visitor
+        raise UploadEmbeddingError(f"the photo could not be analysed right now ({type(exc).__name__})") from None
+    finally:
+        del payload
+    if not answer.get("descriptor"):
+        raise NoFaceFound(
+            "No face was found in the photo. Use a photo where one face is seen from the front, "
+            "upright and well lit, filling a good part of the picture."
+        )
+    return answer["version"], np.asarray(answer["descriptor"], dtype=np.float32)

@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -191,12 +192,15 @@ def torchvision_weights_location(arch: str = DEFAULT_TORCHVISION_ARCH) -> tuple[
 
 
 def _torch_hub_dir() -> Path:
-    try:
+    # torch is asked only where it is already loaded (the worker): the admin asks from the web
+    # process, which must not import it. Where torch is not loaded nobody can have called
+    # torch.hub.set_dir(), so torch's default rule, followed here, gives the same answer.
+    if sys.modules.get("torch") is not None:
         import torch.hub
-    except ImportError:  # same default as torch.hub.get_dir()
-        xdg = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
-        return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(xdg, "torch")))) / "hub"
-    return Path(torch.hub.get_dir())
+
+        return Path(torch.hub.get_dir())
+    xdg = os.getenv("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(xdg, "torch")))) / "hub"
 
 
 class TorchvisionDetector:

@@ -129,6 +129,17 @@ class DetectionQuerySet(models.QuerySet["Detection"]):
         """Detections a visitor may see: trusted weights, published work."""
         return self.filter(trusted=True, artwork__published=True)
 
+    def label_counts(self, prefix: str = "") -> "models.QuerySet":
+        """``{"label", "count"}`` rows over visible detections: published works per label, most first."""
+        qs = self.visible()
+        if prefix:
+            qs = qs.filter(label__istartswith=prefix)
+        return (
+            qs.values("label")
+            .annotate(count=models.Count("artwork", distinct=True))
+            .order_by("-count", "label")
+        )
+
 
 class Detection(models.Model):
     """One object found in a work. The box is normalised to [0, 1] of the image, origin top left."""

@@ -33,13 +33,18 @@ RETRY = {
 def analyse_artwork(self, pk: int) -> str:
     """Features for the work, then its place on every live map. Idempotent per (work, feature model)."""
     from embeddings.maps import place_artwork
-    from mlserver import services
+    from mlserver import objects, services
 
     artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
     if artwork is None or artwork.image is None:
         return "skipped"
     try:
         processing.run_stage(artwork, "features", lambda: services.embed_artwork(artwork))
+        processing.run_stage(artwork, "objects", lambda: objects.objects_stage(artwork))
+        if settings.FACES_ENABLED:
+            from mlserver import facestage
+
+            processing.run_stage(artwork, "faces", lambda: facestage.analyse_faces(artwork))
         processing.run_stage(artwork, "map", lambda: place_artwork(artwork), final=True)
     except TRANSIENT_ERRORS:
         raise
@@ -47,6 +52,22 @@ def analyse_artwork(self, pk: int) -> str:
         log.exception("analysis of artwork %s failed", pk)
         return "failed"
     return "ok"
+
+
+@shared_task(bind=True, **RETRY)
+def detect_objects(self, pk: int, force: bool = False) -> str:
+    """Objects in one work, outside the pipeline (bulk re-runs). Idempotent per (image, detector version)."""
+    from mlserver import objects
+    from mlserver.detection import DetectorUnavailable
+
+    artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
+    if artwork is None or artwork.image is None:
+        return "skipped"
+    try:
+        run = objects.detect_artwork(artwork, force=force)
+    except DetectorUnavailable:  # logged once per process by objects.current_detector
+        return "unavailable"
+    return f"{run.found} objects"
 
 
 @shared_task(**RETRY)
@@ -57,6 +78,32 @@ def embed_upload(payload: str) -> list[float]:
     data = base64.b64decode(payload)
     try:
         return services.embed_bytes(data).tolist()
+    finally:
+        del data
+
+
+@shared_task(bind=True, **RETRY)
+def detect_faces(self, pk: int) -> str:
+    """Faces of one work (and their places on the live faces maps); a no-op when already current."""
+    from mlserver import facestage
+
+    if not settings.FACES_ENABLED:
+        return "disabled"
+    artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
+    if artwork is None or artwork.image is None:
+        return "skipped"
+    outcome = facestage.analyse_faces(artwork)
+    return "current" if outcome.skipped else f"{outcome.found} faces"
+
+
+@shared_task(**RETRY)
+def face_upload(payload: str) -> dict:
+    """A visitor's photo for search by face: decoded in memory, described, forgotten."""
+    from mlserver import facestage
+
+    data = base64.b64decode(payload)
+    try:
+        return facestage.descriptors_for_upload(data)
     finally:
         del data
 

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from collection.api.auth import request_sees_unpublished
 from collection.models import Artwork, ArtworkArtist, Classification
+from mlserver.models import Detection
 
 
 class CreditSerializer(serializers.ModelSerializer):
@@ -82,12 +83,63 @@ class ArtworkSerializer(serializers.ModelSerializer):
         return data
 
 
+class DetectedObjectSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="COCO category, e.g. 'horse'.")
+    score = serializers.FloatField(help_text="The detector's confidence, 0–1.")
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4,
+        help_text="[x0, y0, x1, y1] as fractions of the image's width and height, origin top left.",
+    )
+
+
+class ArtworkFaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The face's id under /api/v1/faces/.")
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4,
+        help_text="[x0, y0, x1, y1] as fractions of the image's width and height, origin top left.",
+    )
+    crop = serializers.URLField(allow_null=True, help_text="A square crop around the face.")
+
+
 class ArtworkDetailSerializer(ArtworkSerializer):
+    faces = serializers.SerializerMethodField(help_text="Faces found in the picture, largest first.")
+    objects = serializers.SerializerMethodField(
+        help_text="Objects detected in the picture, best first; empty until detection has run with real weights."
+    )
+
     class Meta(ArtworkSerializer.Meta):
         fields = ArtworkSerializer.Meta.fields + [
-            "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published",
+            "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published", "objects",
+            "faces",
         ]
         extra_kwargs = {"accession_number": {"validators": []}, "published": {"required": False}}
+
+    @extend_schema_field(DetectedObjectSerializer(many=True))
+    def get_objects(self, obj: Artwork) -> list[dict[str, Any]]:
+        detections = Detection.objects.filter(artwork=obj, trusted=True)
+        request = self.context.get("request")
+        if request is None or not request_sees_unpublished(request):
+            detections = detections.visible()
+        return [
+            {"label": d.label, "score": round(d.score, 4), "box": [round(v, 5) for v in d.box]}
+            for d in detections.order_by("-score", "pk")
+        ]
+
+
+    @extend_schema_field(ArtworkFaceSerializer(many=True))
+    def get_faces(self, obj: Artwork) -> list[dict[str, Any]]:
+        from mlserver.api import face_crop_url
+
+        request = self.context.get("request")
+        return [
+            {"id": f.pk, "box": [round(v, 5) for v in f.box], "crop": face_crop_url(f, request)}
+            for f in obj.faces.order_by("index", "pk")
+        ]
+
+
+class ObjectLabelSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="Published works in which this object was detected.")
 
 
 class ImageUploadSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from collection.api.views import ArtworkViewSet, ImageSearchView
+from collection.api.views import ArtworkViewSet, ImageSearchView, ObjectLabelListView
 from embeddings.api import (
     DecadeDetailView,
     DecadeListView,
@@ -10,12 +10,14 @@ from embeddings.api import (
     MapViewSet,
     MapWorksView,
 )
+from mlserver.api import FaceSearchView, FaceViewSet
 
 app_name = "api"
 
 router = DefaultRouter(trailing_slash=True)
 router.register("artworks", ArtworkViewSet, basename="artwork")
 router.register("maps", MapViewSet, basename="map")
+router.register("faces", FaceViewSet, basename="face")
 
 urlpatterns = router.urls + [
     path("maps/<slug:slug>/points/", MapPointsView.as_view(), name="map-points"),
@@ -25,4 +27,6 @@ urlpatterns = router.urls + [
     path("decades/", DecadeListView.as_view(), name="decade-list"),
     path("decades/<int:decade>/", DecadeDetailView.as_view(), name="decade-detail"),
     path("search/image/", ImageSearchView.as_view(), name="search-image"),
+    path("search/face/", FaceSearchView.as_view(), name="search-face"),
+    path("objects/", ObjectLabelListView.as_view(), name="object-list"),
 ]

@@ -21,9 +21,11 @@ from collection.api.serializers import (
     ArtworkSerializer,
     ImageSearchSerializer,
     ImageUploadSerializer,
+    ObjectLabelSerializer,
     SimilarWorkSerializer,
 )
 from collection.models import Artwork
+from mlserver.models import Detection
 
 # Query parameters every list view understands besides its filters.
 COMMON_PARAMS = {"page", "page_size", "ordering", "format"}
@@ -188,3 +190,25 @@ class ImageSearchView(APIView):
         except (similar.NotEmbedded, UploadEmbeddingError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))
+
+
+class ObjectLabelListView(StrictQueryParamsMixin, APIView):
+    """Objects detected in published works, with how many works show each: the map's object filter offers these.
+
+    Empty while detection has never run with real (trusted) weights.
+    """
+
+    def check_query_params(self, request: Request) -> None:
+        unknown = sorted(set(request.query_params) - {"q", "format"})
+        if unknown:
+            raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": ["q"]})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Only labels starting with this text, e.g. 'ho'.")],
+        responses=ObjectLabelSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        prefix = request.query_params.get("q", "").strip()
+        if len(prefix) > 100:
+            raise ValidationError({"q": "At most 100 characters."})
+        return Response(ObjectLabelSerializer(Detection.objects.label_counts(prefix), many=True).data)

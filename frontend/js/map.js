@@ -126,11 +126,16 @@ class MapApp {
     this.xs = new Float32Array(n);
     this.ys = new Float32Array(n);
     this.pointOf = new Map();
+    // On a faces map the points are faces: ids are face ids, and `artworks` names each face's work.
+    this.faces = points.subject === "faces";
+    this.pointOfWork = this.faces ? new Map() : this.pointOf;
     for (let i = 0; i < n; i++) {
       this.xs[i] = points.x[i] / scale;
       this.ys[i] = points.y[i] / scale;
       this.pointOf.set(points.ids[i], i);
+      if (this.faces && !this.pointOfWork.has(points.artworks[i])) this.pointOfWork.set(points.artworks[i], i);
     }
+    this.canvas.dataset.subject = this.faces ? "faces" : "artworks";
     this.index = new GridIndex(this.xs, this.ys);
     const [x0, y0, x1, y1] = this.index.bbox;
     // Icons somewhat larger than the median distance to the nearest neighbour (about the typical spacing
@@ -926,10 +931,7 @@ class MapApp {
     if (!form) return;
     const supported = new Set(this.detail.filters || []);
     const objectInput = form.elements.object;
-    if (objectInput && !supported.has("object")) {
-      objectInput.disabled = true;
-      $("#object-note", form).hidden = false;
-    }
+    if (objectInput) this.offerObjects(objectInput, supported.has("object"), $("#object-note", form));
     for (const key of FILTER_KEYS) if (form.elements[key] && this.state.filters[key]) form.elements[key].value = this.state.filters[key];
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -947,6 +949,27 @@ class MapApp {
       e.currentTarget.setAttribute("aria-expanded", String(!panel.hidden));
       if (!panel.hidden) panel.querySelector("input, select")?.focus();
     });
+  }
+
+  // The object filter suggests the labels detected so far; with none (detection off or not run yet) it is
+  // disabled and the note says why. If the list cannot be loaded, the field stays usable without suggestions.
+  async offerObjects(input, supported, note) {
+    let labels = [];
+    if (supported) {
+      try {
+        labels = await getJSON(`${this.api}objects/`);
+      } catch {
+        return;
+      }
+    }
+    if (!Array.isArray(labels) || !labels.length) {
+      input.disabled = true;
+      if (note) note.hidden = false;
+      return;
+    }
+    $("#object-labels", this.root)?.replaceChildren(
+      ...labels.map((o) => el("option", { value: o.label, label: `${o.label} (${formatNumber(o.count)})` })),
+    );
   }
 
   async applyFilters(values, { fromUrl = false } = {}) {
@@ -1016,7 +1039,7 @@ class MapApp {
     const choose = (work) => {
       close();
       input.value = work.title;
-      const p = this.pointOf.get(work.id);
+      const p = this.pointOfWork.get(work.id); // search finds works; on a faces map, fly to its first face
       if (p !== undefined) this.select(p, { fly: true });
       else if (work.page) location.href = work.page;
     };
@@ -1030,7 +1053,7 @@ class MapApp {
         results = (data.results || []).map((w) => ({
           id: w.id, title: w.title, artist: w.artist, date: w.date,
           page: this.config.workUrl.replace("__acc__", encodeURIComponent(w.accession_number)),
-          onMap: this.pointOf.has(w.id),
+          onMap: this.pointOfWork.has(w.id),
         }));
       } catch (err) {
         if (err.name === "AbortError") return;

@@ -379,3 +379,124 @@ def test_cors_headers_are_only_sent_for_the_api(client, settings):
 
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response
+
+
+# --- Detected objects -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def detected(works) -> dict[str, Artwork]:
+    """Horses in two published works and in the unpublished one, a dog in one, and an untrusted boat."""
+    from mlserver.models import Detection
+
+    def found(work: Artwork, label: str, score: float, *, trusted: bool = True) -> None:
+        version = "torchvision-0.28/fasterrcnn/coco" if trusted else "torchvision-0.28/fasterrcnn/random-weights"
+        Detection.objects.create(
+            artwork=work, detector_version=version, label=label, score=score,
+            x0=0.1, y0=0.2, x1=0.6, y1=0.9, trusted=trusted,
+        )
+
+    found(works["haystacks"], "horse", 0.9)
+    found(works["haystacks"], "horse", 0.6)
+    found(works["haystacks"], "person", 0.8)
+    found(works["lady"], "horse", 0.7)
+    found(works["lady"], "dog", 0.55)
+    found(works["secret"], "horse", 0.95)
+    found(works["secret"], "dog", 0.9)
+    found(works["hands"], "boat", 0.99, trusted=False)
+    return works
+
+
+def test_the_detail_lists_the_works_trusted_objects_best_first(api_client, detected):
+    objects = api_client.get(detail("1880.1")).json()["objects"]
+
+    assert objects == [
+        {"label": "horse", "score": 0.9, "box": [0.1, 0.2, 0.6, 0.9]},
+        {"label": "person", "score": 0.8, "box": [0.1, 0.2, 0.6, 0.9]},
+        {"label": "horse", "score": 0.6, "box": [0.1, 0.2, 0.6, 0.9]},
+    ]
+    assert api_client.get(detail("1900.3")).json()["objects"] == []  # untrusted output is never shown
+
+
+def test_the_list_does_not_carry_objects(api_client, detected):
+    assert all("objects" not in item for item in api_client.get(LIST).json()["results"])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("object=horse", ["1630.7", "1880.1"]),
+        ("object=HORSE", ["1630.7", "1880.1"]),  # labels match whatever the case
+        ("object=dog", ["1630.7"]),  # the unpublished work with a dog stays hidden
+        ("object=boat", []),  # untrusted detections do not count
+        ("object=hor", []),  # a label, not part of one
+        ("object=horse&decade=1630", ["1630.7"]),
+    ],
+)
+def test_the_list_can_be_filtered_by_a_detected_object(api_client, detected, query, expected):
+    assert sorted(accessions(api_client.get(f"{LIST}?{query}"))) == expected
+
+
+def test_curators_filter_unpublished_works_by_object_too(api_client, detected, curator):
+    api_client.force_login(curator)
+
+    assert sorted(accessions(api_client.get(f"{LIST}?object=dog"))) == ["1630.7", "1999.9"]
+    assert api_client.get(detail("1999.9")).json()["objects"][0]["label"] == "horse"
+
+
+def test_the_objects_endpoint_counts_published_works_per_trusted_label(api_client, detected):
+    response = api_client.get("/api/v1/objects/")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"label": "horse", "count": 2},
+        {"label": "dog", "count": 1},
+        {"label": "person", "count": 1},
+    ]
+    assert api_client.get("/api/v1/objects/", {"q": "Ho"}).json() == [{"label": "horse", "count": 2}]
+    assert api_client.get("/api/v1/objects/", {"q": "zebra"}).json() == []
+
+
+def test_the_objects_endpoint_is_empty_before_trusted_detection_ran(api_client, works):
+    from mlserver.models import Detection
+
+    Detection.objects.create(
+        artwork=works["lady"], detector_version="random-weights", label="dog", score=0.9,
+        x0=0, y0=0, x1=1, y1=1, trusted=False,
+    )
+
+    assert api_client.get("/api/v1/objects/").json() == []
+
+
+def test_the_objects_endpoint_refuses_unknown_parameters_and_overlong_prefixes(api_client, detected):
+    unknown = api_client.get("/api/v1/objects/", {"page": 2})
+    assert unknown.status_code == 400 and "page" in unknown.json()["detail"]
+    assert api_client.get("/api/v1/objects/", {"q": "x" * 101}).status_code == 400
+
+
+def test_the_map_highlights_works_by_object(api_client, detected):
+    from embeddings.models import Map, MapBuild, MapPoint
+
+    map_obj = Map.objects.create(slug="all", title="All works")
+    build = MapBuild.objects.create(map=map_obj, version=1, feature_version="f")
+    for i, work in enumerate(detected.values()):
+        MapPoint.objects.create(build=build, artwork=work, x=0.1 * i, y=0.0)
+    map_obj.go_live(build)
+
+    data = api_client.get("/api/v1/maps/all/match/", {"object": "Horse"}).json()
+
+    assert data["ignored"] == []
+    assert data["ids"] == sorted([detected["haystacks"].pk, detected["lady"].pk])
+    assert "object" in api_client.get("/api/v1/maps/all/").json()["filters"]
+
+
+def test_the_schema_describes_the_objects_endpoint_and_the_detail_field(tmp_path):
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--fail-on-warn", "--file", str(target), stdout=io.StringIO(), stderr=io.StringIO())
+    schema = yaml.safe_load(target.read_text())
+
+    objects_get = schema["paths"]["/api/v1/objects/"]["get"]
+    assert [p["name"] for p in objects_get["parameters"]] == ["q"]
+    list_params = [p["name"] for p in schema["paths"]["/api/v1/artworks/"]["get"]["parameters"]]
+    assert "object" in list_params
+    assert "objects" in schema["components"]["schemas"]["ArtworkDetail"]["properties"]

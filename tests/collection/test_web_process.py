@@ -21,7 +21,7 @@ from django.contrib import admin
 paths = [reverse("api:artwork-list"), reverse("frontend:home"), reverse("admin:index"),
          reverse("api:artwork-detail", kwargs={"accession_number": "1880.1"})]
 views = [resolve(p).func.__name__ for p in paths]
-heavy = sorted(m for m in ("torch", "torchvision", "timm", "sklearn", "umap") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "torchvision", "timm", "sklearn", "umap", "dlib") if m in sys.modules)
 registered = sorted(m.__name__ for m in admin.site._registry)
 print(json.dumps({"paths": paths, "views": views, "heavy": heavy, "registered": registered}))
 """

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from collection.models import Artwork
-from embeddings import maps
+from embeddings import maps, tasks
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
 from embeddings.synthetic import clustered_embeddings
 from mlserver.models import Embedding, FeatureModel
@@ -83,7 +83,9 @@ def test_building_a_map_gives_every_member_work_coordinates(clustered):
     assert build.parametric_key and build.feature_version == "test:pretrained:0001"
 
 
-def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(clustered, feature_model, image):
+def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(
+    clustered, feature_model, image, django_capture_on_commit_callbacks
+):
     works, X, _ = clustered
     map_obj = new_map()
     build = maps.build_map(map_obj)
@@ -92,7 +94,8 @@ def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(cl
     twin = works[7]
     new_vector = _unit(X[7] + 0.01 * np.random.default_rng(0).normal(size=X.shape[1]).astype(np.float32))
     [new_work] = _works_with_vectors(feature_model, image, [new_vector])
-    [point] = maps.place_artwork(new_work)
+    with django_capture_on_commit_callbacks(execute=True):  # the statistics refresh runs after commit
+        [point] = maps.place_artwork(new_work)
 
     after = dict((a, (x, y)) for a, x, y in build.points.exclude(artwork=new_work).values_list("artwork_id", "x", "y"))
     assert after == before
@@ -104,6 +107,56 @@ def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(cl
     build.refresh_from_db()
     assert build.placed_metrics["n_points"] == 1.0
     assert build.placed_metrics["trustworthiness"] > 0.8
+
+
+@pytest.fixture
+def refreshes_enqueued(monkeypatch) -> list[tuple[tuple, dict]]:
+    """Records the statistics refreshes sent to the queue instead of sending them."""
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(tasks.refresh_build_statistics, "apply_async", lambda args, **kw: calls.append((args, kw)))
+    return calls
+
+
+def test_a_burst_of_placements_enqueues_one_statistics_refresh_that_brings_them_all_in(
+    clustered, feature_model, image, settings, refreshes_enqueued, django_capture_on_commit_callbacks
+):
+    settings.DECADE_MIN_WORKS = 3
+    works, X, _ = clustered
+    map_obj = new_map()
+    build = maps.build_map(map_obj)
+    rng = np.random.default_rng(4)
+    vectors = _unit(X[:12] + 0.01 * rng.normal(size=(12, X.shape[1])).astype(np.float32))
+    burst = _works_with_vectors(feature_model, image, vectors, decades=[1950] * 12)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for work in burst:
+            assert len(maps.place_artwork(work)) == 1
+    assert refreshes_enqueued == [((build.pk,), {"countdown": tasks.STATISTICS_REFRESH_COUNTDOWN_S})]
+    build.refresh_from_db()
+    assert build.placed_metrics == {} and not build.decade_works.filter(decade=1950).exists()
+
+    # the worker runs the one refresh: every placed work is in the statistics
+    tasks.refresh_build_statistics(build.pk)
+    build.refresh_from_db()
+    assert build.placed_metrics["n_points"] == 12.0
+    assert set(build.decade_works.filter(decade=1950).values_list("decade_count", flat=True)) == {12}
+
+
+def test_a_placement_after_a_refresh_has_started_schedules_the_next_one(
+    clustered, feature_model, image, refreshes_enqueued, django_capture_on_commit_callbacks
+):
+    works, X, _ = clustered
+    build = maps.build_map(new_map())
+    first, second = _works_with_vectors(feature_model, image, _unit(X[:2] + 0.01))
+    with django_capture_on_commit_callbacks(execute=True):
+        maps.place_artwork(first)
+    tasks.refresh_build_statistics(build.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        maps.place_artwork(second)
+    assert [args for args, _ in refreshes_enqueued] == [(build.pk,), (build.pk,)]
+    tasks.refresh_build_statistics(build.pk)
+    build.refresh_from_db()
+    assert build.placed_metrics["n_points"] == 2.0
 
 
 def test_a_failed_rebuild_leaves_the_old_build_live(clustered, monkeypatch):

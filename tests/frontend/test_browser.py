@@ -278,3 +278,28 @@ def test_sharper_images_stay_sharp_for_new_works(page, live_server, synthetic_ma
     thumbs = [u for u in requests if "/thumb." in u]
     assert len(thumbs) == 1, thumbs  # only the new work; the others came from the atlas
     assert colour_area(canvas_pixels(page), (255, 255, 255), tolerance=6) > MIN_AREA
+
+
+def test_the_object_filter_is_off_until_objects_are_detected_then_offers_their_labels(page, live_server, synthetic_map):
+    from mlserver.models import Detection
+
+    open_map(page, live_server)
+    page.get_by_role("button", name="Filters").click()
+    page.locator("#object-note").wait_for(state="visible")
+    assert page.get_by_label("Object in the picture").is_disabled()
+
+    horse = synthetic_map.works[0]
+    for work, trusted in ((horse, True), (synthetic_map.works[1], False)):
+        Detection.objects.create(
+            artwork=work, detector_version="v", label="horse", score=0.9, x0=0, y0=0, x1=1, y1=1, trusted=trusted
+        )
+    open_map(page, live_server)
+    page.get_by_role("button", name="Filters").click()
+    field = page.get_by_label("Object in the picture")
+    page.wait_for_function("document.querySelectorAll('#object-labels option').length === 1")
+    assert page.locator("#object-labels option").get_attribute("value") == "horse"
+    assert field.is_enabled() and page.locator("#object-note").is_hidden()
+    field.fill("horse")
+    page.get_by_role("button", name="Highlight").click()
+    page.wait_for_function("document.querySelector('#map-canvas').dataset.matches === '1'")
+    assert "object=horse" in page.url

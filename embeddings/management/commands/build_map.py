@@ -12,22 +12,37 @@ from embeddings.maps import MapBuildError, build_map
 from embeddings.models import Map
 
 
+# The default maps ./run demo builds: every work, and the faces found in them.
+DEFAULT_TITLES = {"all": "All works", "faces": "Faces"}
+
+
 class Command(BaseCommand):
     help = "Builds a new version of a map (t-SNE + parametric t-SNE). The map is created if it does not exist."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug", help='Map slug; "all" covers every work, a classification name (e.g. "painting") covers that one.')
+        parser.add_argument(
+            "slug",
+            help='Map slug; "all" covers every work, "faces" lays out the faces found in them, '
+            'a classification name (e.g. "painting") covers that one.',
+        )
         parser.add_argument("--title", help="Title for a new map.")
         parser.add_argument("--classification", choices=Classification.values, help="Only works of this classification.")
         parser.add_argument("--perplexity", type=float)
         parser.add_argument("--seed", type=int)
         parser.add_argument("--if-missing", action="store_true", help="Do nothing when the map already has a live build.")
+        parser.add_argument(
+            "--if-enough", action="store_true",
+            help="Do nothing (and succeed) when the map has too few works or faces to build yet.",
+        )
+        parser.add_argument("--subject", choices=Map.Subject.values, help='What the points of a new map are (default: "faces" for the slug faces, else artworks).')
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["slug"]
         classification = options["classification"] or (slug if slug in Classification.values else "")
+        subject = options["subject"] or (Map.Subject.FACES if slug == "faces" else Map.Subject.ARTWORKS)
+        title = options["title"] or DEFAULT_TITLES.get(slug, slug.title())
         map_obj, created = Map.objects.get_or_create(
-            slug=slug, defaults={"title": options["title"] or ("All works" if slug == "all" else slug.title()), "classification": classification}
+            slug=slug, defaults={"title": title, "classification": classification, "subject": subject}
         )
         if options["if_missing"] and map_obj.live_build_id:
             self.stdout.write(f"Map {slug} already has build v{map_obj.live_build.version}.")
@@ -49,11 +64,14 @@ class Command(BaseCommand):
         try:
             build = build_map(map_obj, progress=progress)
         except MapBuildError as exc:
+            if options["if_enough"]:
+                self.stdout.write(f"Map {slug} not built: {exc}")
+                return
             raise CommandError(str(exc)) from None
         finally:
             bar.close()
         m = build.metrics.get("parametric", {})
         self.stdout.write(self.style.SUCCESS(
-            f"Map {slug} v{build.version} is live: {build.n_points} works, "
+            f"Map {slug} v{build.version} is live: {build.n_points} {'faces' if map_obj.subject == Map.Subject.FACES else 'works'}, "
             f"trustworthiness {m.get('trustworthiness', float('nan')):.3f}, kNN recall@10 {m.get('knn_recall', float('nan')):.3f}."
         ))
