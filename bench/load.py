@@ -58,27 +58,32 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def mapped_works(env: dict[str, str], probe: str) -> list[str]:
+    out = manage(env, "shell", "-v", "0", "-c", probe)
+    return [line.removeprefix("work:") for line in out.splitlines() if line.startswith("work:")]
+
+
 def prepare(var_dir: Path, rebuild: bool) -> list[str]:
     """Builds the demo collection into var_dir unless it is there; returns accession numbers of mapped works."""
     env = {**base_env(var_dir), "DJANGO_DEBUG": "true"}
     probe = (
         "from embeddings.models import Map, MapPoint\n"
         "m = Map.objects.filter(slug='all').exclude(live_build=None).first()\n"
-        "print('\\n'.join(MapPoint.objects.filter(build=m.live_build, artwork__published=True)"
-        ".values_list('artwork__accession_number', flat=True)[:200]) if m else '')"
+        "for a in (MapPoint.objects.filter(build=m.live_build, artwork__published=True)"
+        ".values_list('artwork__accession_number', flat=True)[:200] if m else []): print('work:' + a)"
     )
     if rebuild and var_dir.exists():
         shutil.rmtree(var_dir)
     var_dir.mkdir(parents=True, exist_ok=True)
     manage(env, "migrate", "--no-input", "-v0")
-    accessions = manage(env, "shell", "-c", probe).split()
+    accessions = mapped_works(env, probe)
     if not accessions:
         started = time.perf_counter()
         print(f"building the demo collection in {var_dir} (import, process, map) ...", flush=True)
         manage(env, "import_collection")
         manage(env, "process_collection")
         manage(env, "build_map", "all", "--if-missing")
-        accessions = manage(env, "shell", "-c", probe).split()
+        accessions = mapped_works(env, probe)
         print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
     if not accessions:
         sys.exit("the demo collection has no live map after building it; see the output of build_map")

@@ -6,6 +6,7 @@ escape the image folder, and a slow or endless URL must not hang the import.
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -53,8 +54,14 @@ def fetch_url(url: str, *, max_bytes: int | None = None, what: str = "image") ->
     try:
         with requests.get(url, stream=True, timeout=(min(timeout, 10.0), timeout)) as response:
             def _expire() -> None:
+                # Shutting the socket down wakes the blocked read at once (closing the response would wait for it).
                 expired.set()
-                response.close()
+                sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
 
             watchdog = threading.Timer(timeout, _expire)
             watchdog.daemon = True

@@ -88,8 +88,10 @@ class ParametricConfig:
     input_pcs: int = 0  # project inputs onto this many principal components (0: standardise only)
     whiten: bool = False  # scale each principal component to unit variance
     weight_decay: float = 0.0  # AdamW decoupled weight decay
-    local_weight: float = 0.0  # weight of the kNN-edge offset loss in the regression phase
+    local_weight: float = 0.1  # weight of the kNN-edge offset loss in the regression phase
     local_relative: bool = False
+    mixup: bool = False
+    target_smoothing: float = 0.0
     layer_norm: bool = False
     early_exaggeration: float = 4.0  # only when training without a warm start
     perplexity: float = 30.0  # only when affinities are not supplied
@@ -271,6 +273,11 @@ class ParametricTSNE:
                 _, _, vt = np.linalg.svd(centred[rng.choice(n, min(n, 5000), replace=False)], full_matrices=False)
                 target = centred @ vt[:2].T
                 target = target / target.std() * max(1.0, math.sqrt(n) / 4.0)
+            if warm and config.target_smoothing > 0:
+                rows = sp.csr_matrix(P)
+                rows = sp.diags(1.0 / np.maximum(np.asarray(rows.sum(axis=1)).ravel(), 1e-300)) @ rows
+                a = config.target_smoothing
+                target = (1 - a) * target + a * (rows @ target)
             offset = target.mean(axis=0)
             scale = float(target.std()) or 1.0
             net.out_offset.copy_(torch.as_tensor(offset, dtype=torch.float32))
@@ -468,13 +475,18 @@ def _pretrain(
             heads, tails = edges(rng, n_edges)
             idx = np.concatenate([idx, heads, tails])
         idx_t = torch.from_numpy(idx)
-        pred = (net(X[idx_t]) - offset) / scale
-        tb = target[idx_t]
+        xb, tb = X[idx_t], target[idx_t]
+        if n_edges and config.mixup:
+            m = b - 2 * n_edges
+            lam = torch.from_numpy(rng.random((n_edges, 1), dtype=np.float32))
+            xb = torch.cat([xb, lam * xb[m : m + n_edges] + (1 - lam) * xb[m + n_edges :]])
+            tb = torch.cat([tb, lam * tb[m : m + n_edges] + (1 - lam) * tb[m + n_edges :]])
+        pred = (net(xb) - offset) / scale
         loss = torch.mean((pred - tb) ** 2)
         if n_edges:
             m = b - 2 * n_edges
-            dp = pred[m : m + n_edges] - pred[m + n_edges :]
-            dt = tb[m : m + n_edges] - tb[m + n_edges :]
+            dp = pred[m : m + n_edges] - pred[m + n_edges : m + 2 * n_edges]
+            dt = tb[m : m + n_edges] - tb[m + n_edges : m + 2 * n_edges]
             err = ((dp - dt) ** 2).sum(dim=1)
             if config.local_relative:
                 err = err / ((dt**2).sum(dim=1) + 0.1 * edge_sq)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.conf import settings
-from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, serializers, status, viewsets
@@ -24,6 +22,7 @@ from rest_framework.views import APIView
 
 from collection import images, storage
 from collection.api.auth import request_sees_unpublished
+from collection.api.uploads import keep_photo_in_memory
 from collection.api.views import StrictQueryParamsMixin, parse_k
 from mlserver.models import Face
 
@@ -128,17 +127,6 @@ class FaceViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
         super().check_query_params(request)
 
 
-class _InMemoryUploadHandler(MemoryFileUploadHandler):
-    """Keeps the visitor's photo in memory whatever its size, so it never touches the disk.
-
-    Django spools uploads above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file;
-    this view refuses bodies above IMAGE_MAX_UPLOAD_BYTES before parsing instead.
-    """
-
-    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None) -> None:
-        self.activated = True
-
-
 class FaceSearchView(APIView):
     """The painted faces most like the face in a visitor's photo. The photo is never stored or logged."""
 
@@ -156,16 +144,7 @@ class FaceSearchView(APIView):
         from mlserver import faceindex
         from mlserver.client import NoFaceFound, UploadEmbeddingError, face_upload
 
-        limit = settings.IMAGE_MAX_UPLOAD_BYTES + 64 * 1024  # the photo plus the form's own bytes
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > limit:
-            raise ValidationError(
-                {"image": f"The photo is {length / 1e6:.1f} MB, above the limit of {settings.IMAGE_MAX_UPLOAD_BYTES / 1e6:.1f} MB."}
-            )
-        request._request.upload_handlers = [_InMemoryUploadHandler(request._request)]
+        keep_photo_in_memory(request)
         serializer = FaceSearchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data["image"].read()

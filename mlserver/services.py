@@ -105,6 +105,25 @@ def _save(artwork_id: int, feature_model: FeatureModel, sha256: str, vector: np.
     )
 
 
+def _save_batch(feature_model: FeatureModel, rows: list[tuple[int, str, np.ndarray]]) -> None:
+    """One INSERT ... ON CONFLICT UPDATE per batch instead of a SELECT plus a write per work (update_or_create)."""
+    if not rows:
+        return
+    from embeddings.similar import bump_stamp
+
+    Embedding.objects.bulk_create(
+        [
+            Embedding(artwork_id=pk, feature_model=feature_model, image_sha256=sha256, vector=Embedding.pack(vector))
+            for pk, sha256, vector in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["artwork", "feature_model"],
+        update_fields=["vector", "image_sha256"],
+    )
+    # bulk_create sends no post_save, which is what normally invalidates the similarity index.
+    transaction.on_commit(bump_stamp)
+
+
 def embed_artwork(artwork: Artwork) -> int:
     """Idempotent: a vector for the same image and model is not recomputed."""
     image = artwork.image
@@ -154,9 +173,7 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         batch_size=settings.FEATURE_BATCH_SIZE or default_batch_size(extractor.device),
         num_workers=settings.FEATURE_LOADER_WORKERS,
     ):
-        with transaction.atomic():
-            for key, vector in zip(keys, vectors):
-                _save(key, feature_model, by_id[key].image.sha256, vector)
+        _save_batch(feature_model, [(key, by_id[key].image.sha256, vector) for key, vector in zip(keys, vectors)])
         embedded += len(keys)
         for key, reason in errors.items():
             failed += 1

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from collection import images, importers, services
 from collection.api.auth import request_sees_unpublished
 from collection.api.filters import ArtworkFilter
+from collection.api.uploads import keep_photo_in_memory
 from collection.api.serializers import (
     ArtworkDetailSerializer,
     ArtworkSerializer,
@@ -177,6 +178,7 @@ class ImageSearchView(APIView):
         from embeddings import similar
         from mlserver.client import UploadEmbeddingError, embed_upload
 
+        keep_photo_in_memory(request)
         serializer = ImageSearchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data["image"].read()

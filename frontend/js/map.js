@@ -1012,7 +1012,7 @@ class MapApp {
 
   updateCount() {
     const count = $("#map-count", this.root);
-    if (count) count.textContent = t("nWorks", { n: formatNumber(this.n) });
+    if (count) count.textContent = t(this.faces ? "nFaces" : "nWorks", { n: formatNumber(this.n) });
   }
 
   // --- Search: a combobox that flies to a work ---------------------------------------------------------

@@ -188,6 +188,37 @@ def test_a_checkpoint_in_another_format_is_refused_loudly(model: ParametricTSNE)
         ParametricTSNE.from_checkpoint(checkpoint, feature_version=FEATURES)
 
 
+def test_a_checkpoint_from_before_the_stored_input_projection_is_refused_loudly(model: ParametricTSNE) -> None:
+    old = model.to_checkpoint()
+    old["format_version"] = 1
+    state = old["state_dict"]
+    state["in_std"] = torch.ones_like(state.pop("in_mean"))
+    state.pop("in_proj")
+    with pytest.raises(IncompatibleArtefact, match="format_version 1.*rebuild the map"):
+        ParametricTSNE.from_checkpoint(old, feature_version=FEATURES)
+
+
+def test_the_principal_component_projection_travels_with_the_network(
+    data: tuple[np.ndarray, np.ndarray], tsne_map: TSNEMap
+) -> None:
+    X, _ = data
+    config = ParametricConfig(
+        hidden=(32,), input_pcs=8, whiten=True, pretrain_steps=(100, 100), kl_steps=(20, 20), seed=5
+    )
+    small = ParametricTSNE.fit(
+        X[:N_FIT], feature_version=FEATURES, init_coords=tsne_map.raw_coords, affinities=tsne_map.affinities,
+        config=config,
+    )
+    checkpoint = small.to_checkpoint()
+    assert checkpoint["architecture"]["projected_dim"] == 8
+    assert tuple(checkpoint["state_dict"]["in_proj"].shape) == (32, 8)
+    # whitened: the fitted works' projected inputs have unit variance along every component
+    projected = (torch.from_numpy(X[:N_FIT]) - small.net.in_mean) @ small.net.in_proj
+    np.testing.assert_allclose(projected.var(dim=0).numpy(), 1.0, rtol=0.01)
+    restored = ParametricTSNE.from_bytes(small.to_bytes(), feature_version=FEATURES, input_dim=32)
+    np.testing.assert_array_equal(restored.transform(X[N_FIT:]), small.transform(X[N_FIT:]))
+
+
 def test_bytes_that_are_not_a_checkpoint_are_refused_loudly() -> None:
     with pytest.raises(IncompatibleArtefact):
         ParametricTSNE.from_bytes(b"definitely not a checkpoint", feature_version=FEATURES)

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from mlserver.backbone import BackboneSpec
@@ -128,11 +129,113 @@ def test_throughput_helper_reports_positive_rates(extractor: Extractor) -> None:
 
 
 def test_overlapping_thread_loader_keeps_order(extractor: Extractor, items) -> None:
-    """The GPU-side thread mode (decode next batch while the model runs) yields the same batches."""
+    """Decoding ahead (GPU: next batch; CPU: deeper, in low-priority threads) yields the same batches."""
     from mlserver.extract import ImageItemsDataset, _thread_batches
 
-    dataset = ImageItemsDataset(items, extractor.transform, extractor.draft_size)
+    dataset = ImageItemsDataset(items, extractor.item_transform, extractor.draft_size)
     phased = list(_thread_batches(dataset, 3, 2, overlap=False))
-    overlapped = list(_thread_batches(dataset, 3, 2, overlap=True))
-    assert [b[0] for b in phased] == [b[0] for b in overlapped]
-    assert [b[2].keys() for b in phased] == [b[2].keys() for b in overlapped]
+    for overlapped in (
+        list(_thread_batches(dataset, 3, 2, overlap=True)),
+        list(_thread_batches(dataset, 3, 2, overlap=True, prefetch=3, nice=5)),
+    ):
+        assert [b[0] for b in phased] == [b[0] for b in overlapped]
+        assert [b[2].keys() for b in phased] == [b[2].keys() for b in overlapped]
+        assert all(torch.equal(a[1], b[1]) for a, b in zip(phased, overlapped))
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def _shapes(rng: np.random.Generator) -> list[Image.Image]:
+    """Landscape, portrait, already at the resize size, very wide, smaller than the crop, non-square pixels."""
+    sizes = [(400, 300), (300, 400), (109, 150), (150, 109), (900, 140), (60, 45), (333, 517)]
+    return [render_image("waves", ("circle",), 200, rng).resize(size) for size in sizes] + [
+        Image.fromarray(rng.integers(0, 256, (271, 389, 3), dtype=np.uint8))
+    ]
+
+
+def test_the_uint8_transform_feeds_the_model_exactly_what_timm_s_transform_does(extractor: Extractor) -> None:
+    """Same Pillow resize and crop, normalisation moved to the batch: the input is bit-for-bit timm's."""
+    fast = extractor.fast_transform
+    assert fast is not None and extractor.item_transform is fast
+    for image in _shapes(np.random.default_rng(5)):
+        as_uint8 = fast(image)
+        assert as_uint8.dtype == torch.uint8 and as_uint8.shape == (96, 96, 3)
+        assert torch.equal(fast.to_float(image), extractor.transform(image)), image.size
+
+
+def test_onnx_runtime_gives_the_vectors_pytorch_gives(extractor: Extractor, items) -> None:
+    eager = Extractor.from_backbone(BackboneSpec(img_size=96), runtime="torch")
+    assert extractor.runtime == "onnxruntime" and eager.runtime == "torch"
+    assert eager.feature_version == extractor.feature_version  # same weights, same preprocessing, same vectors
+
+    fast_keys, fast, _ = _collect(list(extractor.embed_stream(items, batch_size=4, num_workers=2)))
+    eager_keys, slow, _ = _collect(list(eager.embed_stream(items, batch_size=4, num_workers=2)))
+    assert fast_keys == eager_keys
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    assert float((fast * slow).sum(axis=1).min()) > 0.9999
+
+
+def test_a_model_onnx_cannot_export_still_embeds_with_pytorch(monkeypatch, items) -> None:
+    from mlserver import extract
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(extract, "_ONNX_GRAPHS", {})
+    monkeypatch.setattr(extract, "_export_onnx", fail)
+    fallback = Extractor.from_backbone(BackboneSpec(img_size=64))
+    assert fallback.runtime == "torch"
+    keys, vectors, _ = _collect(list(fallback.embed_stream(items[:4], num_workers=0)))
+    assert vectors.shape == (len(keys), 1280)
+    with pytest.raises(RuntimeError, match="unsupported operator"):
+        Extractor.from_backbone(BackboneSpec(img_size=64), runtime="onnxruntime")
+
+
+def test_an_exported_graph_that_disagrees_with_pytorch_is_refused(monkeypatch) -> None:
+    """A wrong export must never produce vectors under the model's feature version."""
+    import copy
+
+    from mlserver import extract
+
+    real_export = extract._export_onnx
+
+    def export_other_weights(model, probe):
+        other = copy.deepcopy(model)
+        with torch.no_grad():
+            for param in other.parameters():
+                param.mul_(1.5)
+        return real_export(other, probe)
+
+    monkeypatch.setattr(extract, "_ONNX_GRAPHS", {})
+    monkeypatch.setattr(extract, "_export_onnx", export_other_weights)
+    with pytest.raises(RuntimeError, match="differs from PyTorch"):
+        Extractor.from_backbone(BackboneSpec(img_size=64), runtime="onnxruntime")
+    assert Extractor.from_backbone(BackboneSpec(img_size=64)).runtime == "torch"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedding_the_collection_replaces_a_stale_vector_in_place(demo_dir) -> None:
+    """Vectors are saved in bulk per batch; a work whose image changed gets its row updated, not a second one."""
+    from collection import images
+    from mlserver import services
+    from mlserver.models import Embedding
+    from tests.factories import artwork_with_image
+
+    blobs = [p.read_bytes() for p in sorted((demo_dir / "images").glob("*.jpg"))[:4]]
+    works = [artwork_with_image(b) for b in blobs[:3]]
+    feature_model = services.active_feature_model()
+    assert services.embed_collection(feature_model) == {"embedded": 3, "failed": 0, "total": 3}
+    before = {e.artwork_id: e for e in Embedding.objects.filter(feature_model=feature_model)}
+    assert set(before) == {w.pk for w in works}
+
+    works[1].image = images.ingest(blobs[3], name="replacement.jpg")
+    works[1].save()
+    assert services.embed_collection(feature_model) == {"embedded": 1, "failed": 0, "total": 1}
+    after = {e.artwork_id: e for e in Embedding.objects.filter(feature_model=feature_model)}
+    assert set(after) == set(before)
+    changed = after[works[1].pk]
+    assert changed.pk == before[works[1].pk].pk and changed.image_sha256 == works[1].image.sha256
+    assert not np.allclose(changed.array(), before[works[1].pk].array())
+    assert all(bytes(after[w.pk].vector) == bytes(before[w.pk].vector) for w in (works[0], works[2]))
+    assert services.embed_collection(feature_model)["total"] == 0

@@ -1,0 +1,40 @@
+"""Visitors' photos (search by image, search by face): kept in memory, never on disk.
+
+Django spools uploads above FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary file,
+which would leave a visitor's photo on the server's disk for the length of the
+request. These views refuse bodies above IMAGE_MAX_UPLOAD_BYTES before parsing
+instead, then keep whatever remains in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+# The photo plus the multipart form's own bytes.
+FORM_OVERHEAD = 64 * 1024
+
+
+class InMemoryUploadHandler(MemoryFileUploadHandler):
+    """Claims every upload for memory whatever its size (the size was checked before parsing)."""
+
+    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None) -> None:
+        self.activated = True
+
+
+def keep_photo_in_memory(request: Request) -> None:
+    """Refuses an oversized body by its declared length, then parses the rest in memory only."""
+    limit = settings.IMAGE_MAX_UPLOAD_BYTES + FORM_OVERHEAD
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise ValidationError(
+            {"image": f"The photo is {length / 1e6:.1f} MB, above the limit of {settings.IMAGE_MAX_UPLOAD_BYTES / 1e6:.1f} MB."}
+        )
+    request._request.upload_handlers = [InMemoryUploadHandler(request._request)]
