@@ -194,7 +194,7 @@ def test_a_body_in_a_content_type_the_endpoint_does_not_take_is_a_415(writer, pa
         pytest.param("/api/v1/artworks/UP.1/similar/?k=101", 400, id="k-above-100"),
         pytest.param("/api/v1/artworks/UP.1/similar/?k=-3", 400, id="k-negative"),
         pytest.param("/api/v1/decades/99999999999999999999/?map=all", 404, id="huge-decade"),
-        pytest.param("/api/v1/maps/all/match/?shape=round", 400, id="unknown-map-filter"),
+        pytest.param("/api/v1/maps/nowhere/points/", 404, id="unknown-map"),
     ],
 )
 def test_out_of_range_or_unknown_parameters_get_a_clear_4xx(api_client, url, status):
