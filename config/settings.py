@@ -290,6 +290,7 @@ LOGGING = {
 # Stages after image derivatives (features, map placement, objects, faces) run on the ML worker.
 ML_ENABLED = env_bool("ML_ENABLED", True)
 MAP_BUILD_THREADS = env_int("MAP_BUILD_THREADS", 2, minimum=1, maximum=256)
+MAP_BUILDS_KEPT = env_int("MAP_BUILDS_KEPT", 2, minimum=1, maximum=100)
 DECADE_MIN_WORKS = env_int("DECADE_MIN_WORKS", 5, minimum=1)
 DECADE_TOP_N = env_int("DECADE_TOP_N", 5, minimum=1, maximum=50)
 SEARCH_TIMEOUT_SECONDS = env_float("SEARCH_TIMEOUT_SECONDS", 20.0, minimum=1.0, maximum=300.0)

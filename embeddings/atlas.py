@@ -466,6 +466,16 @@ def store_atlases(build: Any) -> dict[str, Any]:
         return meta
 
 
+def stored_keys(atlases: dict[str, Any] | None) -> list[str]:
+    """Every public storage key a build's atlases wrote (sheets and index), for deleting old builds."""
+    if not atlases:
+        return []
+    keys = [sheet["key"] for level in atlases.get("levels", []) for sheet in level.get("sheets", [])]
+    if atlases.get("index"):
+        keys.append(atlases["index"])
+    return keys
+
+
 def public_description(atlases: dict[str, Any] | None) -> dict[str, Any] | None:
     """``build.atlases`` as the browser needs it: the same layout, with public URLs instead of keys."""
     from collection import storage

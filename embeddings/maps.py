@@ -206,6 +206,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
             refresh_decades(build)
         map_obj.go_live(build)
         report(6, "live")
+        prune_builds(map_obj)
     except Exception as exc:
         MapBuild.objects.filter(pk=build.pk).update(status=MapBuild.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -359,3 +360,40 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
                 )
                 points.append(point)
     return points
+
+
+def prune_builds(map_obj: Map, keep: int | None = None) -> int:
+    """Deletes builds older than the last ``keep`` ready ones, with their atlases and networks.
+
+    A build's atlas sheets and network stay in storage until the build is
+    deleted, so without pruning every rebuild would leave megabytes behind. The
+    previous ready build is kept by default: a visitor whose page loaded before
+    the switch keeps fetching its sheets. Failed builds older than the live one go
+    too; the newest failure stays so curators can read its error. Deleting a row
+    comes first, so a storage error leaves an orphaned file, never a build
+    pointing at a missing one.
+    """
+    from embeddings.atlas import stored_keys
+
+    keep = settings.MAP_BUILDS_KEPT if keep is None else keep
+    live = map_obj.live_build_id
+    ready = list(map_obj.builds.filter(status=MapBuild.Status.READY).order_by("-version").values_list("pk", flat=True))
+    kept = set(ready[:keep]) | ({live} if live else set())
+    newest_failure = map_obj.builds.filter(status=MapBuild.Status.FAILED).order_by("-version").values_list("pk", flat=True).first()
+    if newest_failure:
+        kept.add(newest_failure)
+    # Builds still building belong to a job in progress.
+    doomed = list(map_obj.builds.exclude(pk__in=kept).exclude(status=MapBuild.Status.BUILDING))
+    for old in doomed:
+        public_keys = stored_keys(old.atlases)
+        private_keys = [old.parametric_key] if old.parametric_key else []
+        old.delete()
+        for area, keys in (("public", public_keys), ("private", private_keys)):
+            for key in keys:
+                try:
+                    storage.delete(area, key)
+                except Exception as exc:  # noqa: BLE001 - an orphaned file costs space, not correctness
+                    log.warning("could not delete %s of old build %s v%s: %s", key, map_obj.slug, old.version, exc)
+    if doomed:
+        log.info("map %s: deleted %d old build(s)", map_obj.slug, len(doomed))
+    return len(doomed)
