@@ -64,7 +64,9 @@ def reprocess(artworks: list[Artwork]) -> int:
 def set_published(queryset: Any, published: bool) -> int:
     from collection.signals import publication_changed
 
-    image_ids = set(queryset.exclude(image=None).values_list("image_id", flat=True))
+    rows = list(queryset.values_list("pk", "image_id"))
     count = queryset.update(published=published)
-    publication_changed.send(sender=Artwork, image_ids=image_ids)
+    publication_changed.send(
+        sender=Artwork, artwork_ids=[pk for pk, _ in rows], image_ids={image for _, image in rows if image}
+    )
     return count

@@ -183,6 +183,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    # Moving files needs no model: it stays on the default queue (routes match in order).
+    "mlserver.tasks.sync_face_crops": {"queue": "default"},
     "mlserver.tasks.*": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
 }

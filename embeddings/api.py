@@ -25,10 +25,10 @@ from rest_framework.views import APIView
 from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
-from collection import storage
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
 from embeddings.similar import current_stamp
+from mlserver.facecrops import crop_url
 from mlserver.facestage import CROP_SIZE
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 
@@ -318,7 +318,8 @@ def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, An
     face = point.face
     if face is not None:
         # A faces-map point is a face: the panel and the sharp image show the crop, the page is the work's.
-        crop = storage.public_url(face.crop_key) if face.crop_key else None
+        face.artwork = work  # the same row: spares a query per face
+        crop = crop_url(face)
         data.update(id=face.pk, artwork_id=work.pk, face={"box": face.box, "crop": crop})
         if crop:
             data["images"] = {"thumb": crop, "medium": crop, "large": crop, "width": CROP_SIZE, "height": CROP_SIZE}

@@ -476,6 +476,26 @@ def stored_keys(atlases: dict[str, Any] | None) -> list[str]:
     return keys
 
 
+def refresh_atlases(build: Any) -> dict[str, Any]:
+    """Rebuilds a build's atlases from its currently published works, then deletes the old sheets.
+
+    Sheets are public images, so a work unpublished after the build would stay
+    visible in them; this is what the publication signal runs. The new sheets are
+    recorded before the old ones are deleted: a visitor sees either set, never a
+    missing one, and a failure leaves the old atlases in place.
+    """
+    from collection import storage
+
+    old = set(stored_keys(build.atlases))
+    meta = build_atlases(build)
+    for key in old - set(stored_keys(meta)):
+        try:
+            storage.delete("public", key)
+        except Exception as exc:  # noqa: BLE001 - retried by the next refresh or build pruning
+            log.warning("could not delete the old atlas sheet %s: %s", key, exc)
+    return meta
+
+
 def public_description(atlases: dict[str, Any] | None) -> dict[str, Any] | None:
     """``build.atlases`` as the browser needs it: the same layout, with public URLs instead of keys."""
     from collection import storage

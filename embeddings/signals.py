@@ -30,10 +30,16 @@ def _artwork_changed(**kwargs: Any) -> None:
 
 
 @receiver(publication_changed)
-def _publication_changed(**kwargs: Any) -> None:
-    """After a bulk publish/unpublish: fresh index and decades on every live map."""
+def _publication_changed(artwork_ids: Any = (), **kwargs: Any) -> None:
+    """After a publish/unpublish: fresh index and decades on every live map, and fresh atlases on
+    the builds that hold the works (atlas sheets are public images of every published thumbnail).
+
+    Atlases of the kept previous build are refreshed too: pages loaded before a switch still read them.
+    """
     from embeddings.models import Map
-    from embeddings.tasks import refresh_decades
+    from embeddings.tasks import refresh_decades, schedule_atlas_refresh
+
+    ids = list(artwork_ids or ())
 
     def _after() -> None:
         bump_stamp()
@@ -41,3 +47,11 @@ def _publication_changed(**kwargs: Any) -> None:
             refresh_decades.delay(map_pk)
 
     transaction.on_commit(_after)
+    builds = set(
+        MapPoint.objects.filter(artwork_id__in=ids, build__status="ready")
+        .exclude(build__atlases={})
+        .values_list("build_id", flat=True)
+        .distinct()
+    ) if ids else set()
+    for build_pk in sorted(builds):
+        schedule_atlas_refresh(build_pk)

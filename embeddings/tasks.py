@@ -95,6 +95,37 @@ def refresh_build_statistics(build_pk: int) -> dict:
     return {"build": build_pk, "decades": decades, "placed": int(placed.get("n_points", 0))}
 
 
+def atlas_refresh_pending_key(build_pk: int) -> str:
+    return f"embeddings:atlas-refresh-pending:{build_pk}"
+
+
+def schedule_atlas_refresh(build_pk: int) -> None:
+    """After commit, one atlas refresh per build, however many works a curator (un)publishes at once."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def _enqueue() -> None:
+        if cache.add(atlas_refresh_pending_key(build_pk), 1, timeout=STATISTICS_PENDING_TTL_S):
+            refresh_atlases.delay(build_pk)
+
+    transaction.on_commit(_enqueue)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
+def refresh_atlases(build_pk: int) -> int:
+    """Re-packs a build's texture atlases after publication changed, so unpublished thumbnails leave them."""
+    from django.core.cache import cache
+
+    from embeddings.atlas import refresh_atlases as run_refresh
+    from embeddings.models import MapBuild
+
+    cache.delete(atlas_refresh_pending_key(build_pk))
+    build = MapBuild.objects.select_related("map").filter(pk=build_pk).first()
+    if build is None:
+        return 0
+    return int(run_refresh(build).get("count", 0))
+
+
 def enqueue_build(map_pk: int) -> Job:
     """Creates the job record and enqueues the build after the transaction commits."""
     from django.db import transaction

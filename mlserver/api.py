@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection import images, storage
+from collection import images
 from collection.api.auth import request_sees_unpublished
 from collection.api.uploads import keep_photo_in_memory
 from collection.api.views import StrictQueryParamsMixin, parse_k
@@ -72,9 +72,11 @@ class FaceSerializer(serializers.ModelSerializer):
 
 
 def face_crop_url(face: Face, request: Request | None = None) -> str | None:
-    if not face.crop_key:
+    from mlserver.facecrops import crop_url
+
+    url = crop_url(face)
+    if url is None:
         return None
-    url = storage.public_url(face.crop_key)
     return request.build_absolute_uri(url) if request is not None else url
 
 

@@ -22,6 +22,7 @@ from collection import images, storage
 from collection.models import Artwork
 from mlserver.faces import Face as FoundFace
 from mlserver.faces import FaceConfig, FaceModel, crop_face, default_model
+from mlserver import facecrops
 from mlserver.models import AnalysisRun, Face
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,10 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
     picture = images.decode(storage.get("private", image.original), name=image.original).image
     found: list[FoundFace] = model.detect(picture)
     rows = []
+    area = facecrops.area_for(image)  # an unpublished work's crops never reach the public area
     for index, face in enumerate(found):
         key = crop_key(image.sha256, version, index)
-        storage.put("public", key, encode_crop(crop_face(picture, face, margin=CROP_MARGIN, size=CROP_SIZE)))
+        storage.put(area, key, encode_crop(crop_face(picture, face, margin=CROP_MARGIN, size=CROP_SIZE)))
         x0, y0, x1, y1 = face.box
         rows.append(
             Face(
@@ -113,21 +115,10 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
             defaults={"image_sha256": image.sha256, "found": len(rows), "trusted": True},
         )
         stale = old_keys - {row.crop_key for row in rows} - {""}
-        transaction.on_commit(lambda: _delete_unreferenced(stale))
+        transaction.on_commit(lambda: facecrops.delete_crops(stale))
         transaction.on_commit(_index_changed)
     log.info("faces of artwork %s: %d with %s", artwork.pk, len(rows), version)
     return FaceOutcome(found=len(rows), skipped=False)
-
-
-def _delete_unreferenced(keys: set[str]) -> None:
-    if not keys:
-        return
-    still_used = set(Face.objects.filter(crop_key__in=keys).values_list("crop_key", flat=True))
-    for key in keys - still_used:
-        try:
-            storage.delete("public", key)
-        except Exception:  # noqa: BLE001 - an orphaned crop wastes bytes, it does not break anything
-            log.warning("could not delete the replaced face crop %s", key, exc_info=True)
 
 
 def _index_changed() -> None:

@@ -148,6 +148,19 @@ def train_features(self, job_pk: int) -> dict:
     return outcome
 
 
+@shared_task(**RETRY)
+def sync_face_crops(image_pk: int) -> str:
+    """After a publication change: the picture's face crops follow its derivatives. Idempotent; no ML."""
+    from collection.models import ImageFile
+    from mlserver.facecrops import area_for, sync_crop_visibility
+
+    image = ImageFile.objects.filter(pk=image_pk).first()
+    if image is None:
+        return "skipped"
+    sync_crop_visibility(image)
+    return area_for(image)
+
+
 def enqueue_training(params: dict) -> Job:
     from django.db import transaction
 

@@ -394,3 +394,44 @@ def test_the_default_faces_map_is_created_and_waits_for_enough_faces(capsys):
     assert (map_obj.title, map_obj.subject, map_obj.live_build) == ("Faces", Map.Subject.FACES, None)
     assert "has 1 faces found by dlib-" in capsys.readouterr().out
 
+
+
+# --- Crops follow publication -------------------------------------------------------------------
+
+
+def test_an_unpublished_works_crops_are_written_privately_and_shown_to_curators_by_signed_url(admin_client):
+    from django.urls import reverse
+
+    from mlserver.facecrops import crop_url
+
+    work = analysed("79586", published=False)
+    faces = list(Face.objects.filter(artwork=work))
+    assert faces
+    for face in faces:
+        assert storage.exists("private", face.crop_key) and not storage.exists("public", face.crop_key)
+        assert crop_url(face) != storage.public_url(face.crop_key)
+    html = admin_client.get(reverse("admin:collection_artwork_change", args=[work.pk])).content.decode()
+    assert storage.public_url(faces[0].crop_key) not in html
+
+
+def test_unpublishing_a_work_withdraws_its_crops_and_publishing_brings_them_back(django_capture_on_commit_callbacks):
+    import requests
+
+    from collection.services import set_published
+
+    work = analysed("79586")
+    face = face_of(work)
+    url = storage.public_url(face.crop_key)
+    assert requests.get(url, timeout=10).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        set_published(Artwork.objects.filter(pk=work.pk), False)
+    assert requests.get(url, timeout=10).status_code in (403, 404)
+    assert storage.exists("private", face.crop_key)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        work.refresh_from_db()
+        work.published = True
+        work.save()  # one work saved in the admin form, not the bulk action
+    assert requests.get(url, timeout=10).status_code == 200
+    assert not storage.exists("private", face.crop_key)
