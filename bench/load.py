@@ -74,7 +74,7 @@ def prepare(var_dir: Path, rebuild: bool) -> list[str]:
     )
     if rebuild and var_dir.exists():
         shutil.rmtree(var_dir)
-    var_dir.mkdir(parents=True, exist_ok=True)
+    (var_dir / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
     manage(env, "migrate", "--no-input", "-v0")
     accessions = mapped_works(env, probe)
     if not accessions:

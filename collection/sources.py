@@ -69,7 +69,7 @@ def fetch_url(url: str, *, max_bytes: int | None = None, what: str = "image") ->
                 if time.monotonic() > deadline:
                     raise requests.Timeout()
             return b"".join(chunks)
-    except requests.Timeout:
+    except (requests.Timeout, urllib3.exceptions.TimeoutError):
         raise SourceError(f"{what} URL {url} timed out after {timeout:.0f} s") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise SourceError(f"{what} URL {url} could not be fetched: {exc.__class__.__name__}") from None
