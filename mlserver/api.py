@@ -20,9 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection import images
 from collection.api.auth import request_sees_unpublished
-from collection.api.uploads import keep_photo_in_memory
+from collection.api.uploads import read_photo
 from collection.api.views import StrictQueryParamsMixin, parse_k
 from mlserver.models import Face
 
@@ -146,14 +145,7 @@ class FaceSearchView(APIView):
         from mlserver import faceindex
         from mlserver.client import NoFaceFound, UploadEmbeddingError, face_upload
 
-        keep_photo_in_memory(request)
-        serializer = FaceSearchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data["image"].read()
-        try:
-            images.decode(data, name="upload")
-        except images.ImageRejected as exc:
-            raise ValidationError({"image": str(exc)}) from None
+        data, fields = read_photo(request, FaceSearchSerializer)
         try:
             version, descriptor = face_upload(data)
         except NoFaceFound as exc:
@@ -162,5 +154,5 @@ class FaceSearchView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         finally:
             del data
-        neighbours = faceindex.nearest_faces(version, descriptor, serializer.validated_data.get("k") or 12)
+        neighbours = faceindex.nearest_faces(version, descriptor, fields.get("k") or 12)
         return Response(_serialise(request, faceindex.with_faces(neighbours)))

@@ -9,6 +9,7 @@ default (no broker) the task runs in-process.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -18,18 +19,22 @@ class UploadEmbeddingError(RuntimeError):
     """The worker did not return a vector in time, or failed."""
 
 
-def embed_upload(data: bytes) -> np.ndarray:
-    from mlserver.tasks import embed_upload as task
-
+def _ask_worker(task: Any, data: bytes, what: str) -> Any:
+    """Sends the photo to a ``gpu`` task inside its message and waits, bounded, for the answer."""
     payload = base64.b64encode(data).decode("ascii")
     try:
         result = task.apply_async(args=[payload], queue="gpu")
-        vector = result.get(timeout=settings.SEARCH_TIMEOUT_SECONDS, disable_sync_subtasks=False)
+        return result.get(timeout=settings.SEARCH_TIMEOUT_SECONDS, disable_sync_subtasks=False)
     except Exception as exc:  # noqa: BLE001 - any worker failure is the same answer to the visitor
-        raise UploadEmbeddingError(f"the image could not be analysed right now ({type(exc).__name__})") from None
+        raise UploadEmbeddingError(f"the {what} could not be analysed right now ({type(exc).__name__})") from None
     finally:
         del payload
-    return np.asarray(vector, dtype=np.float32)
+
+
+def embed_upload(data: bytes) -> np.ndarray:
+    from mlserver.tasks import embed_upload as task
+
+    return np.asarray(_ask_worker(task, data, "image"), dtype=np.float32)
 
 
 class NoFaceFound(ValueError):
@@ -43,14 +48,7 @@ def face_upload(data: bytes) -> tuple[str, np.ndarray]:
     """
     from mlserver.tasks import face_upload as task
 
-    payload = base64.b64encode(data).decode("ascii")
-    try:
-        result = task.apply_async(args=[payload], queue="gpu")
-        answer = result.get(timeout=settings.SEARCH_TIMEOUT_SECONDS, disable_sync_subtasks=False)
-    except Exception as exc:  # noqa: BLE001 - any worker failure is the same answer to the visitor
-        raise UploadEmbeddingError(f"the photo could not be analysed right now ({type(exc).__name__})") from None
-    finally:
-        del payload
+    answer = _ask_worker(task, data, "photo")
     if not answer.get("descriptor"):
         raise NoFaceFound(
             "No face was found in the photo. Use a photo where one face is seen from the front, "

@@ -12,8 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+
+from collection import images
 
 # The photo plus the multipart form's own bytes.
 FORM_OVERHEAD = 64 * 1024
@@ -38,3 +41,20 @@ def keep_photo_in_memory(request: Request) -> None:
             {"image": f"The photo is {length / 1e6:.1f} MB, above the limit of {settings.IMAGE_MAX_UPLOAD_BYTES / 1e6:.1f} MB."}
         )
     request._request.upload_handlers = [InMemoryUploadHandler(request._request)]
+
+
+def read_photo(request: Request, serializer_class: type[serializers.Serializer]) -> tuple[bytes, dict[str, Any]]:
+    """The visitor's photo as bytes (in memory only) and the form's other fields.
+
+    The photo is decoded once here so a file that is not an image is refused with
+    a 400 naming the problem before it is sent to the worker.
+    """
+    keep_photo_in_memory(request)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data["image"].read()
+    try:
+        images.decode(data, name="upload")
+    except images.ImageRejected as exc:
+        raise ValidationError({"image": str(exc)}) from None
+    return data, dict(serializer.validated_data)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from collection import images, importers, services
 from collection.api.auth import request_sees_unpublished
 from collection.api.filters import ArtworkFilter
-from collection.api.uploads import keep_photo_in_memory
+from collection.api.uploads import read_photo
 from collection.api.serializers import (
     ArtworkDetailSerializer,
     ArtworkSerializer,
@@ -178,17 +178,10 @@ class ImageSearchView(APIView):
         from embeddings import similar
         from mlserver.client import UploadEmbeddingError, embed_upload
 
-        keep_photo_in_memory(request)
-        serializer = ImageSearchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data["image"].read()
-        try:
-            images.decode(data, name="upload")
-        except images.ImageRejected as exc:
-            raise ValidationError({"image": str(exc)}) from None
+        data, fields = read_photo(request, ImageSearchSerializer)
         try:
             vector = embed_upload(data)
-            neighbours = similar.nearest_to_vector(vector, serializer.validated_data.get("k") or 12)
+            neighbours = similar.nearest_to_vector(vector, fields.get("k") or 12)
         except (similar.NotEmbedded, UploadEmbeddingError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))

@@ -101,18 +101,3 @@ def image_folder(tmp_path: Path, demo_dir: Path) -> Path:
     for name, source in zip(("a.jpg", "b.jpg", "c.jpg"), demo_images, strict=True):
         shutil.copyfile(source, folder / name)
     return folder
-
-
-@pytest.fixture
-def admin_client_for_curator(client, curator):
-    """A curator whose group holds the permissions docs/deploy.md gives it (everything but API tokens)."""
-    from django.contrib.auth.models import Permission
-
-    group = curator.groups.get()
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=["collection", "embeddings", "mlserver"]).exclude(
-            content_type__model="partnertoken"
-        )
-    )
-    client.force_login(curator)
-    return client

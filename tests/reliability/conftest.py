@@ -216,18 +216,3 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def admin_client_for_curator(client, curator):
-    """A curator whose group holds the permissions docs/deploy.md gives it (everything but API tokens)."""
-    from django.contrib.auth.models import Permission
-
-    group = curator.groups.get()
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label__in=["collection", "embeddings", "mlserver"]).exclude(
-            content_type__model="partnertoken"
-        )
-    )
-    client.force_login(curator)
-    return client

@@ -7,7 +7,6 @@ built and unpublished afterwards by a curator, the hardest case: everything deri
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pytest
