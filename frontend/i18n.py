@@ -44,6 +44,8 @@ def js_strings() -> dict[str, str | list[str]]:
         "similarNone": _("No similar works found."),
         "objects": _("Objects"),
         "faces": _("Faces"),
+        "face": _("Face"),
+        "object": _("Object"),
         "showDetections": _("Show detected objects and faces"),
         "zoomHelp": _("Drag or use the arrow keys to move, scroll or use + and − to zoom."),
         "typical": _("Typical"),

@@ -169,7 +169,7 @@ async function loadDetections(viewer, config) {
     return;
   }
   const items = [];
-  for (const [field, kind, fallback] of [["objects", "object", t("objects")], ["faces", "face", t("faces")]]) {
+  for (const [field, kind, fallback] of [["objects", "object", t("object")], ["faces", "face", t("face")]]) {
     const list = Array.isArray(detail[field]) ? detail[field] : [];
     for (const item of list) {
       const box = normaliseBox(item, config.width, config.height);
