@@ -171,6 +171,17 @@ class Artwork(models.Model):
     def motifs(self) -> list[str]:
         return [label.name for label in self.labels.all() if label.kind == Label.Kind.MOTIF]
 
+    def picture_urls(self) -> dict[str, str | None]:
+        """URLs of the work's derivatives that answer for whoever may see the work.
+
+        A picture that only unpublished works show lives in the private area, so
+        curators get signed, expiring URLs for it; otherwise plain public ones.
+        """
+        if self.image is None:
+            return {}
+        signed = not self.published and not self.image.shown_publicly()
+        return self.image.urls(signed=signed)
+
     def set_processing(self, status: str, *, stage: str = "", error: str = "") -> None:
         """Written with update() so a status change never overwrites a curator's concurrent edit."""
         self.processing_status = status
@@ -239,8 +250,8 @@ class ImageFile(models.Model):
     def shown_publicly(self) -> bool:
         return self.artworks.filter(published=True).exists()
 
-    def urls(self) -> dict[str, str | None]:
-        return {name: self.url(name) for name in settings.IMAGE_SIZES}
+    def urls(self, *, signed: bool = False) -> dict[str, str | None]:
+        return {name: self.url(name, signed=signed) for name in settings.IMAGE_SIZES}
 
 
 _RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")

@@ -313,7 +313,7 @@ def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, An
         "year_end": work.year_end, "decade": work.decade, "classification": work.classification,
         "classification_label": classifications.get(work.classification, work.classification),
         "page": _page_url(work.accession_number), "x": point.x, "y": point.y,
-        "images": ({**image.urls(), "width": image.width, "height": image.height} if image else None),
+        "images": ({**work.picture_urls(), "width": image.width, "height": image.height} if image else None),
     }
     face = point.face
     if face is not None:

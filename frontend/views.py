@@ -89,7 +89,7 @@ def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
     image = work.image
     viewer = None
     if image is not None:
-        urls = image.urls()
+        urls = work.picture_urls()
         viewer = {
             "width": image.width, "height": image.height,
             "sizes": [[name, settings.IMAGE_SIZES[name], urls.get(name)] for name in sorted(settings.IMAGE_SIZES, key=settings.IMAGE_SIZES.get)],

@@ -60,7 +60,7 @@ class ArtworkSerializer(serializers.ModelSerializer):
         if obj.image is None:
             return None
         request = self.context.get("request")
-        urls = obj.image.urls()
+        urls = obj.picture_urls()
         if request is not None:
             urls = {k: (request.build_absolute_uri(v) if v else None) for k, v in urls.items()}
         return {**urls, "width": obj.image.width, "height": obj.image.height}

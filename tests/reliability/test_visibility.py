@@ -200,3 +200,14 @@ def test_an_atlas_built_while_a_work_was_published_is_refreshed_without_it(world
     assert world.hidden.pk not in ids.tolist()
     assert world.shown.pk in ids.tolist()
     assert not any(storage.exists("public", key) for key in set(old_keys) - set(atlas.stored_keys(live.atlases)))
+
+
+def test_curators_get_picture_urls_that_answer_for_an_unpublished_work(world, curator_client):
+    detail = curator_client.get(f"/api/v1/artworks/{world.hidden.accession_number}/").json()
+    page = curator_client.get(f"/works/{world.hidden.accession_number}/")
+
+    for name in ("thumb", "medium", "large"):
+        url = detail["images"][name]
+        assert url != world.hidden_urls[name], "a public URL no longer answers once the work is unpublished"
+        assert requests.get(url, timeout=10).status_code == 200
+    assert page.status_code == 200 and world.hidden_urls["medium"] not in page.content.decode()
