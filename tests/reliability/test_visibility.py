@@ -211,3 +211,20 @@ def test_curators_get_picture_urls_that_answer_for_an_unpublished_work(world, cu
         assert url != world.hidden_urls[name], "a public URL no longer answers once the work is unpublished"
         assert requests.get(url, timeout=10).status_code == 200
     assert page.status_code == 200 and world.hidden_urls["medium"] not in page.content.decode()
+
+
+def test_a_replaced_picture_that_no_published_work_shows_leaves_public_reach(db, django_capture_on_commit_callbacks):
+    from collection.services import attach_image
+
+    work = artwork_with_image(image_bytes("PNG", size=(60, 40), colour=(10, 200, 30)), accession_number="REPL.1")
+    old = work.image
+    old_url = old.url("thumb")
+    assert requests.get(old_url, timeout=10).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        attach_image(work, image_bytes("PNG", size=(60, 40), colour=(200, 10, 30)), name="new.png")
+
+    work.refresh_from_db()
+    assert work.image_id != old.pk
+    assert requests.get(old_url, timeout=10).status_code in (403, 404)
+    assert storage.exists("private", old.derivatives["thumb"])
