@@ -1,16 +1,25 @@
 """Batched embedding extraction for collection images and search-by-image uploads.
 
-Throughput on a small CPU box is dominated by two things: JPEG decoding of large
-scans and the network itself. Decoding uses Pillow's JPEG ``draft`` mode, which
-lets libjpeg decode directly at 1/2, 1/4 or 1/8 scale - close to the ~256 px the
-model needs - instead of decoding a full scan and throwing most pixels away, and
-runs in parallel (DataLoader worker processes, or a thread pool; see
-:meth:`Extractor.embed_stream` for which wins where). The model runs with
-BatchNorm folded into the convolutions, channels-last memory layout and
-``torch.inference_mode``; mixed precision is used on CUDA only, where it pays.
+Throughput on a small CPU box is decided by three things: the network, decoding
+and resizing, and how the two share the cores.
 
-Every vector is L2-normalised float32 and tagged with a ``feature_version`` so the
-platform never compares vectors produced by different weights or preprocessing.
+* The network runs in ONNX Runtime on CPU (exported in memory from the loaded,
+  BatchNorm-folded PyTorch module and checked against it; ~1.4x eager PyTorch
+  on the 2-core box), in PyTorch with channels-last and ``inference_mode``
+  otherwise, with fp16 autocast on CUDA.
+* Decoding uses Pillow's JPEG ``draft`` mode, which lets libjpeg decode
+  directly at 1/2, 1/4 or 1/8 scale - close to the ~256 px the model needs -
+  instead of decoding a full scan and throwing most pixels away. Resizing and
+  cropping stay in uint8 per image (:class:`FastEvalTransform`); conversion to
+  float and normalisation happen once per batch.
+* Decoding runs in parallel: a thread pool (Pillow releases the GIL) or
+  DataLoader worker processes; see :meth:`Extractor.embed_stream` for which
+  wins where.
+
+None of this changes the vectors beyond float rounding, so the feature version
+does not depend on it. Every vector is L2-normalised float32 and tagged with a
+``feature_version`` so the platform never compares vectors produced by
+different weights or preprocessing.
 """
 
 from __future__ import annotations
@@ -65,20 +74,24 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Chosen by measure_batch_throughput() on the 2-core dev/CI box (AMD EPYC (Zen 3),
-# torch 2.13, 2 threads, lite0 at 224 px, channels-last, BN folded), quiet machine:
-#   batch 1: 71-73, 2: 94, 4: 102-103, 6: 110, 8: 84-91, 12: 82, 16: 69-82, 32: 56-62 images/s
-# (contiguous layout: 4 -> 91, 32 -> 28). Small batches win on this CPU because the
-# activations of a few images stay in cache; large batches only help on a GPU.
+# lite0 at 224 px, 2 threads, BN folded), best of 3:
+#   ONNX Runtime 1.31 (the CPU default): batch 1: 131, 2: 150, 4: 150-152, 8: 143-146,
+#     16: 144-146, 32: 135 images/s
+#   eager torch 2.13, channels-last: batch 1: 71-73, 2: 94, 4: 102-103, 6: 110, 8: 84-91,
+#     16: 69-82, 32: 56-62 images/s (contiguous layout: 4 -> 91, 32 -> 28)
+# Small batches win on this CPU because the activations of a few images stay in cache;
+# large batches only help on a GPU. 4 is at the top for both runtimes.
 DEFAULT_BATCH_SIZE = 4
 # Not measured here (no GPU on the dev box); a conventional size for a small CNN
 # under fp16 autocast, to be re-measured with measure_batch_throughput on the worker.
 DEFAULT_CUDA_BATCH_SIZE = 64
 
 
-# How decode threads share the CPU with the model (see Extractor.embed_stream).
-CPU_OVERLAP = False
-CPU_PREFETCH = 1
-CPU_DECODE_NICE = 0
+# How decode threads share the CPU with the model (see Extractor.embed_stream): they
+# decode up to CPU_PREFETCH batches ahead at CPU_DECODE_NICE lower priority.
+CPU_OVERLAP = True
+CPU_PREFETCH = 2
+CPU_DECODE_NICE = 19
 
 
 def default_batch_size(device: torch.device | str) -> int:
@@ -431,10 +444,11 @@ class Extractor:
         if runtime == "onnxruntime" and self.device.type != "cpu":
             raise ValueError(f"runtime 'onnxruntime' is the CPU path; the model is on {self.device}")
         self._onnx: OnnxRuntimeModel | None = None
+        self._onnx_lane: OnnxRuntimeModel | None = None  # single-threaded twin for embed_stream, made on first use
+        self._onnx_key = (feature_version, tuple(data_config["input_size"]), fuse_bn, type(model).__name__)
         if runtime in ("auto", "onnxruntime"):
-            key = (feature_version, tuple(data_config["input_size"]), fuse_bn, type(model).__name__)
             try:
-                self._onnx = OnnxRuntimeModel(model, data_config["input_size"], threads, cache_key=key)
+                self._onnx = OnnxRuntimeModel(model, data_config["input_size"], threads, cache_key=self._onnx_key)
             except Exception:
                 if runtime == "onnxruntime":
                     raise
@@ -557,14 +571,23 @@ class Extractor:
         ``loader``:
           * ``"processes"`` - DataLoader worker processes decode while the model
             runs. Best when the model runs on a GPU and the CPU cores are free.
-          * ``"threads"`` - a thread pool in this process (Pillow releases the GIL
-            while decoding and resizing). On CPU it decodes a batch with all cores,
-            then runs the model with all cores, instead of overlapping the two:
-            overlapping makes decode threads preempt the model's OpenMP threads,
-            which then wait for each other at every layer. Measured on the 2-core
-            box (bench/features.py): 62 images/s vs 54 for one DataLoader worker.
-            Also works in daemonic processes (Celery prefork children), which may
-            not start DataLoader workers.
+          * ``"threads"`` - threads in this process (Pillow and ONNX Runtime
+            release the GIL). On CPU with ONNX Runtime, ``min(num_workers,
+            cores)`` lanes each decode a whole batch and run it through a
+            single-threaded session (:meth:`_lane_batches`): measured on the
+            2-core box, 117-120 images/s against 98-102 for the scheme below,
+            which remains for the PyTorch runtime: threads decode up to
+            ``CPU_PREFETCH`` batches ahead at the lowest priority (nice +19)
+            while the model runs with all cores at normal priority: the model is
+            never preempted by decoding (a preempted intra-op thread stalls its
+            siblings at the next barrier) and the decoders run in the cycles the
+            model leaves idle - between its parallel sections, and whenever it
+            waits for input, when they have the cores to themselves. Measured
+            with ONNX Runtime on the 2-core box: on a quiet machine it ties with
+            decoding and computing in turn (99 vs 98 images/s) and beats overlap
+            at equal priority (88); with other processes busy it keeps 53 where
+            the phased loop drops to 32. Also works in daemonic processes
+            (Celery prefork children), which may not start DataLoader workers.
           * ``"auto"`` - processes on CUDA (threads if daemonic), threads on CPU.
         """
         if batch_size is None:
@@ -580,12 +603,21 @@ class Extractor:
             if not chunk:
                 return
             dataset = ImageItemsDataset(chunk, self.item_transform, self.draft_size)
+            lanes = min(num_workers, _cores())
+            if loader == "threads" and self._onnx is not None and lanes >= 2:
+                yield from self._lane_batches(dataset, batch_size, lanes)
+                continue
             if loader == "threads" or num_workers == 0:
                 if on_gpu:
                     batches = _thread_batches(dataset, batch_size, num_workers, overlap=True)
                 else:
                     batches = _thread_batches(
-                        dataset, batch_size, num_workers, overlap=CPU_OVERLAP, prefetch=CPU_PREFETCH, nice=CPU_DECODE_NICE
+                        dataset,
+                        batch_size,
+                        num_workers,
+                        overlap=CPU_OVERLAP,
+                        prefetch=CPU_PREFETCH,
+                        nice=CPU_DECODE_NICE,
                     )
             else:
                 batches = iter(
@@ -609,6 +641,48 @@ class Extractor:
                 else:
                     vectors = self.embed_tensor(tensor)
                 yield EmbeddingBatch(keys, vectors, errors)
+
+
+    def lane_model(self) -> "OnnxRuntimeModel":
+        """The single-threaded ONNX Runtime session that :meth:`embed_stream` runs in each lane (CPU only)."""
+        if self._onnx is None:
+            raise ValueError(f"lanes need the ONNX Runtime path; this extractor runs {self.runtime} on {self.device}")
+        if self._onnx_lane is None:
+            self._onnx_lane = OnnxRuntimeModel(self.model, self.data_config["input_size"], 1, cache_key=self._onnx_key)
+        return self._onnx_lane
+
+    def _lane_batches(self, dataset: ImageItemsDataset, batch_size: int, lanes: int) -> Iterator[EmbeddingBatch]:
+        """CPU with ONNX Runtime: ``lanes`` threads each decode a batch and run it single-threaded.
+
+        No thread ever waits for another inside a forward pass, and decoding
+        needs no hand-over between threads, so both cores stay busy with useful
+        work (bench/features.py: ~25% more images/s than decoding and running
+        the model with all cores in turn). One session with one intra-op thread
+        runs each call on its caller's thread; ONNX Runtime allows concurrent calls.
+        """
+        lane_model = self.lane_model()
+        dim = self.dim
+        fast = self.fast_transform
+
+        def run(indices: range) -> EmbeddingBatch:
+            keys, tensor, errors = collate_items([dataset[i] for i in indices])
+            if tensor is None:
+                return EmbeddingBatch(keys, np.zeros((0, dim), dtype=np.float32), errors)
+            if tensor.dtype == torch.uint8 and fast is not None:
+                tensor = fast.to_input(tensor)
+            out = lane_model(tensor)
+            vectors = F.normalize(out.float(), dim=1).numpy().astype(np.float32, copy=False)
+            return EmbeddingBatch(keys, vectors, errors)
+
+        batches = [range(i, min(i + batch_size, len(dataset))) for i in range(0, len(dataset), batch_size)]
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="embed") as pool:
+            pending: collections.deque[Future] = collections.deque()
+            for indices in batches:
+                pending.append(pool.submit(run, indices))
+                if len(pending) > lanes:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
 
 def _cores() -> int:

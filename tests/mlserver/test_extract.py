@@ -176,6 +176,22 @@ def test_onnx_runtime_gives_the_vectors_pytorch_gives(extractor: Extractor, item
     assert float((fast * slow).sum(axis=1).min()) > 0.9999
 
 
+def test_parallel_lanes_give_the_vectors_of_the_plain_loop(extractor: Extractor, items, monkeypatch) -> None:
+    """On CPU each lane decodes a batch and runs a single-threaded session: order and vectors stay the same."""
+    from mlserver import extract
+
+    monkeypatch.setattr(extract, "_cores", lambda: 3)
+    calls = []
+    real = extractor.lane_model().__class__.__call__
+    monkeypatch.setattr(extract.OnnxRuntimeModel, "__call__", lambda self, b: calls.append(len(b)) or real(self, b))
+    laned = _collect(list(extractor.embed_stream(items, batch_size=2, num_workers=3)))
+    monkeypatch.undo()
+    plain = _collect(list(extractor.embed_stream(items, batch_size=2, num_workers=0)))
+    assert sum(calls) == len(laned[0])  # the lanes ran the model, not the phased loop
+    assert laned[0] == plain[0] and laned[2].keys() == plain[2].keys()
+    np.testing.assert_allclose(laned[1], plain[1], atol=2e-5)
+
+
 def test_a_model_onnx_cannot_export_still_embeds_with_pytorch(monkeypatch, items) -> None:
     from mlserver import extract
 
