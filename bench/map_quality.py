@@ -13,6 +13,7 @@ held-out works, placing one work in under 20 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
 import sys
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--placements", type=int, default=200, help="single placements to time")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--parametric", type=json.loads, default={}, metavar="JSON",
+        help='ParametricConfig overrides, e.g. \'{"local_weight": 0}\' for the absolute-error-only warm start',
+    )
     args = ap.parse_args(argv)
 
     if args.features:
@@ -94,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         feature_version="bench",
         init_coords=tsne_map.raw_coords,
         affinities=tsne_map.affinities,
-        config=ParametricConfig(n_threads=args.n_jobs, seed=args.seed),
+        # the build's own default threads (one: small batches on shared cores; see embeddings/parametric.py)
+        config=ParametricConfig.from_dict({"seed": args.seed, **args.parametric}),
     )
     t_param, c_param = time.perf_counter() - t0, _cpu_s() - c0
     net_coords = net.transform(X_fit)

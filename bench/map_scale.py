@@ -13,6 +13,7 @@ see numpy/torch native buffers allocated outside Python's allocator).
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import time
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tsne-iter", type=int, default=500, help="openTSNE iterations after exaggeration")
     ap.add_argument("--quality", action="store_true", help="also estimate map quality (sampled)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--parametric", type=json.loads, default={}, metavar="JSON",
+        help='ParametricConfig overrides, e.g. \'{"local_weight": 0}\' for the absolute-error-only warm start',
+    )
     args = ap.parse_args(argv)
 
     tracemalloc.start()
@@ -68,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         feature_version="bench",
         init_coords=tsne_map.raw_coords,
         affinities=tsne_map.affinities,
-        config=ParametricConfig(n_threads=args.n_jobs, seed=args.seed),
+        # the build's own default threads (one: small batches on shared cores; see embeddings/parametric.py)
+        config=ParametricConfig.from_dict({"seed": args.seed, **args.parametric}),
     )
     t_param, c_param = time.perf_counter() - t0, _cpu_s() - c0
     print(
