@@ -315,6 +315,13 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
     return points
 
 
+def refresh_statistics(build: MapBuild) -> dict[str, Any]:
+    """What a change of membership invalidates: decade summaries and the placed-works metrics."""
+    decades = refresh_decades(build)
+    placed = placed_quality(build)
+    return {"build": build.pk, "decades": decades, "placed": int(placed.get("n_points", 0))}
+
+
 def placed_quality(build: MapBuild) -> dict[str, float]:
     """Metrics for works placed after the build, judged against the fitted works."""
     from embeddings.metrics import placement_quality

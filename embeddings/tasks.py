@@ -83,16 +83,14 @@ def refresh_build_statistics(build_pk: int) -> dict:
     """Decades and placed-works metrics of one build, once per burst of placements."""
     from django.core.cache import cache
 
-    from embeddings.maps import placed_quality, refresh_decades
+    from embeddings.maps import refresh_statistics
     from embeddings.models import MapBuild
 
     cache.delete(statistics_pending_key(build_pk))
     build = MapBuild.objects.filter(pk=build_pk).first()
     if build is None:  # superseded and deleted meanwhile: nothing left to summarise
         return {"build": build_pk, "decades": 0}
-    decades = refresh_decades(build)
-    placed = placed_quality(build)
-    return {"build": build_pk, "decades": decades, "placed": int(placed.get("n_points", 0))}
+    return refresh_statistics(build)
 
 
 def atlas_refresh_pending_key(build_pk: int) -> str:

@@ -11,7 +11,7 @@ from embeddings import maps, tasks
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
 from embeddings.synthetic import clustered_embeddings
 from mlserver.models import Embedding, FeatureModel
-from tests.factories import ArtworkFactory, LabelFactory, artwork_with_image
+from tests.factories import ArtworkFactory, LabelFactory
 from tests.conftest import make_jpeg
 
 pytestmark = pytest.mark.django_db
