@@ -16,17 +16,18 @@ log = logging.getLogger(__name__)
 
 # Only these are worth retrying: the service may be back in a moment.
 TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
+# Retried only on named transient errors, with exponential backoff and jitter; acknowledged when done.
+RETRY = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+}
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=6,
-    acks_late=True,
-)
+@shared_task(bind=True, **RETRY)
 def process_artwork(self, pk: int) -> str:
     """Idempotent: derivatives are content-addressed and skipped when present."""
     artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
@@ -61,14 +62,7 @@ def process_artwork(self, pk: int) -> str:
     return "ok"
 
 
-@shared_task(
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=6,
-    acks_late=True,
-)
+@shared_task(**RETRY)
 def sync_image_visibility(image_pk: int) -> str:
     """After a work is published or unpublished: its picture's derivatives follow. Idempotent."""
     record = ImageFile.objects.filter(pk=image_pk).first()

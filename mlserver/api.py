@@ -101,6 +101,7 @@ class FaceViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = FaceSerializer
     filterset_class = FaceFilter
+    action_query_params = {"similar": {"k"}}
     ordering_fields = ["id", "score"]
     ordering = ["id"]
 
@@ -118,14 +119,6 @@ class FaceViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
 
         face = self.get_object()
         return Response(_serialise(request, faceindex.with_faces(faceindex.similar_faces(face, parse_k(request)))))
-
-    def check_query_params(self, request: Request) -> None:
-        if self.action == "similar":
-            unknown = sorted(set(request.query_params) - {"k", "format"})
-            if unknown:
-                raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": ["k"]})
-            return
-        super().check_query_params(request)
 
 
 class FaceSearchView(APIView):

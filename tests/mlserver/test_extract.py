@@ -255,3 +255,39 @@ def test_embedding_the_collection_replaces_a_stale_vector_in_place(demo_dir) -> 
     assert not np.allclose(changed.array(), before[works[1].pk].array())
     assert all(bytes(after[w.pk].vector) == bytes(before[w.pk].vector) for w in (works[0], works[2]))
     assert services.embed_collection(feature_model)["total"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedding_the_collection_saves_vectors_in_groups_and_reports_every_saved_one(
+    demo_dir, monkeypatch, settings
+) -> None:
+    """Small CPU batches are saved SAVE_EVERY vectors at a time; the last, partial group is not lost."""
+    from collection.models import Job
+    from mlserver import services
+    from mlserver.models import Embedding
+    from tests.factories import artwork_with_image
+
+    settings.FEATURE_BATCH_SIZE = 1
+    monkeypatch.setattr(services, "SAVE_EVERY", 2)
+    saved_groups: list[int] = []
+    save_batch = services._save_batch
+
+    def counting_save_batch(feature_model, rows):
+        saved_groups.append(len(rows))
+        save_batch(feature_model, rows)
+
+    monkeypatch.setattr(services, "_save_batch", counting_save_batch)
+    blobs = [p.read_bytes() for p in sorted((demo_dir / "images").glob("*.jpg"))[:3]]
+    works = [artwork_with_image(b) for b in blobs]
+    feature_model = services.active_feature_model()
+    job = Job.objects.create(kind="embed_collection", target=feature_model.version)
+
+    assert services.embed_collection(feature_model, job=job) == {"embedded": 3, "failed": 0, "total": 3}
+    assert saved_groups == [2, 1]
+    saved = {e.artwork_id: e for e in Embedding.objects.filter(feature_model=feature_model)}
+    assert set(saved) == {w.pk for w in works}
+    for work, blob in zip(works, blobs):
+        assert saved[work.pk].image_sha256 == work.image.sha256
+        assert np.allclose(saved[work.pk].array(), services.embed_bytes(blob), atol=1e-5)
+    job.refresh_from_db()
+    assert (job.done, job.total) == (3, 3)

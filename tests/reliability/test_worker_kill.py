@@ -46,7 +46,7 @@ def work_needing_derivatives(workers) -> Artwork:
 
 def send_processing(pk: int) -> None:
     """Sends the task the way the web process does, through the broker (the tests' app is eager)."""
-    producer = Celery("reliability-producer", broker=BROKER_URL)
+    producer = Celery("reliability-producer", broker=BROKER_URL, set_as_current=False)
     with producer.connection_for_write() as conn:
         producer.send_task("collection.tasks.process_artwork", args=[pk], queue="default", connection=conn)
 
