@@ -25,6 +25,7 @@ to every stored derivative of an image.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -146,7 +147,15 @@ def _normalised_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) 
 
 
 def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
+    """Hash of a weights file, remembered per (path, size, mtime): files are tens of MB and the admin
+    asks on every artwork list page."""
+    stat = path.stat()
+    return _sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 

@@ -5,7 +5,6 @@ Only tasks (on the ``gpu`` queue) import this module; it imports torch.
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from collection import storage
 from collection.models import Artwork, Job
@@ -161,11 +161,21 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         .select_related("image")
         .order_by("pk")
     )
-    stale = [
-        e.artwork
-        for e in Embedding.objects.filter(feature_model=feature_model).select_related("artwork__image")
-        if e.artwork.image is not None and e.image_sha256 != e.artwork.image.sha256
-    ]
+    # A vector made from a picture the work no longer shows; compared in the database, so an
+    # already embedded collection costs one query here, not a read of every vector.
+    stale = list(
+        Artwork.objects.filter(embeddings__feature_model=feature_model)
+        .exclude(image=None)
+        .exclude(
+            Exists(
+                Embedding.objects.filter(
+                    feature_model=feature_model, artwork=OuterRef("pk"), image_sha256=OuterRef("image__sha256")
+                )
+            )
+        )
+        .select_related("image")
+        .order_by("pk")
+    )
     works = pending + stale
     if job:
         job.start(total=len(works), message=f"embedding {len(works)} works with {feature_model.version}")
