@@ -75,10 +75,17 @@ def test_when_object_storage_is_briefly_away_the_work_waits_retries_and_finishes
         send_processing(jpeg_work.pk)
 
         wait_for(lambda: retried(workers), timeout=120, interval=0.2, what="the worker to schedule a retry", workers=workers)
-        jpeg_work.refresh_from_db()
-        # Curators see why it waits, and that it is not a failure.
-        assert jpeg_work.processing_status == ProcessingStatus.QUEUED
-        assert jpeg_work.processing_error.startswith("will retry: StorageUnavailable: storage unavailable")
+
+        def waiting_with_reason() -> bool:
+            work = Artwork.objects.get(pk=jpeg_work.pk)
+            return work.processing_status == ProcessingStatus.QUEUED and work.processing_error.startswith(
+                "will retry: StorageUnavailable: storage unavailable"
+            )
+
+        # Curators see why it waits, and that it is not a failure. Polled: between retries the work is
+        # queued with the reason, while a retry runs it is briefly "running" again.
+        wait_for(waiting_with_reason, timeout=120, interval=0.01, what="the work to wait with the reason", workers=workers)
+        assert Artwork.objects.get(pk=jpeg_work.pk).processing_status != ProcessingStatus.FAILED
 
         relay.up()  # storage is back
         wait_for(
