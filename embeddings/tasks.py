@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
 
 from collection.models import Job
-from collection.storage import StorageUnavailable
+from collection.processing import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
-TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)

@@ -11,22 +11,12 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
 
 from collection import processing
+from collection.processing import RETRY, TRANSIENT_ERRORS
 from collection.models import Artwork, Job
-from collection.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
-TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
-RETRY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 6,
-    "acks_late": True,
-}
 
 
 @shared_task(bind=True, **RETRY)
