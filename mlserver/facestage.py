@@ -117,7 +117,7 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
         stale = old_keys - {row.crop_key for row in rows} - {""}
         transaction.on_commit(lambda: facecrops.delete_crops(stale))
         transaction.on_commit(_index_changed)
-    log.info("faces of artwork %s: %d with %s", artwork.pk, len(rows), version)
+    log.debug("faces of artwork %s: %d with %s", artwork.pk, len(rows), version)
     return FaceOutcome(found=len(rows), skipped=False)
 
 
