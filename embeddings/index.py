@@ -1,4 +1,4 @@
-"""Exact cosine nearest-neighbour search over the collection's vectors.
+"""Exact nearest-neighbour search over the collection's vectors (cosine) and face descriptors (Euclidean).
 
 A museum collection is at most a few hundred thousand works, so an exact
 matrix product over L2-normalised float32 vectors answers in milliseconds
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -23,16 +24,24 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Neighbour:
     id: int
-    score: float  # cosine similarity in [-1, 1]
+    score: float  # cosine similarity in [-1, 1]; with metric="euclidean", the distance
 
 
 class VectorIndex:
-    def __init__(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+    """``cosine`` for feature vectors (nearest = highest similarity); ``euclidean`` for descriptors
+    trained for that distance, such as dlib's faces (nearest = smallest distance)."""
+
+    def __init__(
+        self, ids: Sequence[int], vectors: np.ndarray, *, metric: Literal["cosine", "euclidean"] = "cosine"
+    ) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(ids) != vectors.shape[0]:
             raise ValueError("ids and vectors must have one row per id")
+        if metric not in ("cosine", "euclidean"):
+            raise ValueError(f"unknown metric {metric!r}")
+        self.metric = metric
         self.ids = np.asarray(ids, dtype=np.int64)
-        self.vectors = np.ascontiguousarray(l2_normalise(vectors))
+        self.vectors = np.ascontiguousarray(l2_normalise(vectors) if metric == "cosine" else vectors)
         self._row = {int(i): r for r, i in enumerate(self.ids)}
 
     def __len__(self) -> int:
@@ -47,19 +56,22 @@ class VectorIndex:
         return None if row is None else self.vectors[row]
 
     def search(self, query: np.ndarray, k: int = 10, *, exclude: Sequence[int] = ()) -> list[Neighbour]:
+        """Nearest first, ties broken by id so answers are stable."""
         if len(self) == 0:
             return []
-        query = l2_normalise(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dim:
             raise ValueError(f"query has {query.shape[0]} dimensions, the index has {self.dim}")
-        scores = self.vectors @ query
-        for id_ in exclude:
-            row = self._row.get(int(id_))
-            if row is not None:
-                scores[row] = -np.inf
-        k = max(0, min(k, len(self) - len(exclude)))
+        if self.metric == "cosine":
+            scores = self.vectors @ l2_normalise(query[None, :])[0]
+            distance = -scores  # the sort key: smaller is nearer
+        else:
+            scores = distance = np.linalg.norm(self.vectors - query[None, :], axis=1)
+        excluded = [self._row[int(id_)] for id_ in exclude if int(id_) in self._row]
+        distance[excluded] = np.inf
+        k = max(0, min(k, len(self) - len(excluded)))
         if k == 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((self.ids[top], -scores[top]))]
-        return [Neighbour(int(self.ids[r]), float(scores[r])) for r in top if np.isfinite(scores[r])]
+        top = np.argpartition(distance, k - 1)[:k]
+        top = top[np.lexsort((self.ids[top], distance[top]))]
+        return [Neighbour(int(self.ids[r]), float(scores[r])) for r in top if np.isfinite(distance[r])]
