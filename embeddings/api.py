@@ -28,8 +28,7 @@ from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
 from embeddings.similar import current_stamp
-from mlserver.facecrops import crop_url
-from mlserver.facestage import CROP_SIZE
+from mlserver.facecrops import CROP_SIZE, crop_url
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.

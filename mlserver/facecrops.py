@@ -18,6 +18,8 @@ from mlserver.models import Face
 
 log = logging.getLogger(__name__)
 
+CROP_SIZE = 160  # px, square: the map's largest icon cell is 128 px, the panel shows it at 160
+
 
 def area_for(image: ImageFile) -> storage.Area:
     return "public" if image.shown_publicly() else "private"

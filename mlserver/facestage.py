@@ -27,7 +27,7 @@ from mlserver.models import AnalysisRun, Face
 
 log = logging.getLogger(__name__)
 
-CROP_SIZE = 160  # px, square: the map's largest icon cell is 128 px, the panel shows it at 160
+CROP_SIZE = facecrops.CROP_SIZE
 CROP_MARGIN = 0.3
 
 
