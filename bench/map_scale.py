@@ -95,12 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS    {_rss_mb():7.0f} MB   python-heap peak (tracemalloc) {py_peak / 2**20:.0f} MB")
 
     if args.quality:
+        recall = {}
         for name, c in (("openTSNE", tsne_map.coords), ("parametric", coords)):
             q = map_quality(X, c, labels, max_queries=2000, seed=args.seed)
+            recall[name] = q["knn_recall"]
             print(
                 f"{name:<11} trust {q['trustworthiness']:.4f}  recall@10 {q['knn_recall']:.4f}"
                 f"  kNN acc {q['knn_accuracy']:.4f}  (on {int(q['n_evaluated'])} sampled works)"
             )
+        ratio = recall["parametric"] / recall["openTSNE"]
+        # embeddings.maps.choose_layout's rule (not imported: this bench runs without Django)
+        print(f"recall ratio {ratio:.3f}: a build's \"auto\" layout shows {'the network' if ratio >= 0.95 else 'openTSNE'}'s map")
     return 0
 
 

@@ -30,7 +30,7 @@ class MapAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Trustworthiness / kNN recall"))
     def live_quality(self, obj: Map) -> str:
-        m = (obj.live_build.metrics.get("parametric", {}) if obj.live_build else {})
+        m = obj.live_build.layout_metrics if obj.live_build else {}
         if not m:
             return "—"
         return f"{m.get('trustworthiness', 0):.3f} / {m.get('knn_recall', 0):.3f}"

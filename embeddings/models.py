@@ -6,6 +6,8 @@ a single-row update, so visitors never see half a map.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -83,6 +85,11 @@ class MapBuild(models.Model):
     class Meta:
         ordering = ["map", "-version"]
         constraints = [models.UniqueConstraint(fields=["map", "version"], name="unique_build_version")]
+
+    @property
+    def layout_metrics(self) -> dict[str, Any]:
+        """Quality of the layout visitors see: the network's own map or openTSNE's (``metrics["layout"]``)."""
+        return self.metrics.get(self.metrics.get("layout", "parametric"), {})
 
     def __str__(self) -> str:
         return f"{self.map.slug} v{self.version} ({self.status})"

@@ -255,3 +255,48 @@ def test_build_map_command_creates_the_map_and_reports_quality(clustered, capsys
     assert Map.objects.get(slug="all").live_build.points.count() == 120
     assert MapPoint.objects.filter(placed=True).count() == 0
     assert Artwork.objects.count() == 120
+
+
+def test_the_network_keeps_its_own_layout_while_its_recall_is_close_to_opentsnes():
+    close = {"parametric": {"knn_recall": 0.58}, "opentsne": {"knn_recall": 0.60}}
+    far = {"parametric": {"knn_recall": 0.12}, "opentsne": {"knn_recall": 0.53}}
+    assert maps.choose_layout("auto", close) == "parametric"
+    assert maps.choose_layout("auto", far) == "opentsne"
+    assert maps.choose_layout("parametric", far) == "parametric"
+    assert maps.choose_layout("opentsne", close) == "opentsne"
+    with pytest.raises(ValueError, match="unknown layout 'tsne'"):
+        maps.choose_layout("tsne", close)
+
+
+def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_same_frame(
+    clustered, feature_model, image
+):
+    works, X, _ = clustered
+    map_obj = Map.objects.create(
+        slug="all", title="All works",
+        params={"layout": "opentsne", "parametric": {"pretrain_steps": [1500, 1500], "kl_steps": [100, 100]}},
+    )
+    build = maps.build_map(map_obj)
+    assert build.metrics["layout"] == "opentsne"
+    assert build.layout_metrics == build.metrics["opentsne"]
+    assert build.layout_metrics["trustworthiness"] > 0.85
+
+    twin = works[11]
+    [new_work] = _works_with_vectors(feature_model, image, [X[11]])
+    [point] = maps.place_artwork(new_work)
+    xy = dict((a, (x, y)) for a, x, y in build.points.exclude(artwork=new_work).values_list("artwork_id", "x", "y"))
+    all_xy = np.array([xy[w.pk] for w in works])
+    distances = np.linalg.norm(all_xy - np.array([point.x, point.y]), axis=1)
+    assert twin.pk in {works[i].pk for i in np.argsort(distances)[:10]}
+
+
+def test_an_unknown_layout_is_refused_before_any_work_and_the_old_build_stays_live(clustered):
+    map_obj = new_map()
+    old = maps.build_map(map_obj)
+    map_obj.params = {**FAST, "layout": "umap"}
+    map_obj.save()
+    with pytest.raises(maps.MapBuildError, match="unknown layout 'umap'"):
+        maps.build_map(map_obj)
+    map_obj.refresh_from_db()
+    assert map_obj.live_build_id == old.pk
+    assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()

@@ -70,7 +70,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             bar.close()
-        m = build.metrics.get("parametric", {})
+        m = build.layout_metrics
         self.stdout.write(self.style.SUCCESS(
             f"Map {slug} v{build.version} is live: {build.n_points} {'faces' if map_obj.subject == Map.Subject.FACES else 'works'}, "
             f"trustworthiness {m.get('trustworthiness', float('nan')):.3f}, kNN recall@10 {m.get('knn_recall', float('nan')):.3f}."
