@@ -2,7 +2,7 @@
 
 Usage:
     python bench/features.py [--images DIR] [--limit N] [--batch-size B] [--workers W]
-                             [--img-size PX] [--runtime auto|torch|onnxruntime] [--sweep]
+                             [--img-size PX] [--runtime auto|torch|onnxruntime|openvino] [--sweep]
                              [--repeats R] [--paths raw raw_lanes raw_eager batched workers naive platform]
 
 Prints images/s (best of --repeats interleaved runs) for
@@ -318,7 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="decode workers (default: cores // 2)")
     parser.add_argument("--loader", choices=("auto", "processes", "threads"), default="auto")
     parser.add_argument("--img-size", type=int, default=None, help="override the model input size")
-    parser.add_argument("--runtime", choices=("auto", "torch", "onnxruntime"), default="auto")
+    parser.add_argument("--runtime", choices=("auto", "torch", "onnxruntime", "openvino"), default="auto")
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--repeats", type=int, default=3, help="runs per path; the best is reported")
     parser.add_argument("--sweep", action="store_true", help="also measure bare-model throughput per batch size")
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> dict[str, PathResult]:
     if {"platform", "batched"} <= results.keys():
         print(f"platform / batched: {results['platform'].rate / results['batched'].rate:.0%}")
     if {"raw", "raw_eager"} <= results.keys():
-        print(f"ONNX Runtime / eager PyTorch, raw forward: {results['raw'].rate / results['raw_eager'].rate:.2f}x")
+        print(f"{extractor.runtime} / eager PyTorch, raw forward: {results['raw'].rate / results['raw_eager'].rate:.2f}x")
     if {"raw", "naive"} <= results.keys():
         ceiling_ratio = max(r.rate for r in raws) / results["naive"].rate
         print(f"ceiling for batched / naive (best raw / naive): {ceiling_ratio:.2f}x")

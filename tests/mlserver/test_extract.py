@@ -164,16 +164,23 @@ def test_the_uint8_transform_feeds_the_model_exactly_what_timm_s_transform_does(
         assert torch.equal(fast.to_float(image), extractor.transform(image)), image.size
 
 
-def test_onnx_runtime_gives_the_vectors_pytorch_gives(extractor: Extractor, items) -> None:
+@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
+def test_every_cpu_engine_gives_the_vectors_pytorch_gives(extractor: Extractor, items, runtime) -> None:
+    engine = extractor if extractor.runtime == runtime else Extractor.from_backbone(BackboneSpec(img_size=96), runtime=runtime)
     eager = Extractor.from_backbone(BackboneSpec(img_size=96), runtime="torch")
-    assert extractor.runtime == "onnxruntime" and eager.runtime == "torch"
-    assert eager.feature_version == extractor.feature_version  # same weights, same preprocessing, same vectors
+    assert engine.runtime == runtime and eager.runtime == "torch"
+    assert eager.feature_version == engine.feature_version  # same weights, same preprocessing, same vectors
 
-    fast_keys, fast, _ = _collect(list(extractor.embed_stream(items, batch_size=4, num_workers=2)))
+    fast_keys, fast, _ = _collect(list(engine.embed_stream(items, batch_size=4, num_workers=2)))
     eager_keys, slow, _ = _collect(list(eager.embed_stream(items, batch_size=4, num_workers=2)))
     assert fast_keys == eager_keys
     np.testing.assert_allclose(fast, slow, atol=1e-4)
     assert float((fast * slow).sum(axis=1).min()) > 0.9999
+
+
+def test_openvino_is_the_default_cpu_engine(extractor: Extractor) -> None:
+    assert extractor.runtime == "openvino"
+    assert type(extractor.lane_model()).runtime == "openvino"
 
 
 def test_parallel_lanes_give_the_vectors_of_the_plain_loop(extractor: Extractor, items, monkeypatch) -> None:
@@ -183,7 +190,7 @@ def test_parallel_lanes_give_the_vectors_of_the_plain_loop(extractor: Extractor,
     monkeypatch.setattr(extract, "_cores", lambda: 3)
     calls = []
     real = extractor.lane_model().__class__.__call__
-    monkeypatch.setattr(extract.OnnxRuntimeModel, "__call__", lambda self, b: calls.append(len(b)) or real(self, b))
+    monkeypatch.setattr(type(extractor.lane_model()), "__call__", lambda self, b: calls.append(len(b)) or real(self, b))
     laned = _collect(list(extractor.embed_stream(items, batch_size=2, num_workers=3)))
     monkeypatch.undo()
     plain = _collect(list(extractor.embed_stream(items, batch_size=2, num_workers=0)))
@@ -204,8 +211,9 @@ def test_a_model_onnx_cannot_export_still_embeds_with_pytorch(monkeypatch, items
     assert fallback.runtime == "torch"
     keys, vectors, _ = _collect(list(fallback.embed_stream(items[:4], num_workers=0)))
     assert vectors.shape == (len(keys), 1280)
-    with pytest.raises(RuntimeError, match="unsupported operator"):
-        Extractor.from_backbone(BackboneSpec(img_size=64), runtime="onnxruntime")
+    for runtime in ("onnxruntime", "openvino"):
+        with pytest.raises(RuntimeError, match="unsupported operator"):
+            Extractor.from_backbone(BackboneSpec(img_size=64), runtime=runtime)
 
 
 def test_an_exported_graph_that_disagrees_with_pytorch_is_refused(monkeypatch) -> None:
@@ -225,8 +233,9 @@ def test_an_exported_graph_that_disagrees_with_pytorch_is_refused(monkeypatch) -
 
     monkeypatch.setattr(extract, "_ONNX_GRAPHS", {})
     monkeypatch.setattr(extract, "_export_onnx", export_other_weights)
-    with pytest.raises(RuntimeError, match="differs from PyTorch"):
-        Extractor.from_backbone(BackboneSpec(img_size=64), runtime="onnxruntime")
+    for runtime in ("onnxruntime", "openvino"):
+        with pytest.raises(RuntimeError, match="differs from PyTorch"):
+            Extractor.from_backbone(BackboneSpec(img_size=64), runtime=runtime)
     assert Extractor.from_backbone(BackboneSpec(img_size=64)).runtime == "torch"
 
 
