@@ -16,6 +16,10 @@ and resizing, and how the two share the cores.
 * Decoding runs in parallel: a thread pool (Pillow releases the GIL) or
   DataLoader worker processes; see :meth:`Extractor.embed_stream` for which
   wins where.
+* The uint8 crop a picture gives is stored once (:class:`PreparedInput`, an
+  exact ``.npy`` keyed by picture and preprocessing): a re-embedding, e.g. by a
+  fine-tuned model with the same preprocessing, reads it instead of decoding the
+  original again, and gets bit-identical inputs.
 
 None of this changes the vectors beyond float rounding, so the feature version
 does not depend on it. Every vector is L2-normalised float32 and tagged with a
@@ -65,10 +69,13 @@ __all__ = [
     "Extractor",
     "ImageItemsDataset",
     "PooledFeatures",
+    "PreparedInput",
     "collate_items",
     "decode_image",
     "default_batch_size",
     "draft_size_for",
+    "decode_input",
+    "encode_input",
     "feature_version_string",
     "measure_batch_throughput",
 ]
@@ -81,8 +88,10 @@ logger = logging.getLogger(__name__)
 #     16: 144-146, 32: 135 images/s
 #   eager torch 2.13, channels-last: batch 1: 71-73, 2: 94, 4: 102-103, 6: 110, 8: 84-91,
 #     16: 69-82, 32: 56-62 images/s (contiguous layout: 4 -> 91, 32 -> 28)
-# Small batches win on this CPU because the activations of a few images stay in cache;
-# large batches only help on a GPU. 4 is at the top for both runtimes.
+#   OpenVINO 2026.4 (the CPU default since session 3; Intel Xeon box): batch 1: 176, 4: 185,
+#     8: 169, 16: 173, 32: 153, 64: 153 images/s
+# Small batches win on these CPUs because the activations of a few images stay in cache;
+# large batches only help on a GPU. 4 is at the top for every runtime.
 DEFAULT_BATCH_SIZE = 4
 # Not measured here (no GPU on the dev box); a conventional size for a small CNN
 # under fp16 autocast, to be re-measured with measure_batch_throughput on the worker.
@@ -224,6 +233,11 @@ class FastEvalTransform:
             return None
         return cls(size, (crop_h, crop_w), pil_modes_mapping[resize.interpolation], normalize.mean, normalize.std)
 
+    @property
+    def spec(self) -> str:
+        """Names the per-image preprocessing: equal specs make bit-identical uint8 inputs."""
+        return f"r{self.resize_short}c{self.crop_h}x{self.crop_w}m{self.resample}"
+
     def resized_size(self, width: int, height: int) -> tuple[int, int]:
         """torchvision's size rule: the shorter side becomes ``resize_short``, the longer one is truncated."""
         if width <= height:
@@ -254,6 +268,48 @@ class FastEvalTransform:
         return self.to_input(self(image)[None])[0]
 
 
+class PreparedInput(NamedTuple):
+    """An item whose model input may already be stored: the exact uint8 crop (``encode_input``).
+
+    Decoding and resizing a picture costs as much as half the model's forward on
+    CPU; the crop it produces depends only on the picture and the preprocessing
+    (:attr:`Extractor.input_spec`), not on the weights. Stored once, it lets every
+    later embedding (a fine-tuned model's re-embedding of the whole collection)
+    skip the decode with bit-identical inputs, so identical vectors.
+    ``prepared`` loads it (any failure - not stored yet, unreadable, wrong size -
+    falls back to ``original``); ``store`` receives the encoded input made from
+    the original.
+    """
+
+    prepared: ItemData
+    original: ItemData
+    store: Callable[[bytes], None] | None = None
+
+
+def encode_input(crop: np.ndarray) -> bytes:
+    """uint8 (h, w, 3) -> ``.npy`` bytes: exact, and read back with no decoding at all.
+
+    PNG was measured first: ~93 KiB instead of 147, but 7.6 ms to encode and 3.6 ms
+    to decode a 224 px crop on the dev box, more than decoding the 512 px JPEG
+    it came from (3.3 ms); ``.npy`` takes ~0.05 ms either way.
+    """
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(crop, dtype=np.uint8), allow_pickle=False)
+    return buf.getvalue()
+
+
+def decode_input(data: bytes | bytearray | memoryview, shape: tuple[int, int, int]) -> np.ndarray:
+    """The stored uint8 model input; raises unless it is exactly that shape."""
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if array.dtype != np.uint8 or array.shape != shape:
+        raise ValueError(f"stored model input is {array.dtype} {array.shape}, expected uint8 {shape}")
+    return array
+
+
+def _load(data: ItemData) -> ImageSource:
+    return data() if callable(data) else data
+
+
 class ImageItemsDataset(Dataset):
     """Map-style dataset over ``(key, data)`` pairs decoded lazily inside workers.
 
@@ -278,11 +334,29 @@ class ImageItemsDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Hashable, torch.Tensor | None, str | None]:
         key, data = self.items[index]
         try:
-            source = data() if callable(data) else data
-            image = decode_image(source, self.draft_size)
+            if isinstance(data, PreparedInput):
+                return key, self._from_prepared(data), None
+            image = decode_image(_load(data), self.draft_size)
             return key, self.transform(image), None
         except Exception as exc:  # noqa: BLE001 - any failure is reported per item
             return key, None, f"{type(exc).__name__}: {exc}"
+
+    def _from_prepared(self, item: PreparedInput) -> torch.Tensor:
+        fast = self.transform if isinstance(self.transform, FastEvalTransform) else None
+        if fast is not None:
+            try:
+                source = _load(item.prepared)
+                if isinstance(source, (bytes, bytearray, memoryview)) and len(source):
+                    return torch.from_numpy(decode_input(source, (fast.crop_h, fast.crop_w, 3)))
+            except Exception:  # noqa: BLE001 - not stored yet or unusable: made again below
+                pass
+        tensor = self.transform(decode_image(_load(item.original), self.draft_size))
+        if fast is not None and item.store is not None:
+            try:
+                item.store(encode_input(tensor.numpy()))
+            except Exception:  # noqa: BLE001 - an optimisation for next time; this vector is fine
+                logger.warning("could not store a prepared model input", exc_info=True)
+        return tensor
 
 
 def collate_items(
@@ -587,6 +661,13 @@ class Extractor:
         return self._dim
 
     @property
+    def input_spec(self) -> str | None:
+        """Names the stored model inputs this extractor can use (:class:`PreparedInput`); None when it cannot."""
+        if self.fast_transform is None:
+            return None
+        return f"{self.fast_transform.spec}d{self.draft_size}"
+
+    @property
     def item_transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """Per-image part of the preprocessing, run in the decode threads/workers."""
         return self.fast_transform or self.transform
@@ -628,6 +709,11 @@ class Extractor:
             tensors = [self.item_transform(ImageOps.exif_transpose(image).convert("RGB")) for image in chunk]
             out.append(self.embed_tensor(torch.stack(tensors)))
         return np.concatenate(out)
+
+    def embed_item(self, item: PreparedInput) -> np.ndarray:
+        """One work's vector through its stored model input (made and stored when missing); raises on bad data."""
+        dataset = ImageItemsDataset([(0, item)], self.item_transform, self.draft_size)
+        return self.embed_tensor(dataset._from_prepared(item)[None])[0]
 
     def embed_bytes(self, blobs: Sequence[bytes]) -> np.ndarray:
         """Like :meth:`embed_images` for raw uploads, using draft decoding; raises on bad data."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -135,8 +136,19 @@ def embed_artwork(artwork: Artwork) -> int:
         if existing is not None and existing.image_sha256 == image.sha256:
             continue
         extractor = extractor_for(feature_model)
+        # Read here, not inside the extractor: a storage outage must raise (and be retried), not
+        # become a per-item failure.
         data = storage.get("private", image.original)
-        vector = extractor.embed_bytes([data])[0]
+        spec = extractor.input_spec
+        if spec:
+            from mlserver.extract import PreparedInput
+
+            # A work's first embedding decodes its picture anyway: keep the model input for the next.
+            key = prepared_input_key(spec, image.sha256)
+            vector = extractor.embed_item(PreparedInput(b"", data, _InputStore(key)))
+            _InputStore.wait()
+        else:
+            vector = extractor.embed_bytes([data])[0]
         _save(artwork.pk, feature_model, image.sha256, vector)
         done += 1
     return done
@@ -183,7 +195,16 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
 
     extractor = extractor_for(feature_model)
     by_id = {w.pk: w for w in works}
-    items = [(w.pk, _reader(w.image.original)) for w in works]
+    spec = extractor.input_spec
+    if spec:
+        from mlserver.extract import PreparedInput
+
+        items: list[tuple[int, Any]] = []
+        for w in works:
+            key = prepared_input_key(spec, w.image.sha256)
+            items.append((w.pk, PreparedInput(_reader(key), _reader(w.image.original), _InputStore(key))))
+    else:
+        items = [(w.pk, _reader(w.image.original)) for w in works]
     embedded = failed = 0
     rows: list[tuple[int, str, np.ndarray]] = []
 
@@ -207,9 +228,48 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         if len(rows) >= SAVE_EVERY:
             flush()
     flush()
+    _InputStore.wait()
     if feature_model.status == FeatureModel.Status.EMBEDDING and not feature_model.missing_artworks().exists():
         feature_model.activate()
     return {"embedded": embedded, "failed": failed, "total": len(works)}
+
+
+def prepared_input_key(spec: str, sha256: str) -> str:
+    """Where a picture's model input for one preprocessing lives (private, content-addressed like originals)."""
+    return f"inputs/{spec}/{sha256[:2]}/{sha256}.npy"
+
+
+class _InputStore:
+    """Stores a prepared model input in the background (picklable: only the key travels).
+
+    The upload must not hold up the decode lane that made the input (an S3 PUT
+    costs several forward passes); a write lost to a crash is harmless, as an
+    unreadable stored input is simply made again from the original.
+    """
+
+    _pool: ThreadPoolExecutor | None = None
+    _pending: list[Future] = []
+    _lock = threading.Lock()
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, data: bytes) -> None:
+        cls = type(self)
+        with cls._lock:
+            if cls._pool is None:
+                cls._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-input")
+            cls._pending.append(cls._pool.submit(storage.put, "private", self.key, data))
+
+    @classmethod
+    def wait(cls) -> None:
+        with cls._lock:
+            pending, cls._pending = cls._pending, []
+        for future in pending:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - an optimisation for next time; logged, never fatal
+                log.warning("could not store a prepared model input", exc_info=True)
 
 
 class _reader:

@@ -73,6 +73,80 @@ def test_embedding_the_collection_resumes_where_it_stopped(demo_dir):
     assert services.embed_collection(feature_model)["total"] == 0
 
 
+def _reads(monkeypatch) -> list[str]:
+    """Records every private key the feature stage reads."""
+    from collection import storage
+
+    read, real = [], storage.get
+    monkeypatch.setattr(storage, "get", lambda area, key: read.append(key) or real(area, key))
+    return read
+
+
+def test_re_embedding_reads_the_stored_model_inputs_and_gives_the_same_vectors(demo_dir, monkeypatch):
+    works = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 5)]
+    feature_model = services.active_feature_model()
+    services.embed_collection(feature_model)
+    first = {e.artwork_id: e.array() for e in Embedding.objects.filter(feature_model=feature_model)}
+    spec = services.extractor_for(feature_model).input_spec
+    keys = [services.prepared_input_key(spec, w.image.sha256) for w in works]
+    from collection import storage
+
+    assert all(storage.exists("private", key) for key in keys)
+
+    Embedding.objects.all().delete()  # as a new feature model version would find them: not embedded yet
+    read = _reads(monkeypatch)
+    assert services.embed_collection(feature_model)["embedded"] == 5
+    assert sorted(read) == sorted(keys)  # no original was decoded again
+    for e in Embedding.objects.filter(feature_model=feature_model):
+        np.testing.assert_array_equal(e.array(), first[e.artwork_id])
+
+
+def test_processing_a_work_keeps_its_model_input_for_the_next_embedding(demo_dir):
+    [data] = _demo_bytes(demo_dir, 1)
+    work = artwork_with_image(data)
+    assert services.embed_artwork(work) == 1
+    feature_model = services.active_feature_model()
+    extractor = services.extractor_for(feature_model)
+    from collection import storage
+    from mlserver.extract import PreparedInput
+
+    stored = storage.get("private", services.prepared_input_key(extractor.input_spec, work.image.sha256))
+    from_stored = extractor.embed_item(PreparedInput(stored, b"never read"))
+    np.testing.assert_array_equal(from_stored, Embedding.objects.get(artwork=work).array())
+
+
+def test_an_unusable_stored_model_input_is_made_again_from_the_original(demo_dir, monkeypatch):
+    [work] = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 1)]
+    feature_model = services.active_feature_model()
+    services.embed_collection(feature_model)
+    expected = Embedding.objects.get(artwork=work).array()
+    from collection import storage
+
+    key = services.prepared_input_key(services.extractor_for(feature_model).input_spec, work.image.sha256)
+    storage.put("private", key, b"\x93NUMPY truncated")
+    Embedding.objects.all().delete()
+    read = _reads(monkeypatch)
+    assert services.embed_collection(feature_model) == {"embedded": 1, "failed": 0, "total": 1}
+    assert read == [key, work.image.original]
+    np.testing.assert_array_equal(Embedding.objects.get(artwork=work).array(), expected)
+    from mlserver.extract import decode_input
+
+    assert decode_input(storage.get("private", key), (224, 224, 3)).any()  # stored again, whole
+
+
+def test_a_failure_to_store_a_model_input_does_not_fail_the_embedding(demo_dir, monkeypatch, caplog):
+    works = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 2)]
+    from collection import storage
+
+    def refuse(area, key, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage, "put", refuse)
+    assert services.embed_collection(services.active_feature_model()) == {"embedded": 2, "failed": 0, "total": 2}
+    assert "could not store a prepared model input" in caplog.text
+    assert Embedding.objects.filter(artwork__in=works).count() == 2
+
+
 def test_batched_and_single_extraction_agree(demo_dir):
     from mlserver.extract import Extractor
 
