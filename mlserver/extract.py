@@ -483,14 +483,11 @@ class OpenVinoModel(ExportedModel):
     runtime = "openvino"
 
     def _load(self, graph: bytes) -> None:
-        import openvino as ov
+        self._model = _openvino_core().read_model(model=graph)
+        self._idle: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
 
-        self._core = ov.Core()
-        self._model = self._core.read_model(model=graph)
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-
-    def _new_request(self) -> Any:
-        compiled = self._core.compile_model(
+    def _new_request(self) -> tuple[Any, Any]:
+        compiled = _openvino_core().compile_model(
             self._model,
             "CPU",
             {
@@ -501,18 +498,31 @@ class OpenVinoModel(ExportedModel):
                 "ENABLE_CPU_PINNING": False,
             },
         )
-        return compiled.create_infer_request()
+        return compiled, compiled.create_infer_request()  # the request never outlives its compiled model
 
     def _run(self, array: np.ndarray) -> np.ndarray:
         # A request per concurrent caller, reused across calls (compiling costs ~0.15 s).
         try:
-            request = self._idle.get_nowait()
+            pair = self._idle.get_nowait()
         except queue.Empty:
-            request = self._new_request()
+            pair = self._new_request()
         try:
-            return np.array(request.infer({0: array})[0], copy=True)
+            return np.array(pair[1].infer({0: array})[0], copy=True)
         finally:
-            self._idle.put(request)
+            self._idle.put(pair)
+
+
+@functools.lru_cache(maxsize=1)
+def _openvino_core() -> Any:
+    """One OpenVINO Core for the process, never released.
+
+    A Core per model was freed with its model by the garbage collector at an
+    arbitrary moment, unloading the CPU plugin while compiled models and
+    requests still pointed into it: the test process segfaulted minutes later.
+    """
+    import openvino as ov
+
+    return ov.Core()
 
 
 ENGINES.update({"openvino": OpenVinoModel, "onnxruntime": OnnxRuntimeModel})
