@@ -70,6 +70,7 @@ __all__ = [
     "ImageItemsDataset",
     "PooledFeatures",
     "PreparedInput",
+    "prepared_tensor",
     "collate_items",
     "decode_image",
     "default_batch_size",
@@ -310,6 +311,27 @@ def _load(data: ItemData) -> ImageSource:
     return data() if callable(data) else data
 
 
+def prepared_tensor(
+    item: PreparedInput, transform: Callable[[Image.Image], torch.Tensor], draft_size: int | None
+) -> torch.Tensor:
+    """The item's model input: stored when usable, else made from the original (and handed to ``store``)."""
+    fast = transform if isinstance(transform, FastEvalTransform) else None
+    if fast is not None:
+        try:
+            source = _load(item.prepared)
+            if isinstance(source, (bytes, bytearray, memoryview)) and len(source):
+                return torch.from_numpy(decode_input(source, (fast.crop_h, fast.crop_w, 3)))
+        except Exception:  # noqa: BLE001 - not stored yet or unusable: made again below
+            pass
+    tensor = transform(decode_image(_load(item.original), draft_size))
+    if fast is not None and item.store is not None:
+        try:
+            item.store(encode_input(tensor.numpy()))
+        except Exception:  # noqa: BLE001 - an optimisation for next time; this vector is fine
+            logger.warning("could not store a prepared model input", exc_info=True)
+    return tensor
+
+
 class ImageItemsDataset(Dataset):
     """Map-style dataset over ``(key, data)`` pairs decoded lazily inside workers.
 
@@ -335,28 +357,11 @@ class ImageItemsDataset(Dataset):
         key, data = self.items[index]
         try:
             if isinstance(data, PreparedInput):
-                return key, self._from_prepared(data), None
+                return key, prepared_tensor(data, self.transform, self.draft_size), None
             image = decode_image(_load(data), self.draft_size)
             return key, self.transform(image), None
         except Exception as exc:  # noqa: BLE001 - any failure is reported per item
             return key, None, f"{type(exc).__name__}: {exc}"
-
-    def _from_prepared(self, item: PreparedInput) -> torch.Tensor:
-        fast = self.transform if isinstance(self.transform, FastEvalTransform) else None
-        if fast is not None:
-            try:
-                source = _load(item.prepared)
-                if isinstance(source, (bytes, bytearray, memoryview)) and len(source):
-                    return torch.from_numpy(decode_input(source, (fast.crop_h, fast.crop_w, 3)))
-            except Exception:  # noqa: BLE001 - not stored yet or unusable: made again below
-                pass
-        tensor = self.transform(decode_image(_load(item.original), self.draft_size))
-        if fast is not None and item.store is not None:
-            try:
-                item.store(encode_input(tensor.numpy()))
-            except Exception:  # noqa: BLE001 - an optimisation for next time; this vector is fine
-                logger.warning("could not store a prepared model input", exc_info=True)
-        return tensor
 
 
 def collate_items(
@@ -438,11 +443,12 @@ class ExportedModel:
         raise NotImplementedError
 
     def _run(self, array: np.ndarray) -> np.ndarray:
+        """Outputs in memory the engine will not reuse."""
         raise NotImplementedError
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(np.array(self._run(array), dtype=np.float32, copy=True))
+        return torch.from_numpy(np.asarray(self._run(array), dtype=np.float32))
 
 
 class OnnxRuntimeModel(ExportedModel):
@@ -507,6 +513,7 @@ class OpenVinoModel(ExportedModel):
         except queue.Empty:
             pair = self._new_request()
         try:
+            # copied: the request's output buffer is overwritten by the next caller
             return np.array(pair[1].infer({0: array})[0], copy=True)
         finally:
             self._idle.put(pair)
@@ -722,8 +729,7 @@ class Extractor:
 
     def embed_item(self, item: PreparedInput) -> np.ndarray:
         """One work's vector through its stored model input (made and stored when missing); raises on bad data."""
-        dataset = ImageItemsDataset([(0, item)], self.item_transform, self.draft_size)
-        return self.embed_tensor(dataset._from_prepared(item)[None])[0]
+        return self.embed_tensor(prepared_tensor(item, self.item_transform, self.draft_size)[None])[0]
 
     def embed_bytes(self, blobs: Sequence[bytes]) -> np.ndarray:
         """Like :meth:`embed_images` for raw uploads, using draft decoding; raises on bad data."""

@@ -145,8 +145,7 @@ def embed_artwork(artwork: Artwork) -> int:
 
             # A work's first embedding decodes its picture anyway: keep the model input for the next.
             key = prepared_input_key(spec, image.sha256)
-            vector = extractor.embed_item(PreparedInput(b"", data, _InputStore(key)))
-            _InputStore.wait()
+            vector = extractor.embed_item(PreparedInput(b"", data, lambda blob: storage.put("private", key, blob)))
         else:
             vector = extractor.embed_bytes([data])[0]
         _save(artwork.pk, feature_model, image.sha256, vector)
