@@ -285,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(6):
             for path in ("", "api/v1/maps/all/", "api/v1/maps/all/points/"):
                 urllib.request.urlopen(url + path, timeout=120).read()
+        request = urllib.request.Request(url + "api/v1/maps/all/points/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            points_bytes, points_encoding = len(response.read()), response.headers.get("Content-Encoding")
+        print(f"  points response: {points_bytes / 1e6:.2f} MB ({points_encoding or 'not compressed'}; aim < 2 MB at 100,000)")
         result = drive(url, chromium, args.width, args.height)
         if args.keep_serving:
             print(f"serving on {url} (Ctrl-C to stop)")

@@ -1,12 +1,14 @@
 """Time and memory of a full map build (openTSNE + parametric net) for N works.
 
 Usage:
-    python bench/map_scale.py [N] [--dim 256] [--n-jobs 2] [--tsne-iter 500] [--quality] [--python-heap]
+    python bench/map_scale.py [N] [--dim 256] [--n-jobs 2] [--tsne-iter 500] [--placements 50] [--quality] [--python-heap]
 
 Builds the map the way the real build does - openTSNE first, then the
 parametric network warm-started from it and fine-tuned on the same sparse P -
-on synthetic clustered features, and reports wall time per stage and peak
-memory (process max RSS; with ``--python-heap`` also the Python-heap peak from
+on synthetic clustered features, and reports wall time per stage, the time
+to place one new work as the platform does (forward pass refined against the
+fitted works; with ``--quality`` also its held-out recall against openTSNE's
+``transform``) and peak memory (process max RSS; with ``--python-heap`` also the Python-heap peak from
 tracemalloc, which does not see native buffers allocated outside Python's
 allocator and slows the build down about threefold: 644 s of openTSNE at
 100,000 works with it, ~215 s without).
@@ -19,13 +21,18 @@ import json
 import resource
 import sys
 import time
+import statistics
 import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from embeddings.metrics import map_quality  # noqa: E402
+from embeddings.metrics import placement_quality  # noqa: E402
 from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
+from embeddings.placement import PlacementParams, Reference, choose_layout  # noqa: E402
 from embeddings.synthetic import clustered_embeddings  # noqa: E402
 from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
 
@@ -47,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clusters", type=int, default=30)
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--tsne-iter", type=int, default=500, help="openTSNE iterations after exaggeration")
+    ap.add_argument("--placements", type=int, default=50, help="new works placed one at a time after the build")
     ap.add_argument("--quality", action="store_true", help="also estimate map quality (sampled)")
     ap.add_argument("--python-heap", action="store_true", help="also trace the Python-heap peak (slows the build ~3x)")
     ap.add_argument("--seed", type=int, default=0)
@@ -59,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.python_heap:
         tracemalloc.start()
     t0 = time.perf_counter()
-    X, labels = clustered_embeddings(args.n, args.dim, args.clusters, seed=args.seed)
+    X, labels = clustered_embeddings(args.n + args.placements, args.dim, args.clusters, seed=args.seed)
+    X, X_new, labels = X[: args.n], X[args.n :], labels[: args.n]
     t_gen = time.perf_counter() - t0
     print(f"N={args.n} d={args.dim}: generated in {t_gen:.1f} s, RSS {_rss_mb():.0f} MB", flush=True)
 
@@ -99,18 +108,40 @@ def main(argv: list[str] | None = None) -> int:
     heap = f"   python-heap peak (tracemalloc) {py_peak / 2**20:.0f} MB" if args.python_heap else ""
     print(f"peak RSS    {_rss_mb():7.0f} MB{heap}")
 
+    layout = "opentsne"
     if args.quality:
         recall = {}
-        for name, c in (("openTSNE", tsne_map.coords), ("parametric", coords)):
+        for name, c in (("opentsne", tsne_map.coords), ("parametric", coords)):
             q = map_quality(X, c, labels, max_queries=2000, seed=args.seed)
             recall[name] = q["knn_recall"]
             print(
                 f"{name:<11} trust {q['trustworthiness']:.4f}  recall@10 {q['knn_recall']:.4f}"
                 f"  kNN acc {q['knn_accuracy']:.4f}  (on {int(q['n_evaluated'])} sampled works)"
             )
-        ratio = recall["parametric"] / recall["openTSNE"]
-        # embeddings.maps.choose_layout's rule (not imported: this bench runs without Django)
-        print(f"recall ratio {ratio:.3f}: a build's \"auto\" layout shows {'the network' if ratio >= 0.95 else 'openTSNE'}'s map")
+        layout = choose_layout("auto", recall)
+        print(f"recall ratio {recall['parametric'] / recall['opentsne']:.3f}: a build's \"auto\" layout shows {layout}'s map")
+
+    if args.placements:
+        shown = coords if layout == "parametric" else tsne_map.coords
+        t0 = time.perf_counter()
+        reference = Reference(X, net.normalisation.invert(shown))
+        t_ref = time.perf_counter() - t0
+        params = PlacementParams(perplexity=TSNEParams().perplexity)
+        times, placed = [], []
+        for row in X_new:
+            start = time.perf_counter()
+            placed.append(net.normalisation.apply(reference.place(row[None, :], net.transform_raw(row[None, :]), params))[0])
+            times.append((time.perf_counter() - start) * 1000.0)
+        print(
+            f"place 1 new work {statistics.median(times):6.2f} ms median of {len(times)} (p90 "
+            f"{np.percentile(times, 90):.2f} ms; forward pass + refinement on the {layout} layout; "
+            f"reference set-up once per map {t_ref:.2f} s)  RSS {_rss_mb():.0f} MB"
+        )
+        if args.quality:
+            theirs = tsne_map.transform(X_new)
+            for name, new_coords in (("openTSNE transform", theirs), ("platform placement", np.array(placed))):
+                q = placement_quality(X, shown if name[0] == "p" else tsne_map.coords, X_new, new_coords)
+                print(f"held-out {name:<19} trust {q['trustworthiness']:.4f}  recall@10 {q['knn_recall']:.4f}")
     return 0
 
 

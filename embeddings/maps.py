@@ -2,10 +2,11 @@
 
 A build fits openTSNE, then trains the parametric network on the t-SNE
 objective warm-started from it and drawn in openTSNE's frame. Fitted works get
-the network's coordinates, so a work placed later by the same network comes
-from the same function as its neighbours, unless the network's map falls well
-short of openTSNE's (large maps, see ``choose_layout``): then they keep
-openTSNE's. The new build goes live only when complete.
+the network's coordinates, unless the network's map falls well short of
+openTSNE's (large maps, see ``embeddings.placement.choose_layout``): then they
+keep openTSNE's. The new build goes live only when complete. A work added
+later starts where the network's forward pass puts it and is refined against
+the fixed fitted works (``embeddings.placement``); nothing else moves.
 torch is imported inside the functions that need it: the web process imports
 this module only to read decades and points.
 """
@@ -25,6 +26,7 @@ from collection import storage
 from collection.models import Artwork, Job, Label
 from embeddings.atlas import store_atlases
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
+from embeddings.placement import LAYOUTS, PlacementParams, Reference, choose_layout
 from embeddings.similar import load_vectors
 from mlserver.models import Embedding, Face, FeatureModel
 
@@ -140,31 +142,6 @@ def map_data(map_obj: Map) -> MapData:
     return MapData(version=feature_model.version, artwork_ids=ids, X=X)
 
 
-LAYOUTS = ("auto", "parametric", "opentsne")
-# "auto" keeps the network's own map while its kNN recall is within this share of openTSNE's
-LAYOUT_RECALL_SHARE = 0.95
-
-
-def choose_layout(requested: str, metrics: dict[str, Any]) -> str:
-    """Which coordinates the fitted works get: the network's, or openTSNE's.
-
-    The network's own map is the consistent choice (fitted and new works come
-    from one function), but how finely it reproduces neighbourhoods is bound by
-    its training steps, which are capped to keep large builds affordable: at
-    100,000 works its kNN recall@10 is 0.12 against openTSNE's 0.53. Then the
-    fitted works keep openTSNE's layout and the network, drawn in the same
-    frame, only places new works. A map's ``params["layout"]`` can force either.
-    """
-    if requested not in LAYOUTS:
-        raise ValueError(f"unknown layout {requested!r}: choose one of {', '.join(LAYOUTS)}")
-    if requested != "auto":
-        return requested
-    ours, theirs = metrics["parametric"].get("knn_recall"), metrics["opentsne"].get("knn_recall")
-    if ours is None or theirs is None or ours >= LAYOUT_RECALL_SHARE * theirs:
-        return "parametric"
-    return "opentsne"
-
-
 def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None = None) -> MapBuild:
     """Builds a new version; on any failure the previous live build stays live.
 
@@ -190,6 +167,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     params = {"perplexity": 30.0, "seed": 0, **map_obj.params}
     if params.get("layout", "auto") not in LAYOUTS:  # refuse a typo before the work
         raise MapBuildError(f"unknown layout {params['layout']!r} in the map's params: choose one of {', '.join(LAYOUTS)}")
+    placement = placement_params(params)
     # "auto": FFT-interpolated gradients from 10,000 points, Barnes-Hut below, where the FFT grid's
     # fixed cost dominates (120 points: 20 s with FFT, 1.3 s with Barnes-Hut on 2 cores).
     method = params.get("gradient", "auto")
@@ -217,7 +195,9 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         net_coords = net.transform(X)
         report(3, "measuring quality")
         metrics = {"parametric": quality(X, net_coords, ids), "opentsne": quality(X, fitted.coords, ids)}
-        layout = choose_layout(params.get("layout", "auto"), metrics)
+        layout = choose_layout(
+            params.get("layout", "auto"), {name: m.get("knn_recall") for name, m in metrics.items()}
+        )
         metrics["layout"] = layout
         coords = net_coords if layout == "parametric" else fitted.coords
         if net.loss_history:
@@ -228,7 +208,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         report(4, "saving points")
         with transaction.atomic():
             MapPoint.objects.bulk_create(data.points(build, coords), batch_size=5000)
-            build.params = {**build.params, "parametric": config.to_dict()}
+            build.params = {**build.params, "parametric": config.to_dict(), "placement": placement.to_dict()}
             build.metrics = metrics
             build.parametric_key = key
             build.n_points = len(ids)
@@ -244,7 +224,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     except Exception as exc:
         MapBuild.objects.filter(pk=build.pk).update(status=MapBuild.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
-    _net_cache.clear()
+    _placers.clear()
     return build
 
 
@@ -309,24 +289,89 @@ def refresh_decades(build: MapBuild) -> int:
     return len(summaries)
 
 
-_net_cache: dict[int, Any] = {}
+def placement_params(params: dict[str, Any]) -> PlacementParams:
+    """A map's ``params["placement"]``, its perplexity defaulting to the map's own."""
+    given = params.get("placement", {})
+    if not isinstance(given, dict):
+        raise MapBuildError("the map's params.placement must be an object, e.g. {\"n_iter\": 0}")
+    try:
+        return PlacementParams.from_dict({"perplexity": float(params.get("perplexity", 30.0)), **given})
+    except (TypeError, ValueError) as exc:
+        raise MapBuildError(f"bad placement parameters in the map's params: {exc}") from exc
 
 
-def _network(build: MapBuild) -> Any:
+@dataclass
+class Placer:
+    """What places new points on one build: its network, and the fitted points to refine against."""
+
+    net: Any  # embeddings.parametric.ParametricTSNE (torch: imported only where placing happens)
+    reference: Reference | None
+    params: PlacementParams
+
+    def place(self, X: np.ndarray) -> np.ndarray:
+        """Frame coordinates: the network's start, refined unless ``n_iter`` is 0 or nothing is fitted."""
+        raw = self.net.transform_raw(X)
+        if self.reference is not None and self.params.n_iter > 0:
+            raw = self.reference.place(X, raw, self.params)
+        return self.net.normalisation.apply(raw)
+
+
+def fitted_reference(build: MapBuild, normalisation: Any) -> Reference | None:
+    """The build's fitted points (never those placed since) as vectors and raw map coordinates.
+
+    Placed points are left out so a work's position does not depend on which
+    works happened to be added before it. ``None`` when fewer than two points
+    still have their vectors (e.g. the features were deleted).
+    """
+    fitted = build.points.filter(placed=False)
+    if build.map.subject == Map.Subject.FACES:
+        xy = {f: (x, y) for f, x, y in fitted.values_list("face_id", "x", "y")}
+        face_ids, _, X = load_faces(build.feature_version, Artwork.objects.filter(map_points__in=fitted))
+        keep = np.array([int(f) in xy for f in face_ids], dtype=bool)
+        keys, X = face_ids[keep], X[keep]
+    else:
+        xy = {a: (x, y) for a, x, y in fitted.values_list("artwork_id", "x", "y")}
+        feature_model = FeatureModel.objects.filter(version=build.feature_version).first()
+        if feature_model is None:
+            return None
+        keys, X = load_vectors(feature_model, Artwork.objects.filter(map_points__in=fitted))
+    if len(keys) < 2:
+        return None
+    coords = normalisation.invert(np.array([xy[int(k)] for k in keys], dtype=np.float64))
+    return Reference(X, coords)
+
+
+_placers: dict[int, Placer] = {}
+
+
+def placer(build: MapBuild) -> Placer:
+    """Loaded once per process and build: the fitted vectors are O(works) to read.
+
+    One placer per live map is kept, since one upload is placed on every map
+    that covers it; those of builds no longer live are dropped on the next load.
+    """
     from embeddings.parametric import ParametricTSNE
 
-    net = _net_cache.get(build.pk)
-    if net is None:
+    hit = _placers.get(build.pk)
+    if hit is None:
         net = ParametricTSNE.from_bytes(
             storage.get("private", build.parametric_key), feature_version=build.feature_version
         )
-        _net_cache.clear()
-        _net_cache[build.pk] = net
-    return net
+        # the build's own record: a later edit of the map's params applies from its next build
+        params = placement_params(
+            {"perplexity": build.params.get("tsne", {}).get("perplexity", 30.0), "placement": build.params.get("placement", {})}
+        )
+        reference = fitted_reference(build, net.normalisation) if params.n_iter > 0 else None
+        hit = Placer(net=net, reference=reference, params=params)
+        live = set(Map.objects.exclude(live_build=None).values_list("live_build_id", flat=True))
+        for pk in [pk for pk in _placers if pk not in live]:
+            del _placers[pk]
+        _placers[build.pk] = hit
+    return hit
 
 
 def place_artwork(artwork: Artwork) -> list[MapPoint]:
-    """One forward pass per live map that covers the work; no other point moves."""
+    """On every live map that covers the work: the network's start, refined among the fitted works; no other point moves."""
     points: list[MapPoint] = []
     maps = Map.objects.filter(subject=Map.Subject.ARTWORKS, live_build__isnull=False).select_related("live_build")
     for map_obj in maps:
@@ -336,7 +381,7 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
         embedding = Embedding.objects.filter(artwork=artwork, feature_model__version=build.feature_version).first()
         if embedding is None:
             continue
-        x, y = _network(build).transform(embedding.array()[None, :].astype(np.float64))[0]
+        x, y = placer(build).place(embedding.array()[None, :].astype(np.float32))[0]
         point, _ = MapPoint.objects.update_or_create(
             build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
         )
@@ -378,7 +423,7 @@ def placed_quality(build: MapBuild) -> dict[str, float]:
 
 
 def place_faces(artwork: Artwork) -> list[MapPoint]:
-    """The work's faces on every live faces map that covers it: one forward pass, no other point moves.
+    """The work's faces on every live faces map that covers it, placed as works are; no other point moves.
 
     Only faces found by the build's own face model are placed; the network was
     trained on that model's descriptors and nothing else means the same to it.
@@ -392,8 +437,8 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
         faces = list(Face.objects.filter(artwork=artwork, model_version=build.feature_version).order_by("index"))
         if not faces:
             continue
-        X = np.stack([face.array() for face in faces]).astype(np.float64)
-        coords = _network(build).transform(X)
+        X = np.stack([face.array() for face in faces]).astype(np.float32)
+        coords = placer(build).place(X)
         with transaction.atomic():
             for face, (x, y) in zip(faces, coords):
                 point, _ = MapPoint.objects.update_or_create(

@@ -4,7 +4,8 @@ openTSNE places a new work by running an optimiser against the fixed map
 (hundreds of milliseconds, and a slightly different answer each time the
 neighbourhood changes). A small MLP f(embedding) -> (x, y) trained on the t-SNE
 objective places a work with one forward pass, deterministically, and never
-moves the works already on the map.
+moves the works already on the map; embeddings/placement.py refines that
+start among the fitted works.
 
 Training, chosen to scale to 10^5 works on two CPU cores:
 
@@ -57,7 +58,10 @@ fitted work's position scores 0.465. Where t-SNE folds a neighbourhood into
 2-D, landing among the right ten neighbours needs precision at the scale of
 the spacing between fitted works, which a smooth function of the embedding
 does not have away from its training points; only a per-work optimisation
-(``transform``, ~0.5 s per work) has it.
+(``transform``, ~0.5 s per work) has it. So the platform places a new work by
+this network's forward pass refined against the fixed fitted works
+(embeddings/placement.py: 0.520 at 5 ms per work), and the network's map
+stays the layout of the fitted works while it is within 5% of openTSNE's.
 
 With a warm start the trained map is aligned back onto the openTSNE map
 (rotation, scale, shift - no neighbourhood changes), so the openTSNE frame can
@@ -342,7 +346,7 @@ class ParametricTSNE:
         return np.concatenate(out).astype(np.float64) if out else np.empty((0, 2))
 
     def transform(self, X: np.ndarray, *, clip: bool = True) -> np.ndarray:
-        """Place works in the map's [-1, 1] frame: one forward pass, no other work moves."""
+        """The network's own placement in the map's [-1, 1] frame: one forward pass, no other work moves."""
         return self.normalisation.apply(self.transform_raw(X), clip=clip)
 
     # ------------------------------------------------------------------ storage

@@ -257,17 +257,6 @@ def test_build_map_command_creates_the_map_and_reports_quality(clustered, capsys
     assert Artwork.objects.count() == 120
 
 
-def test_the_network_keeps_its_own_layout_while_its_recall_is_close_to_opentsnes():
-    close = {"parametric": {"knn_recall": 0.58}, "opentsne": {"knn_recall": 0.60}}
-    far = {"parametric": {"knn_recall": 0.12}, "opentsne": {"knn_recall": 0.53}}
-    assert maps.choose_layout("auto", close) == "parametric"
-    assert maps.choose_layout("auto", far) == "opentsne"
-    assert maps.choose_layout("parametric", far) == "parametric"
-    assert maps.choose_layout("opentsne", close) == "opentsne"
-    with pytest.raises(ValueError, match="unknown layout 'tsne'"):
-        maps.choose_layout("tsne", close)
-
-
 def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_same_frame(
     clustered, feature_model, image
 ):
@@ -300,3 +289,73 @@ def test_an_unknown_layout_is_refused_before_any_work_and_the_old_build_stays_li
     map_obj.refresh_from_db()
     assert map_obj.live_build_id == old.pk
     assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()
+
+
+def test_bad_placement_parameters_are_refused_before_any_work(clustered):
+    map_obj = new_map()
+    old = maps.build_map(map_obj)
+    map_obj.params = {**FAST, "placement": {"steps": 10}}
+    map_obj.save()
+    with pytest.raises(maps.MapBuildError, match="unknown placement parameter.*steps"):
+        maps.build_map(map_obj)
+    map_obj.params = {**FAST, "placement": 5}
+    map_obj.save()
+    with pytest.raises(maps.MapBuildError, match="params.placement must be an object"):
+        maps.build_map(map_obj)
+    map_obj.refresh_from_db()
+    assert map_obj.live_build_id == old.pk
+    assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()
+
+
+def test_a_new_work_is_refined_among_the_fitted_works_from_the_networks_start(clustered, feature_model, image):
+    works, X, _ = clustered
+    build = maps.build_map(new_map())
+    assert build.params["placement"]["perplexity"] == 30.0  # the map's own
+    placer = maps.placer(build)
+    assert len(placer.reference) == len(works)
+    # the reference is the fitted layout as shown, back in t-SNE units
+    shown = dict((a, (x, y)) for a, x, y in build.points.values_list("artwork_id", "x", "y"))
+    ids = sorted(shown)
+    np.testing.assert_allclose(
+        placer.net.normalisation.apply(placer.reference.coords), np.array([shown[i] for i in ids]), atol=1e-9
+    )
+
+    vector = _unit(X[30] + 0.02 * np.random.default_rng(1).normal(size=X.shape[1]).astype(np.float32))
+    [new_work] = _works_with_vectors(feature_model, image, [vector])
+    [point] = maps.place_artwork(new_work)
+    network_only = placer.net.transform(vector[None, :])[0]
+    refined = placer.net.normalisation.apply(
+        placer.reference.place(vector[None, :], placer.net.transform_raw(vector[None, :]), placer.params)
+    )[0]
+    np.testing.assert_allclose([point.x, point.y], refined, atol=1e-9)
+    assert not np.allclose(refined, network_only)
+    # placed works never join the reference: a later placement does not depend on earlier ones
+    maps._placers.clear()
+    assert len(maps.placer(build).reference) == len(works)
+
+
+def test_a_map_can_keep_the_networks_forward_pass_alone(clustered, feature_model, image):
+    works, X, _ = clustered
+    map_obj = Map.objects.create(slug="all", title="All works", params={**FAST, "placement": {"n_iter": 0}})
+    build = maps.build_map(map_obj)
+    placer = maps.placer(build)
+    assert placer.reference is None  # nothing to load
+    vector = _unit(X[5] + 0.02)
+    [new_work] = _works_with_vectors(feature_model, image, [vector])
+    [point] = maps.place_artwork(new_work)
+    np.testing.assert_allclose([point.x, point.y], placer.net.transform(vector[None, :])[0], atol=1e-6)
+
+
+def test_placing_on_two_maps_in_turn_loads_each_maps_fitted_works_once(clustered, feature_model, image, monkeypatch):
+    works, X, _ = clustered
+    first = maps.build_map(new_map("all"))
+    second = maps.build_map(Map.objects.create(slug="again", title="Again", params=FAST))
+    loads: list[int] = []
+    real = maps.fitted_reference
+    monkeypatch.setattr(maps, "fitted_reference", lambda build, norm: loads.append(build.pk) or real(build, norm))
+    for i in range(3):
+        [new_work] = _works_with_vectors(feature_model, image, [_unit(X[i] + 0.01)])
+        assert len(maps.place_artwork(new_work)) == 2
+    assert sorted(loads) == sorted([first.pk, second.pk])
+    maps.build_map(Map.objects.get(slug="again"))  # a new live build: the old ones are forgotten
+    assert maps._placers == {}

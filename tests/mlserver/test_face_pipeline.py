@@ -348,6 +348,10 @@ def test_a_faces_map_lays_out_faces_and_places_a_new_one_without_moving_the_othe
     point = MapPoint.objects.get(build=build, face=face)
     assert point.placed and point.artwork_id == newcomer.pk and -1 <= point.x <= 1 and -1 <= point.y <= 1
     assert dict(build.points.exclude(face=face).values_list("face_id", "x")) == before
+    from embeddings.maps import placer
+
+    # refined among the fitted faces, by their descriptors
+    assert len(placer(build).reference) == build.points.filter(placed=False).count() == len(ONE_FACE_PORTRAITS)
 
 
 def test_the_faces_map_api_speaks_in_faces_and_hides_unpublished_ones(faces_map, api_client, curator_client):
