@@ -35,6 +35,9 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+# per new work: indices of the fitted works repelling it exactly, the radius they cover, the rest's share of Z
+Near = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 __all__ = ["LAYOUTS", "PlacementParams", "Reference", "choose_layout", "perplexity_affinities"]
 
 
@@ -192,13 +195,15 @@ class Reference:
             p = perplexity_affinities(sq, params.perplexity)
             # The network's start, unless the neighbours' median (transform's start) scores better on
             # the objective: a smooth network can be far off, and the refinement only moves locally.
-            median = np.median(self.coords[idx], axis=1)
-            better = self._objective(median, idx, p, params.near) < self._objective(init[rows], idx, p, params.near)
-            out[rows] = self._optimise(np.where(better[:, None], median, init[rows]), idx, p, params)
+            starts = (init[rows], np.median(self.coords[idx], axis=1))
+            near = [self._near(y, params.near) for y in starts]
+            better = self._objective(starts[1], idx, p, near[1]) < self._objective(starts[0], idx, p, near[0])
+            chosen = tuple(np.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), b, a) for a, b in zip(near[0], near[1]))
+            out[rows] = self._optimise(np.where(better[:, None], starts[1], starts[0]), idx, p, chosen, params)
         return out
 
     # ------------------------------------------------------------------ internals
-    def _near(self, y: np.ndarray, near: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _near(self, y: np.ndarray, near: int) -> Near:
         """Indices of the ``near`` fitted works closest on the map, their radius, and the rest's share of Z."""
         m = min(near, len(self))
         radius, idx = self.tree.query(y, k=m)
@@ -220,19 +225,21 @@ class Reference:
         far -= (1.0 / (1.0 + near_d2)).sum(axis=1)
         return idx, radius, np.maximum(far, 0.0)
 
-    def _objective(self, y: np.ndarray, attract: np.ndarray, p: np.ndarray, near: int) -> np.ndarray:
+    def _objective(self, y: np.ndarray, attract: np.ndarray, p: np.ndarray, near: Near) -> np.ndarray:
         """Each new work's KL(p || q) up to a constant: -sum p log w + log Z."""
-        near_idx, _, z_far = self._near(y, near)
+        near_idx, _, z_far = near
         w_a = 1.0 / (1.0 + ((y[:, None, :] - self.coords[attract]) ** 2).sum(axis=2))
         w_r = 1.0 / (1.0 + ((y[:, None, :] - self.coords[near_idx]) ** 2).sum(axis=2))
         return -(p * np.log(w_a)).sum(axis=1) + np.log(w_r.sum(axis=1) + z_far)
 
-    def _optimise(self, y: np.ndarray, attract: np.ndarray, p: np.ndarray, params: PlacementParams) -> np.ndarray:
+    def _optimise(
+        self, y: np.ndarray, attract: np.ndarray, p: np.ndarray, near: Near, params: PlacementParams
+    ) -> np.ndarray:
         update = np.zeros_like(y)
         gains = np.ones_like(y)
         k = attract.shape[1]
         weights = p * params.exaggeration
-        near_idx, radius, z_far = self._near(y, params.near)
+        near_idx, radius, z_far = (a.copy() for a in near)
         # one (m, k + near, 2) block: the attracting neighbours first, then the repelling near set
         points = np.concatenate([self.coords[attract], self.coords[near_idx]], axis=1)
         anchor = y.copy()

@@ -98,7 +98,7 @@ class TSNEMap:
         """Symmetric, perplexity-calibrated P (sums to 1) - reusable by the parametric net."""
         return self.embedding.affinities.P.tocsr()
 
-    def transform(self, X: np.ndarray, *, clip: bool = True) -> np.ndarray:
+    def transform(self, X: np.ndarray, *, clip: bool = True, perplexity: float = 5.0) -> np.ndarray:
         """Place new points with openTSNE's optimiser against the fixed map.
 
         Existing points never move: openTSNE optimises only the new points'
@@ -106,6 +106,7 @@ class TSNEMap:
         is benchmarked against. openTSNE re-centres the reference embedding *in
         place* before placing; working on a copy and undoing that shift keeps
         both the fitted map and the frame of the new points fixed.
+        ``perplexity`` is ``transform``'s own default (5), not the map's.
         """
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         reference = TSNEEmbedding(
@@ -116,7 +117,7 @@ class TSNEMap:
             **self.embedding.gradient_descent_params,
         )
         shift = (reference.max(axis=0) + reference.min(axis=0)) / 2.0
-        partial = np.asarray(reference.transform(X), dtype=np.float64) + shift
+        partial = np.asarray(reference.transform(X, perplexity=perplexity), dtype=np.float64) + shift
         return self.normalisation.apply(partial, clip=clip)
 
 

@@ -279,29 +279,19 @@ def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_s
     assert twin.pk in {works[i].pk for i in np.argsort(distances)[:10]}
 
 
-def test_an_unknown_layout_is_refused_before_any_work_and_the_old_build_stays_live(clustered):
+def test_bad_map_params_are_refused_before_any_work_and_the_old_build_stays_live(clustered):
     map_obj = new_map()
     old = maps.build_map(map_obj)
-    map_obj.params = {**FAST, "layout": "umap"}
-    map_obj.save()
-    with pytest.raises(maps.MapBuildError, match="unknown layout 'umap'"):
-        maps.build_map(map_obj)
-    map_obj.refresh_from_db()
-    assert map_obj.live_build_id == old.pk
-    assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()
-
-
-def test_bad_placement_parameters_are_refused_before_any_work(clustered):
-    map_obj = new_map()
-    old = maps.build_map(map_obj)
-    map_obj.params = {**FAST, "placement": {"steps": 10}}
-    map_obj.save()
-    with pytest.raises(maps.MapBuildError, match="unknown placement parameter.*steps"):
-        maps.build_map(map_obj)
-    map_obj.params = {**FAST, "placement": 5}
-    map_obj.save()
-    with pytest.raises(maps.MapBuildError, match="params.placement must be an object"):
-        maps.build_map(map_obj)
+    for params, message in (
+        ({"layout": "umap"}, "unknown layout 'umap'"),
+        ({"placement": {"steps": 10}}, "unknown placement parameter.*steps"),
+        ({"placement": 5}, "params.placement must be an object"),
+        ({"placement": {"n_iter": -3}}, "n_iter >= 0"),
+    ):
+        map_obj.params = {**FAST, **params}
+        map_obj.save()
+        with pytest.raises(maps.MapBuildError, match=message):
+            maps.build_map(map_obj)
     map_obj.refresh_from_db()
     assert map_obj.live_build_id == old.pk
     assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()
