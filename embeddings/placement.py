@@ -83,7 +83,12 @@ class PlacementParams:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown placement parameter(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
+        counts = {"n_iter", "near", "batch"} | ({"k"} if data.get("k") is not None else set())
+        try:  # JSON from the admin may say 512.0 or "512"
+            typed = {name: int(v) if name in counts else v if name == "k" else float(v) for name, v in data.items()}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"placement parameters must be numbers: {exc}") from exc
+        return cls(**typed)
 
 
 LAYOUTS = ("auto", "parametric", "opentsne")

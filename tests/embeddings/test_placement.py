@@ -97,6 +97,11 @@ def test_vectors_of_the_wrong_width_or_starts_of_the_wrong_shape_are_refused(
 
 def test_unknown_or_impossible_placement_parameters_are_refused() -> None:
     assert PlacementParams.from_dict({"n_iter": 0, "perplexity": 10}).neighbours == 30
+    assert PlacementParams.from_dict({"near": 64.0, "k": "20", "exaggeration": "2"}) == PlacementParams(
+        near=64, k=20, exaggeration=2.0
+    )
+    with pytest.raises(ValueError, match="must be numbers"):
+        PlacementParams.from_dict({"near": "many"})
     with pytest.raises(ValueError, match="unknown placement parameter.*n_iters"):
         PlacementParams.from_dict({"n_iters": 50})
     with pytest.raises(ValueError, match="n_iter >= 0"):
