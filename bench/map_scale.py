@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         affinities=tsne_map.affinities,
         # the build's own default threads (one: small batches on shared cores; see embeddings/parametric.py)
         config=ParametricConfig.from_dict({"seed": args.seed, **args.parametric}),
+        normalisation=tsne_map.normalisation,  # drawn in openTSNE's frame, as a build does
     )
     t_param, c_param = time.perf_counter() - t0, _cpu_s() - c0
     print(

@@ -224,7 +224,6 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     except Exception as exc:
         MapBuild.objects.filter(pk=build.pk).update(status=MapBuild.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
-    _placers.clear()
     return build
 
 
@@ -341,7 +340,7 @@ def fitted_reference(build: MapBuild, normalisation: Any) -> Reference | None:
     return Reference(X, coords)
 
 
-_placers: dict[int, Placer] = {}
+_placers: dict[int, tuple[int, Placer]] = {}  # build pk -> (fitted points when loaded, placer)
 
 
 def placer(build: MapBuild) -> Placer:
@@ -349,11 +348,15 @@ def placer(build: MapBuild) -> Placer:
 
     One placer per live map is kept, since one upload is placed on every map
     that covers it; those of builds no longer live are dropped on the next load.
+    A fitted point that has gone since (its work deleted, or embedded again and
+    so placed anew) makes the count differ and the placer is loaded again, so
+    every process refines against the same fitted works.
     """
     from embeddings.parametric import ParametricTSNE
 
+    fitted = build.points.filter(placed=False).count()
     hit = _placers.get(build.pk)
-    if hit is None:
+    if hit is None or hit[0] != fitted:
         net = ParametricTSNE.from_bytes(
             storage.get("private", build.parametric_key), feature_version=build.feature_version
         )
@@ -362,12 +365,12 @@ def placer(build: MapBuild) -> Placer:
             {"perplexity": build.params.get("tsne", {}).get("perplexity", 30.0), "placement": build.params.get("placement", {})}
         )
         reference = fitted_reference(build, net.normalisation) if params.n_iter > 0 else None
-        hit = Placer(net=net, reference=reference, params=params)
+        hit = (fitted, Placer(net=net, reference=reference, params=params))
         live = set(Map.objects.exclude(live_build=None).values_list("live_build_id", flat=True))
         for pk in [pk for pk in _placers if pk not in live]:
             del _placers[pk]
         _placers[build.pk] = hit
-    return hit
+    return hit[1]
 
 
 def place_artwork(artwork: Artwork) -> list[MapPoint]:

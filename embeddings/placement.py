@@ -29,6 +29,7 @@ of new works.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,13 +63,22 @@ class PlacementParams:
     max_grad_norm: float = 0.25
     min_gain: float = 0.01
     near: int = 512  # fitted works whose repulsion is computed exactly
-    batch: int = 256  # new works refined together (memory: batch x (k + near) x 2 floats)
+    batch: int = 64  # new works placed together (the search holds batch x fitted works x 12 bytes)
 
     def __post_init__(self) -> None:
         if self.n_iter < 0 or (self.k is not None and self.k < 1) or self.near < 1 or self.batch < 1:
             raise ValueError("placement needs n_iter >= 0 and k, near, batch >= 1")
-        if not self.perplexity > 0 or not self.learning_rate > 0:
-            raise ValueError("placement perplexity and learning_rate must be positive")
+        positive = {
+            "perplexity": self.perplexity, "learning_rate": self.learning_rate,
+            "exaggeration": self.exaggeration, "max_grad_norm": self.max_grad_norm,
+        }
+        bad = [name for name, v in positive.items() if not (math.isfinite(v) and v > 0)]
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            bad.append("momentum (from 0 up to 1)")
+        if not (math.isfinite(self.min_gain) and self.min_gain >= 0):
+            bad.append("min_gain")
+        if bad:
+            raise ValueError(f"placement {', '.join(bad)} must be finite and positive")
 
     @property
     def neighbours(self) -> int:
@@ -84,10 +94,15 @@ class PlacementParams:
         if unknown:
             raise ValueError(f"unknown placement parameter(s): {', '.join(sorted(unknown))}")
         counts = {"n_iter", "near", "batch"} | ({"k"} if data.get("k") is not None else set())
-        try:  # JSON from the admin may say 512.0 or "512"
-            typed = {name: int(v) if name in counts else v if name == "k" else float(v) for name, v in data.items()}
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"placement parameters must be numbers: {exc}") from exc
+        typed: dict[str, Any] = {}
+        for name, value in data.items():
+            try:  # JSON from the admin may say 512.0 or "512"
+                number = None if value is None and name == "k" else float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"placement parameters must be numbers: {name}={value!r}") from None
+            if name in counts and not (math.isfinite(number) and number.is_integer()):
+                raise ValueError(f"placement {name} must be a whole number, got {value!r}")
+            typed[name] = int(number) if name in counts else number
         return cls(**typed)
 
 

@@ -96,7 +96,10 @@ def local_storage(tmp_path: Path, s3_storage: str) -> Iterator[Path]:
 def _clear_cache() -> Iterator[None]:
     from django.core.cache import cache
 
+    from embeddings import maps
+
     cache.clear()
+    maps._placers.clear()  # keyed by build pk, which a fresh test database may hand out again
     yield
 
 

@@ -320,7 +320,6 @@ def test_a_new_work_is_refined_among_the_fitted_works_from_the_networks_start(cl
     np.testing.assert_allclose([point.x, point.y], refined, atol=1e-9)
     assert not np.allclose(refined, network_only)
     # placed works never join the reference: a later placement does not depend on earlier ones
-    maps._placers.clear()
     assert len(maps.placer(build).reference) == len(works)
 
 
@@ -347,5 +346,13 @@ def test_placing_on_two_maps_in_turn_loads_each_maps_fitted_works_once(clustered
         [new_work] = _works_with_vectors(feature_model, image, [_unit(X[i] + 0.01)])
         assert len(maps.place_artwork(new_work)) == 2
     assert sorted(loads) == sorted([first.pk, second.pk])
-    maps.build_map(Map.objects.get(slug="again"))  # a new live build: the old ones are forgotten
-    assert maps._placers == {}
+    third = maps.build_map(Map.objects.get(slug="again"))  # "again" gets a new live build
+    [new_work] = _works_with_vectors(feature_model, image, [_unit(X[5] + 0.01)])
+    maps.place_artwork(new_work)
+    assert set(maps._placers) == {first.pk, third.pk}  # the replaced build's placer is gone
+
+    # a fitted work deleted since: the placer is loaded again without it
+    works[0].delete()
+    maps.placer(first)
+    assert len(maps.placer(first).reference) == len(works) - 1
+    assert loads.count(first.pk) == 2

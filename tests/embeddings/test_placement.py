@@ -40,7 +40,7 @@ def test_it_moves_no_fitted_work(reference: tuple[Reference, np.ndarray]) -> Non
     np.testing.assert_array_equal(ref.coords, before)
 
 
-def test_refinement_pulls_a_work_from_a_wrong_start_into_its_own_cluster(
+def test_a_work_whose_start_is_far_off_the_map_starts_from_its_neighbours_instead(
     reference: tuple[Reference, np.ndarray],
 ) -> None:
     ref, new = reference
@@ -52,6 +52,23 @@ def test_refinement_pulls_a_work_from_a_wrong_start_into_its_own_cluster(
     spread = np.linalg.norm(ref.coords[idx] - ref.coords[idx].mean(axis=1, keepdims=True), axis=2).mean(axis=1)
     assert np.median(gaps) < np.median(spread)  # within its neighbours' own scatter
     assert np.all(gaps < 3 * spread)
+
+
+def test_refinement_lands_works_among_their_neighbours_more_often_than_its_start(
+    reference: tuple[Reference, np.ndarray],
+) -> None:
+    """From a smooth interpolation (the mean position of the 30 nearest fitted works, the kind of
+    start a network gives), the refinement finds the right ten neighbours markedly more often."""
+    ref, new = reference
+    idx, _ = ref.neighbours(new, 30)
+    start = ref.coords[idx].mean(axis=1)
+
+    def recall(placed: np.ndarray) -> float:
+        truth, _ = ref.neighbours(new, 10)
+        on_map = np.argsort(((placed[:, None, :] - ref.coords[None, :, :]) ** 2).sum(axis=2), axis=1)[:, :10]
+        return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, on_map)]))
+
+    assert recall(ref.place(new, start)) > recall(start) + 0.05
 
 
 def test_placing_works_together_gives_each_the_position_it_gets_alone(
@@ -100,13 +117,19 @@ def test_unknown_or_impossible_placement_parameters_are_refused() -> None:
     assert PlacementParams.from_dict({"near": 64.0, "k": "20", "exaggeration": "2"}) == PlacementParams(
         near=64, k=20, exaggeration=2.0
     )
-    with pytest.raises(ValueError, match="must be numbers"):
+    with pytest.raises(ValueError, match="must be numbers: near='many'"):
         PlacementParams.from_dict({"near": "many"})
+    with pytest.raises(ValueError, match="near must be a whole number, got 512.7"):
+        PlacementParams.from_dict({"near": 512.7})
+    with pytest.raises(ValueError, match="perplexity must be finite and positive"):
+        PlacementParams.from_dict({"perplexity": "inf"})
+    with pytest.raises(ValueError, match="exaggeration, momentum"):
+        PlacementParams(exaggeration=-1.0, momentum=1.0)
     with pytest.raises(ValueError, match="unknown placement parameter.*n_iters"):
         PlacementParams.from_dict({"n_iters": 50})
     with pytest.raises(ValueError, match="n_iter >= 0"):
         PlacementParams(n_iter=-1)
-    with pytest.raises(ValueError, match="perplexity and learning_rate must be positive"):
+    with pytest.raises(ValueError, match="perplexity must be finite and positive"):
         PlacementParams(perplexity=0)
 
 
