@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from embeddings.metrics import map_quality, placement_quality  # noqa: E402
 from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
-from embeddings.placement import PlacementParams, Reference, choose_layout  # noqa: E402
+from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
 from embeddings.synthetic import clustered_embeddings  # noqa: E402
 from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
 
@@ -120,11 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     shown = net_coords if layout == "parametric" else tsne_map.coords
     placement = PlacementParams(perplexity=TSNEParams().perplexity)  # a build's default: the map's own
     t0 = time.perf_counter()
-    reference = Reference(X_fit, net.normalisation.invert(shown))
+    place = Placer(net, Reference(X_fit, net.normalisation.invert(shown)), placement).place
     t_reference = time.perf_counter() - t0
-
-    def place(rows: np.ndarray) -> np.ndarray:
-        return net.normalisation.apply(reference.place(rows, net.transform_raw(rows), placement))
 
     t0 = time.perf_counter()
     placed_new = place(X_new)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from embeddings.metrics import map_quality  # noqa: E402
 from embeddings.metrics import placement_quality  # noqa: E402
 from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
-from embeddings.placement import PlacementParams, Reference, choose_layout  # noqa: E402
+from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
 from embeddings.synthetic import clustered_embeddings  # noqa: E402
 from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
 
@@ -125,13 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.placements:
         shown = coords if layout == "parametric" else tsne_map.coords
         t0 = time.perf_counter()
-        reference = Reference(X, net.normalisation.invert(shown))
+        placer = Placer(net, Reference(X, net.normalisation.invert(shown)), PlacementParams(perplexity=TSNEParams().perplexity))
         t_ref = time.perf_counter() - t0
-        params = PlacementParams(perplexity=TSNEParams().perplexity)
         times, placed = [], []
         for row in X_new:
             start = time.perf_counter()
-            placed.append(net.normalisation.apply(reference.place(row[None, :], net.transform_raw(row[None, :]), params))[0])
+            placed.append(placer.place(row[None, :])[0])
             times.append((time.perf_counter() - start) * 1000.0)
         print(
             f"place 1 new work {statistics.median(times):6.2f} ms median of {len(times)} (p90 "

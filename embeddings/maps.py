@@ -26,7 +26,7 @@ from collection import storage
 from collection.models import Artwork, Job, Label
 from embeddings.atlas import store_atlases
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
-from embeddings.placement import LAYOUTS, PlacementParams, Reference, choose_layout
+from embeddings.placement import LAYOUTS, PlacementParams, Placer, Reference, choose_layout
 from embeddings.similar import load_vectors
 from mlserver.models import Embedding, Face, FeatureModel
 
@@ -297,22 +297,6 @@ def placement_params(params: dict[str, Any]) -> PlacementParams:
         return PlacementParams.from_dict({"perplexity": float(params.get("perplexity", 30.0)), **given})
     except (TypeError, ValueError) as exc:
         raise MapBuildError(f"bad placement parameters in the map's params: {exc}") from exc
-
-
-@dataclass
-class Placer:
-    """What places new points on one build: its network, and the fitted points to refine against."""
-
-    net: Any  # embeddings.parametric.ParametricTSNE (torch: imported only where placing happens)
-    reference: Reference | None
-    params: PlacementParams
-
-    def place(self, X: np.ndarray) -> np.ndarray:
-        """Frame coordinates: the network's start, refined unless ``n_iter`` is 0 or nothing is fitted."""
-        raw = self.net.transform_raw(X)
-        if self.reference is not None and self.params.n_iter > 0:
-            raw = self.reference.place(X, raw, self.params)
-        return self.net.normalisation.apply(raw)
 
 
 def fitted_reference(build: MapBuild, normalisation: Any) -> Reference | None:

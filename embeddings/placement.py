@@ -39,7 +39,7 @@ from scipy.spatial import cKDTree
 # per new work: indices of the fitted works repelling it exactly, the radius they cover, the rest's share of Z
 Near = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-__all__ = ["LAYOUTS", "PlacementParams", "Reference", "choose_layout", "perplexity_affinities"]
+__all__ = ["LAYOUTS", "PlacementParams", "Placer", "Reference", "choose_layout", "perplexity_affinities"]
 
 
 @dataclass(frozen=True)
@@ -283,3 +283,19 @@ class Reference:
             update = params.momentum * update - params.learning_rate * gains * grad
             y += update
         return y
+
+
+@dataclass
+class Placer:
+    """What places new works on one map: its network, and the fitted works to refine against."""
+
+    net: Any  # embeddings.parametric.ParametricTSNE; not imported here, so this module stays torch-free
+    reference: Reference | None  # None: the network's forward pass alone
+    params: PlacementParams
+
+    def place(self, X: np.ndarray) -> np.ndarray:
+        """Frame coordinates: the network's start, refined among the fitted works."""
+        raw = self.net.transform_raw(X)
+        if self.reference is not None:
+            raw = self.reference.place(X, raw, self.params)
+        return self.net.normalisation.apply(raw)
