@@ -204,7 +204,7 @@ ML_DEVICE = env_str("ML_DEVICE", "auto")
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "collection.api.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "collection.api.auth.PartnerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -14,6 +14,11 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
+# Under /api/ these answer in the API's JSON error shape (collection.api.errors); elsewhere, Django's pages.
+handler400 = "collection.api.errors.bad_request"
+handler404 = "collection.api.errors.not_found"
+handler500 = "collection.api.errors.server_error"
+
 if settings.SERVE_MEDIA:
     # Public derivatives only: originals live in the private area, reachable through signed URLs.
     urlpatterns += [

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from django.views.decorators.gzip import gzip_page
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
+from collection.api.schema import ErrorSerializer
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
@@ -211,7 +212,8 @@ class DecadeListView(StrictQueryParamsMixin, APIView):
     extra_query_params = {"map"}
 
     @extend_schema(
-        operation_id="decades_list", parameters=[OpenApiParameter("map", str, required=True)], responses=DecadeListSerializer
+        operation_id="decades_list", parameters=[OpenApiParameter("map", str, required=True)],
+        responses={200: DecadeListSerializer, 404: OpenApiResponse(ErrorSerializer, description="No such map, or it has no build yet.")},
     )
     def get(self, request: Request) -> Response:
         map_obj, rows = _decade_rows(request, request.query_params.get("map"))

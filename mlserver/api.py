@@ -12,7 +12,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collection.api.auth import request_sees_unpublished
+from collection.api.schema import ErrorSerializer
 from collection.api.uploads import read_photo
 from collection.api.views import StrictQueryParamsMixin, parse_k
 from mlserver.models import Face
@@ -130,7 +131,8 @@ class FaceSearchView(APIView):
         request={"multipart/form-data": FaceSearchSerializer},
         responses={
             200: SimilarFaceSerializer(many=True),
-            422: {"type": "object", "properties": {"detail": {"type": "string"}}},
+            422: OpenApiResponse(ErrorSerializer, description="No face was found in the photo."),
+            503: OpenApiResponse(ErrorSerializer, description="The ML worker did not answer."),
         },
     )
     def post(self, request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from collection import images, importers, services
 from collection.api.auth import request_sees_unpublished
 from collection.api.filters import ArtworkFilter
+from collection.api.schema import ErrorSerializer
 from collection.api.uploads import read_photo
 from collection.api.serializers import (
     ArtworkDetailSerializer,
@@ -131,7 +132,10 @@ class ArtworkViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("k", int, description="How many works (1–100, default 12).")],
-        responses=SimilarWorkSerializer(many=True),
+        responses={
+            200: SimilarWorkSerializer(many=True),
+            409: OpenApiResponse(ErrorSerializer, description="The work has no features yet, or no feature model is active."),
+        },
     )
     @action(detail=True, methods=["get"], url_path="similar", filterset_class=None, pagination_class=None)
     def similar(self, request: Request, accession_number: str) -> Response:
@@ -173,7 +177,13 @@ class ImageSearchView(APIView):
     public_post = True
     parser_classes = [parsers.MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": ImageSearchSerializer}, responses=SimilarWorkSerializer(many=True))
+    @extend_schema(
+        request={"multipart/form-data": ImageSearchSerializer},
+        responses={
+            200: SimilarWorkSerializer(many=True),
+            503: OpenApiResponse(ErrorSerializer, description="No feature model is active, or the ML worker did not answer."),
+        },
+    )
     def post(self, request: Request) -> Response:
         from embeddings import similar
         from mlserver.client import UploadEmbeddingError, embed_upload
