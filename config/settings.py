@@ -203,6 +203,17 @@ FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum
 ML_DEVICE = env_str("ML_DEVICE", "auto")
 
 # --- API --------------------------------------------------------------------
+# Behind a reverse proxy every request comes from the proxy's address: the client's own address is
+# then the one the proxies append to X-Forwarded-For, and throttles must read it there, or every
+# visitor shares one address and one client can rate-limit everyone.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 1 if BEHIND_PROXY else 0, minimum=0, maximum=10)
+if BEHIND_PROXY and NUM_PROXIES == 0:
+    raise ImproperlyConfiguredEnv(
+        "DJANGO_BEHIND_PROXY=true with DJANGO_NUM_PROXIES=0: behind a proxy every visitor would share the "
+        "proxy's address for rate limits; set DJANGO_NUM_PROXIES to the number of proxies in front of the site"
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -230,7 +241,7 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "collection.api.errors.exception_handler",
     # Trust X-Forwarded-For only for this many proxies, so clients cannot dodge the anonymous rate limit.
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Museum collection map API",
@@ -268,7 +279,7 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_HTTPS", False)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -253,3 +253,22 @@ def test_a_read_token_cannot_upload_or_edit(api_client):
     assert (patch.status_code, upload.status_code) == (403, 403)
     work.refresh_from_db()
     assert work.title != "Changed" and work.image is None
+
+
+def test_behind_one_proxy_each_visitor_has_their_own_rate_limit(api_client, monkeypatch, settings):
+    """The proxy's address is every request's REMOTE_ADDR; the visitor is the last X-Forwarded-For entry."""
+    from collection.api.auth import AnonThrottle
+
+    monkeypatch.setattr(AnonThrottle, "THROTTLE_RATES", {**AnonThrottle.THROTTLE_RATES, "anon": "2/minute"})
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+
+    def get(visitor: str) -> int:
+        return api_client.get(
+            "/api/v1/artworks/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"203.0.113.9, {visitor}"
+        ).status_code
+
+    greedy = [get("198.51.100.7") for _ in range(3)]
+    other = get("198.51.100.8")
+
+    assert greedy == [200, 200, 429]
+    assert other == 200
