@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -206,11 +208,25 @@ class PartnerTokenAdmin(admin.ModelAdmin):
             return
         token, key = PartnerToken.issue(obj.name, scope=obj.scope, rate=obj.rate, user=obj.user)
         obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
-        self.message_user(
-            request,
-            _("Token created. Copy the key now, it is not shown again: %(key)s") % {"key": key},
-            messages.WARNING,
+        request._partner_token_key = key  # type: ignore[attr-defined] - read by response_add below
+
+    def response_add(self, request: HttpRequest, obj: PartnerToken, post_url_continue: str | None = None) -> HttpResponse:
+        """Shows the new key in this response's body only.
+
+        The messages framework would carry it through the messages cookie, which is
+        signed but readable by anyone who sees the cookie (a shared machine, a proxy
+        log), and redirects would leave it in the browser's history; the page is
+        never cached.
+        """
+        key = getattr(request, "_partner_token_key", None)
+        if key is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request, "admin/collection/partnertoken/created.html",
+            {**self.admin_site.each_context(request), "opts": self.opts, "token": obj, "key": key},
         )
+        add_never_cache_headers(response)
+        return response
 
 
 @admin.register(Job)

@@ -209,8 +209,29 @@ def test_creating_a_partner_token_in_the_admin_shows_its_key_once(client):
     )
 
     page = response.content.decode()
-    assert "Token created. Copy the key now, it is not shown again:" in page
-    key = page.split("it is not shown again: ")[1].split("<")[0].strip()
+    assert "Copy the key now, it is not shown again:" in page
+    key = page.split('<code id="token-key">')[1].split("<")[0].strip()
     token = PartnerToken.objects.get()
     assert PartnerToken.find(key) == token
     assert token.key_hash != key
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_new_partner_tokens_key_never_travels_in_a_cookie_or_a_redirect(client):
+    """The messages cookie is signed, not encrypted: anyone who reads it would read the key."""
+    from collection.models import PartnerToken
+
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+
+    response = client.post(
+        "/admin/collection/partnertoken/add/", {"name": "Museum app", "scope": "write", "rate": "", "active": "on"}
+    )
+
+    assert response.status_code == 200  # the key is in this body, not behind a redirect
+    key = response.content.decode().split('<code id="token-key">')[1].split("<")[0].strip()
+    assert PartnerToken.find(key) == PartnerToken.objects.get()
+    cookies = " ".join(morsel.value for morsel in response.cookies.values())
+    assert key not in cookies
+    assert key not in " ".join(f"{name}: {value}" for name, value in response.items())
+    follow_up = client.get("/admin/collection/partnertoken/")
+    assert key not in follow_up.content.decode()
