@@ -35,6 +35,7 @@ def change_form_data(work: Artwork, **overrides: object) -> dict[str, object]:
         "rights": work.rights,
         "source_url": work.source_url,
         "iiif_manifest_url": work.iiif_manifest_url,
+        "seen_version": work.version,
         "credits-TOTAL_FORMS": "0",
         "credits-INITIAL_FORMS": "0",
         "credits-MIN_NUM_FORMS": "0",
