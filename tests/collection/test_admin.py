@@ -280,3 +280,16 @@ def test_the_admin_refuses_more_motifs_than_the_cap_naming_it(admin_client_for_c
     assert response.status_code == 200
     assert f"{MAX_MOTIFS + 1} motifs chosen, above the limit of {MAX_MOTIFS}." in response.content.decode()
     assert not work.labels.exists()
+
+
+def test_a_form_opened_before_another_curator_unpublished_the_work_cannot_publish_it_again(admin_client_for_curator):
+    work = ArtworkFactory(title="Haystacks", published=True)
+    form = change_form_data(work, title="Haystacks at Noon")  # still says published
+
+    admin_client_for_curator.post(CHANGELIST, {"action": "unpublish", "_selected_action": [work.pk]})
+    response = admin_client_for_curator.post(change_url(work), form)
+
+    assert response.status_code == 200
+    assert "Someone else changed this work while you were editing it" in response.content.decode()
+    work.refresh_from_db()
+    assert (work.title, work.published) == ("Haystacks", False)
