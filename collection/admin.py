@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from collection import images, services
 from collection.models import (
+    MAX_MOTIFS,
+    MAX_STYLES,
     Artist,
     Artwork,
     ArtworkArtist,
@@ -54,9 +56,52 @@ class ArtworkAdminForm(forms.ModelForm):
         help_text=_("Replaces the work's image; processing starts after saving."),
     )
 
+    # The version the curator's form was opened at; a save from an older one is refused (see clean()).
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     class Meta:
         model = Artwork
         fields = "__all__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "seen_version" in self.fields:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean_labels(self) -> Any:
+        labels = self.cleaned_data.get("labels")
+        if labels is None:
+            return labels
+        for kind, cap, name in ((Label.Kind.STYLE, MAX_STYLES, _("styles")), (Label.Kind.MOTIF, MAX_MOTIFS, _("motifs"))):
+            count = sum(1 for label in labels if label.kind == kind)
+            if count > cap:
+                raise forms.ValidationError(
+                    _("%(count)d %(name)s chosen, above the limit of %(cap)d.") % {"count": count, "name": name, "cap": cap}
+                )
+        return labels
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        # The admin saves inside one transaction with this validation, so the row stays locked
+        # until the save: nobody can slip a change in between the check and the write.
+        stored = Artwork.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        seen = cleaned.get("seen_version")
+        if seen is None:
+            raise forms.ValidationError(
+                _("This form did not say which version of the work it was opened at, so saving it could undo "
+                  "someone else's change. Nothing was saved: open the work again and make your change there."),
+                code="stale",
+            )
+        if stored is not None and seen != stored:
+            raise forms.ValidationError(
+                _("Someone else changed this work while you were editing it (you opened version %(seen)d; it is "
+                  "now at version %(stored)d). Nothing was saved: open the work again in a new tab to see their "
+                  "changes, then make yours there.") % {"seen": seen, "stored": stored},
+                code="stale",
+            )
+        return cleaned
 
     def clean_upload(self) -> bytes | None:
         upload = self.cleaned_data.get("upload")
@@ -89,7 +134,7 @@ class ArtworkAdmin(admin.ModelAdmin):
     inlines = [CreditInline]
     actions = ["publish", "unpublish", "rerun_processing"]
     fieldsets = [
-        (None, {"fields": ["preview", "upload", "accession_number", "title", "published"]}),
+        (None, {"fields": ["preview", "upload", "accession_number", "title", "published", "seen_version"]}),
         (_("Maker and date"), {"fields": ["artist_display", "date_display", "year_start", "year_end", "decade"]}),
         (
             _("Object"),

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from collection.api.auth import request_sees_unpublished
-from collection.models import Artwork, ArtworkArtist, Classification
+from collection.models import LABEL_NAME_MAX_LENGTH, MAX_MOTIFS, MAX_STYLES, Artwork, ArtworkArtist, Classification
 from mlserver.models import Detection
 
 
@@ -32,8 +32,12 @@ class ImageUrlsSerializer(serializers.Serializer):
 
 class ArtworkSerializer(serializers.ModelSerializer):
     artists = CreditSerializer(source="credits", many=True, read_only=True)
-    styles = serializers.ListField(child=serializers.CharField(max_length=120), required=False, max_length=50)
-    motifs = serializers.ListField(child=serializers.CharField(max_length=120), required=False, max_length=200)
+    styles = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_NAME_MAX_LENGTH), required=False, max_length=MAX_STYLES
+    )
+    motifs = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_NAME_MAX_LENGTH), required=False, max_length=MAX_MOTIFS
+    )
     artist = serializers.CharField(
         source="artist_display", required=False, allow_blank=True, max_length=1000,
         help_text="As the museum writes it, e.g. 'Attributed to Anthony van Dyck (Flemish, 1599–1641)'.",

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +25,7 @@ from collection.api.serializers import (
     ObjectLabelSerializer,
     SimilarWorkSerializer,
 )
-from collection.models import Artwork
+from collection.models import Artwork, StaleVersion
 from mlserver.models import Detection
 
 # Query parameters every list view understands besides its filters.
@@ -60,6 +60,35 @@ class StrictQueryParamsMixin:
             self.check_query_params(request)
 
 
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+def expected_version(request: Request, artwork: Artwork) -> int | None:
+    """The version an If-Match names, for the save to check under the row's lock; no header, no check.
+
+    Our ETags are versions, so a weak form (a proxy that compressed the answer weakens it) names the
+    same version and is accepted. A header naming no current version is refused at once.
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None
+    if any(tag.removeprefix("W/") == artwork.etag for tag in tags):
+        return artwork.version
+    raise _stale(header, artwork)
+
+
+def _stale(sent: str, artwork: Artwork) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"The work was changed by someone else since you read it (If-Match: {sent}; it is now {artwork.etag}). "
+        "Nothing was saved: GET it again, re-apply your change and send the new ETag in If-Match."
+    )
+
+
 class ArtworkViewSet(
     StrictQueryParamsMixin,
     mixins.ListModelMixin,
@@ -88,13 +117,15 @@ class ArtworkViewSet(
             return ImageUploadSerializer
         return ArtworkDetailSerializer
 
-    def _save(self, serializer: ArtworkDetailSerializer, existing: Artwork | None) -> Artwork:
+    def _save(
+        self, serializer: ArtworkDetailSerializer, existing: Artwork | None, *, expected_version: int | None = None
+    ) -> Artwork:
         changes = {}
         source_names = {"artist_display": "artist", "date_display": "date"}
         for key, value in serializer.validated_data.items():
             changes[source_names.get(key, key)] = value
         try:
-            return services.save_artwork(changes, existing=existing)
+            return services.save_artwork(changes, existing=existing, expected_version=expected_version)
         except importers.RowRejected as exc:
             raise ValidationError({"detail": str(exc)}) from None
 
@@ -107,12 +138,20 @@ class ArtworkViewSet(
         artwork = self._save(serializer, None)
         return Response(self.get_serializer(artwork).data, status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        artwork = self.get_object()
+        return Response(self.get_serializer(artwork).data, headers={"ETag": artwork.etag})
+
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         existing = self.get_object()
+        expected = expected_version(request, existing)
         serializer = self.get_serializer(existing, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        artwork = self._save(serializer, existing)
-        return Response(self.get_serializer(artwork).data)
+        try:
+            artwork = self._save(serializer, existing, expected_version=expected)
+        except StaleVersion:
+            raise _stale(request.headers["If-Match"], Artwork.objects.get(pk=existing.pk)) from None
+        return Response(self.get_serializer(artwork).data, headers={"ETag": artwork.etag})
 
     @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses=ArtworkDetailSerializer)
     @action(detail=True, methods=["post"], url_path="image", parser_classes=[parsers.MultiPartParser])
