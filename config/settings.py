@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# First of all: a body too large for its endpoint is refused by its declared length before anything reads it.
+MIDDLEWARE.insert(0, "collection.middleware.BodyLimitMiddleware")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -161,8 +164,17 @@ IMAGE_SIZES = {
     "large": env_int("IMAGE_LARGE_SIZE", 1600, minimum=256, maximum=4096),
 }
 IMAGE_FETCH_TIMEOUT = env_float("IMAGE_FETCH_TIMEOUT", 20.0, minimum=1.0, maximum=300.0)
-DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_UPLOAD_BYTES
+# Any other body (JSON, forms, the map's CSV export of up to 200,000 ids) is refused above this by its
+# declared length before it is read (collection.middleware.BodyLimitMiddleware); image uploads have their own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Visitors' photos (search by image, by face): the models need a few hundred pixels, so a photo is refused
+# above a small size, decoded reduced (JPEG draft), downscaled and re-encoded before it leaves the web process.
+SEARCH_PHOTO_MAX_BYTES = env_int("SEARCH_PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
+SEARCH_PHOTO_MAX_PIXELS = env_int("SEARCH_PHOTO_MAX_PIXELS", 16_000_000, minimum=100_000)
+SEARCH_PHOTO_SIDE = env_int("SEARCH_PHOTO_SIDE", 1024, minimum=256, maximum=4096)
+SEARCH_PHOTO_DECODES = env_int("SEARCH_PHOTO_DECODES", 2, minimum=1, maximum=64)
+SEARCH_PHOTO_WAIT_SECONDS = env_float("SEARCH_PHOTO_WAIT_SECONDS", 3.0, minimum=0.0, maximum=60.0)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL"))
@@ -256,6 +268,9 @@ SPECTACULAR_SETTINGS = {
 }
 # The map page asks for work details in many small batches while a visitor pans, so it has its own limit.
 API_MAP_RATE = env_str("API_MAP_RATE", "3000/minute")
+# Searches run over the whole collection (text, filters) or need a model pass (photos): narrower limits.
+API_SEARCH_RATE = env_str("API_SEARCH_RATE", "60/minute")
+API_PHOTO_SEARCH_RATE = env_str("API_PHOTO_SEARCH_RATE", "10/minute")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, SearchThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
@@ -402,7 +402,8 @@ def _csv_safe(value: Any) -> Any:
 class MapMatchView(APIView):
     """Ids of the works on a map that match the filters (the map highlights them and dims the rest)."""
 
-    throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
+    # A search over the whole map (text included), not a cheap batch lookup: the search limit, not the map's.
+    throttle_classes = [SearchThrottle, PartnerTokenThrottle]
 
     @extend_schema(
         parameters=[OpenApiParameter(name, str, required=False) for name in MAP_FILTER_PARAMS],

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection.api.auth import request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
 from collection.api.uploads import read_photo
 from collection.api.views import StrictQueryParamsMixin, parse_k
 from mlserver.models import Face
@@ -125,6 +125,7 @@ class FaceSearchView(APIView):
 
     public_post = True
     parser_classes = [parsers.MultiPartParser]
+    throttle_classes = [PhotoSearchThrottle, AnonThrottle, PartnerTokenThrottle]
 
     @extend_schema(
         request={"multipart/form-data": FaceSearchSerializer},

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collection import images, importers, services
-from collection.api.auth import request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.uploads import read_photo
 from collection.api.serializers import (
@@ -210,6 +210,7 @@ class ImageSearchView(APIView):
     """Nearest works to an uploaded photo. The photo is decoded in memory and never stored or logged."""
 
     public_post = True
+    throttle_classes = [PhotoSearchThrottle, AnonThrottle, PartnerTokenThrottle]
     parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": ImageSearchSerializer}, responses=SimilarWorkSerializer(many=True))
