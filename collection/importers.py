@@ -28,6 +28,7 @@ from collection import iiif, images, processing, sources
 from collection.artists import parse_artists
 from collection.dates import REASON_UNKNOWN, parse_date
 from collection.models import Artist, Artwork, ArtworkArtist, Classification, ImageFile, ImportRun, Label
+from collection.values import accession_problem, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,8 @@ def _clean_text(record: dict[str, Any], name: str) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
-    text = " ".join(str(value).split())
+    text = str(value) if name == "accession_number" else clean_text(str(value))
+    text = " ".join(text.split())
     limit = TEXT_LIMITS.get(name)
     if limit and len(text) > limit:
         raise RowRejected(f"{name} is {len(text)} characters long, above the limit of {limit}")
@@ -298,7 +300,7 @@ def _split_terms(value: Any) -> list[str]:
         parts = text.split(sep)
     seen: list[str] = []
     for part in parts:
-        term = " ".join(part.split())[:120]
+        term = " ".join(clean_text(part).split())[:120]
         if term and term.lower() not in (s.lower() for s in seen):
             seen.append(term)
     return seen
@@ -353,6 +355,8 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
     accession = _clean_text(record, "accession_number")
     if not accession:
         raise RowRejected("accession number is empty")
+    if problem := accession_problem(accession):
+        raise RowRejected(f"accession number {accession!r} {problem}")
     title = _clean_text(record, "title")
     if not title:
         raise RowRejected("title is empty")
