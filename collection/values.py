@@ -19,9 +19,9 @@ from django.urls import NoReverseMatch, reverse
 ARTWORK_ACTION_PATHS = ("image", "similar")
 
 # One path segment that is not "." or ".." (browsers and proxies collapse those); an accession
-# number is one or more segments joined by "/". Routes always follow it with "/", so the
-# look-ahead only needs to see that slash.
-_SEGMENT = r"(?!\.{1,2}/)[^/]+"
+# number is one or more segments joined by "/". The look-ahead sees the "/" routes put after it,
+# or the end where the pattern stands alone (the OpenAPI schema's).
+_SEGMENT = r"(?!\.{1,2}(?:/|$))[^/]+"
 ACCESSION_REGEX = rf"{_SEGMENT}(?:/{_SEGMENT})*"
 
 # Bidi embeddings, overrides and isolates: they make "gpj.exe" read as "exe.jpg".
