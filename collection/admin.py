@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -40,7 +41,12 @@ class DecadeFilter(admin.SimpleListFilter):
         return [(str(d), f"{d}s") for d in decades]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(decade=int(self.value())) if self.value() else queryset
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(decade=int(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"decade {self.value()!r} is not a year") from None
 
 
 class CreditInline(admin.TabularInline):

@@ -40,6 +40,7 @@ from collection.models import (
     ImportRun,
     Label,
 )
+from collection.values import accession_problem, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,8 @@ def _clean_text(record: dict[str, Any], name: str) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
-    text = " ".join(str(value).split())
+    text = str(value) if name == "accession_number" else clean_text(str(value))
+    text = " ".join(text.split())
     limit = TEXT_LIMITS.get(name)
     if limit and len(text) > limit:
         raise RowRejected(f"{name} is {len(text)} characters long, above the limit of {limit}")
@@ -312,7 +314,7 @@ def _split_terms(value: Any, name: str, cap: int) -> list[str]:
         text = str(value)
         sep = "|" if "|" in text else ";"
         parts = text.split(sep)
-    terms = [term for term in (" ".join(part.split()) for part in parts) if term]
+    terms = [term for term in (" ".join(clean_text(part).split()) for part in parts) if term]
     if len(terms) > cap:
         raise RowRejected(f"{name} has {len(terms)} terms, above the limit of {cap}")
     for term in terms:
@@ -376,6 +378,8 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
     accession = _clean_text(record, "accession_number")
     if not accession:
         raise RowRejected("accession number is empty")
+    if problem := accession_problem(accession):
+        raise RowRejected(f"accession number {accession!r} {problem}")
     title = _clean_text(record, "title")
     if not title:
         raise RowRejected("title is empty")

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from collection.values import CleanTextMixin, validate_accession_number
+
 
 class Classification(models.TextChoices):
     PAINTING = "painting", _("Painting")
@@ -39,7 +41,7 @@ class ProcessingStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Artist(models.Model):
+class Artist(CleanTextMixin, models.Model):
     name = models.CharField(max_length=300)
     nationality = models.CharField(max_length=120, blank=True)
     birth_year = models.IntegerField(null=True, blank=True)
@@ -70,7 +72,7 @@ MAX_MOTIFS = 200
 LABEL_NAME_MAX_LENGTH = 120
 
 
-class Label(models.Model):
+class Label(CleanTextMixin, models.Model):
     """A curator label: a style (one per work, mostly) or a motif/keyword."""
 
     class Kind(models.TextChoices):
@@ -123,7 +125,9 @@ def is_curator(user: Any) -> bool:
     return bool(user.is_staff and user.groups.filter(name=settings.CURATORS_GROUP).exists())
 
 
-class Artwork(models.Model):
+class Artwork(CleanTextMixin, models.Model):
+    verbatim_text_fields = ("accession_number",)
+
     accession_number = models.CharField(
         max_length=64,
         unique=True,
@@ -176,6 +180,20 @@ class Artwork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.accession_number}: {self.title}"
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            validate_accession_number(self.accession_number or "")
+        except ValidationError as exc:
+            raise ValidationError({"accession_number": exc}) from None
+
+    @property
+    def page_url(self) -> str | None:
+        """The public page, or None for an old row whose accession number no URL can carry."""
+        from collection.values import artwork_url
+
+        return artwork_url("frontend:artwork", self.accession_number)
 
     @property
     def styles(self) -> list[str]:
@@ -281,7 +299,7 @@ class StaleVersion(Exception):
         self.current = current
 
 
-class ArtworkArtist(models.Model):
+class ArtworkArtist(CleanTextMixin, models.Model):
     """One credit on a work, keeping the museum's attribution qualifier."""
 
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="credits")

@@ -27,6 +27,7 @@ from collection.api.filters import ArtworkFilter
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
+from collection.values import INT64_MAX, csv_safe, parse_id
 from embeddings.similar import current_stamp
 from mlserver.facecrops import CROP_SIZE, crop_url
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
@@ -281,9 +282,9 @@ def _parse_ids(raw: Any, limit: int) -> list[int]:
     if len(raw) > limit:
         raise ValidationError({"ids": f"At most {limit} ids per request."})
     try:
-        return sorted({int(v) for v in raw})
+        return sorted({parse_id(v) for v in raw})
     except (TypeError, ValueError):
-        raise ValidationError({"ids": "Artwork ids are whole numbers."}) from None
+        raise ValidationError({"ids": f"Ids are whole numbers from 1 to {INT64_MAX}."}) from None
 
 
 def _page_url(accession_number: str) -> str | None:
@@ -381,21 +382,15 @@ class MapWorksView(APIView):
             )
             for row in rows:
                 page = _page_url(row[1])
+                # ';' and ',' of an accession number encoded, so no splitting of the URL starts a field.
+                page = request.build_absolute_uri(page).replace(";", "%3B").replace(",", "%2C") if page else ""
                 writer.writerow(
-                    [_csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6),
-                                                         request.build_absolute_uri(page) if page else ""]
+                    [csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6), csv_safe(page)]
                     + ([row[12]] if faces else [])
                 )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{map_obj.slug}-selection.csv"'
         return response
-
-
-def _csv_safe(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ as formulas: prefix those with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
 
 
 @method_decorator(gzip_page, name="dispatch")

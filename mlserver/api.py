@@ -12,7 +12,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -45,12 +45,13 @@ class FaceArtworkSerializer(serializers.Serializer):
     decade = serializers.IntegerField(allow_null=True)
     url = serializers.SerializerMethodField()
 
-    def get_url(self, obj: Any) -> str:
-        from django.urls import reverse
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, obj: Any) -> str | None:
+        from collection.values import artwork_url
 
-        path = reverse("api:artwork-detail", kwargs={"accession_number": obj.accession_number})
+        path = artwork_url("api:artwork-detail", obj.accession_number)
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return request.build_absolute_uri(path) if request and path else path
 
 
 class FaceSerializer(serializers.ModelSerializer):

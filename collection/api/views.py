@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection import images, importers, services
+from collection import images, importers, services, values
 from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.uploads import read_photo
@@ -98,7 +98,8 @@ class ArtworkViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "accession_number"
-    lookup_value_regex = r"[^/]+"
+    # Accession numbers may hold "/" (1986/23); collection.api.urls matches the actions first.
+    lookup_value_regex = values.ACCESSION_REGEX
     filterset_class = ArtworkFilter
     action_query_params = {"similar": {"k"}}
     ordering_fields = ["accession_number", "title", "year_start", "decade", "updated"]
