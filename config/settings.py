@@ -20,6 +20,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -161,6 +162,8 @@ IMAGE_SIZES = {
     "large": env_int("IMAGE_LARGE_SIZE", 1600, minimum=256, maximum=4096),
 }
 IMAGE_FETCH_TIMEOUT = env_float("IMAGE_FETCH_TIMEOUT", 20.0, minimum=1.0, maximum=300.0)
+# Import URLs may reach only public addresses; a deployment that imports from its own intranet names it here.
+IMPORT_ALLOWED_NETWORKS = env_networks("IMPORT_ALLOWED_NETWORKS")
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
