@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from collection.models import Artwork, Classification
+from config.security import webgl_page
 from frontend.i18n import js_strings
 
 
@@ -37,6 +38,7 @@ def _default_map(maps: list[dict[str, Any]], wanted: str | None) -> str | None:
     return slugs[0] if slugs else None
 
 
+@webgl_page
 def home(request: HttpRequest) -> HttpResponse:
     maps = _live_maps()
     if request.GET.get("q") or request.GET.get("page") or not maps:
@@ -73,6 +75,7 @@ def works_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/list.html", {"page": page, "query": query, "has_map": bool(_live_maps())})
 
 
+@webgl_page
 def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
     from embeddings.models import MapPoint
 
