@@ -208,6 +208,53 @@ def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to
     assert secret.requests == []
 
 
+@pytest.fixture
+def tls_recorder(recorder, tmp_path, monkeypatch) -> Recorder:
+    """The recorder over HTTPS with a certificate for "localhost", trusted as the only CA for the test."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = recorder("127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    monkeypatch.setattr(sources.requests.certs, "where", lambda: str(cert_file))
+    return server
+
+
+def test_an_https_url_is_verified_against_its_host_name_while_connecting_to_the_checked_address(
+    tls_recorder, settings
+):
+    settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
+    tls_recorder.routes["/a.jpg"] = (200, {}, b"over tls")
+
+    assert sources.fetch_url(f"https://localhost:{tls_recorder.port}/a.jpg") == b"over tls"
+    assert tls_recorder.requests == [("/a.jpg", f"localhost:{tls_recorder.port}")]
+    # The same server by address: its certificate does not name 127.0.0.1, so nothing is fetched.
+    with pytest.raises(sources.SourceError, match=UNREACHABLE):
+        sources.fetch_url(f"https://127.0.0.1:{tls_recorder.port}/a.jpg")
+    assert len(tls_recorder.requests) == 1
+
+
 # --- The error text is not a port scanner --------------------------------------------------------
 
 
