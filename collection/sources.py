@@ -196,8 +196,8 @@ def fetch_url(url: str, *, max_bytes: int | None = None, what: str = "image") ->
                         raise _Unreachable(f"the body did not finish within {timeout:.0f} s")
                 return b"".join(chunks)
             finally:
+                response.close()  # closes the socket too: each hop has its own one-use pool
                 response.release_conn()
-                response.close()
         raise _Unreachable(f"more than {MAX_REDIRECTS} redirects")
     except _Unreachable as exc:
         log.warning("fetch of %s (%s) refused or failed: %s", url, current, exc)
