@@ -8,6 +8,7 @@ without code changes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -20,6 +21,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "collection",
     "mlserver",
     "embeddings",
@@ -58,9 +61,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First of all: a body too large for its endpoint is refused by its declared length before anything reads it.
+    "collection.middleware.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.PrivateCacheMiddleware",
+    "config.security.SiteCSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -69,10 +76,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it turns a lockout raised anywhere in the login flow into its clear 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
-
-# First of all: a body too large for its endpoint is refused by its declared length before anything reads it.
-MIDDLEWARE.insert(0, "collection.middleware.BodyLimitMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -165,6 +171,8 @@ IMAGE_SIZES = {
     "large": env_int("IMAGE_LARGE_SIZE", 1600, minimum=256, maximum=4096),
 }
 IMAGE_FETCH_TIMEOUT = env_float("IMAGE_FETCH_TIMEOUT", 20.0, minimum=1.0, maximum=300.0)
+# Import URLs may reach only public addresses; a deployment that imports from its own intranet names it here.
+IMPORT_ALLOWED_NETWORKS = env_networks("IMPORT_ALLOWED_NETWORKS")
 # Any other body (JSON, forms, the map's CSV export of up to 200,000 ids) is refused above this by its
 # declared length before it is read (collection.middleware.BodyLimitMiddleware); image uploads have their own.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
@@ -298,6 +306,43 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only; the
+# media origins (S3 endpoint, CDN) are added per request by config.security.SiteCSPMiddleware.
+# Inline style attributes stay allowed: the admin's thumbnails, DRF's browsable API and Swagger UI
+# use them, and they cannot run script. Inline <script> and <style> elements are refused.
+CSP_EXTRA_MEDIA_ORIGINS = env_list("CSP_EXTRA_MEDIA_ORIGINS")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # data: for the empty favicon and the admin's inline icons; blob: for decoded pictures.
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Login throttling (django-axes): a username is locked out from one client address after this many
+# failed passwords, for AXES_COOLOFF_TIME hours; other addresses and other users are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+_AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1, maximum=30 * 24 * 60)
+AXES_COOLOFF_TIME = timedelta(minutes=_AXES_COOLOFF_MINUTES)
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this account from your address: try again in {_AXES_COOLOFF_MINUTES} "
+    "minutes, or ask another administrator to unlock it (python manage.py axes_reset_username NAME)."
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 CURATORS_GROUP = "curators"
 # SQLite cannot enforce NULLS NOT DISTINCT; artists are created through get_or_create, PostgreSQL enforces it.

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from collection.models import Artwork, Classification
+from config.security import webgl_page
 from frontend.i18n import js_strings
 
 
@@ -38,6 +39,7 @@ def _default_map(maps: list[dict[str, Any]], wanted: str | None) -> str | None:
     return slugs[0] if slugs else None
 
 
+@webgl_page
 def home(request: HttpRequest) -> HttpResponse:
     maps = _live_maps()
     if request.GET.get("q") or request.GET.get("page") or not maps:
@@ -93,6 +95,7 @@ def _search_refused(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
+@webgl_page
 def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
     from embeddings.models import MapPoint
 

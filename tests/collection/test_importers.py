@@ -258,7 +258,8 @@ def test_it_rejects_a_bad_row_with_its_line_number_and_reason_while_the_other_ro
     assert Artwork.objects.get(accession_number="G1").title == "Before"
 
 
-def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_port_url):
+def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_port_url, settings):
+    settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # loopback stands in for an allowed intranet host
     csv_file = write(
         tmp_path / "works.csv",
         "id,title,image_url\nU1,Far away," + closed_port_url + "\nU2,Here,\n",
@@ -266,7 +267,10 @@ def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_por
 
     output = run_import(csv_file)
 
-    assert f"rejected line 2 (U1): image URL {closed_port_url} could not be fetched: ConnectionError" in output
+    assert (
+        f"rejected line 2 (U1): image URL {closed_port_url} could not be fetched: refused by policy or not reachable"
+        in output
+    )
     assert list(Artwork.objects.values_list("accession_number", flat=True)) == ["U2"]
 
 
