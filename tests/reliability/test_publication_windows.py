@@ -251,11 +251,11 @@ def test_a_build_whose_publication_keeps_changing_goes_live_with_its_atlases_wit
 
 @pytest.fixture
 def two_painters(db):
-    """A live map of two painters' works in two tight groups; each group is named after its painter."""
-    hidden_painter, shown_painter = ArtistFactory(name="Hidden Painter"), ArtistFactory(name="Shown Painter")
+    """A live map of three painters' works in three tight groups; each group is named after its painter."""
+    painters = [ArtistFactory(name=f"{name} Painter") for name in ("Hidden", "Shown", "Other")]
     rng = np.random.default_rng(0)
     works, coords = [], []
-    for painter, centre in ((hidden_painter, (-0.5, -0.5)), (shown_painter, (0.5, 0.5))):
+    for painter, centre in zip(painters, ((-0.5, -0.5), (0.5, 0.5), (0.5, -0.5))):
         for _ in range(20):
             work = ArtworkFactory(medium="Oil on canvas")
             CreditFactory(artwork=work, artist=painter)
@@ -281,7 +281,7 @@ def test_a_cluster_is_never_named_after_an_artist_whose_works_are_all_unpublishe
     body = api_client.get("/api/v1/maps/all/").json()
     text = str(body)
     assert "Hidden Painter" not in text
-    assert [c["name"] for c in body["clusters"]] == ["Shown Painter"]
+    assert sorted(c["name"] for c in body["clusters"]) == ["Other Painter", "Shown Painter"]
     assert sum(c["size"] for c in body["clusters"]) == len(shown)
     assert body["build"]["n_points"] == len(shown)
     assert api_client.get("/api/v1/maps/").json()[0]["build"]["n_points"] == len(shown)
@@ -297,17 +297,80 @@ def test_publishing_the_works_again_brings_their_clusters_name_back(two_painters
         set_published(Artwork.objects.filter(pk__in=[w.pk for w in hidden]), True)
 
     body = api_client.get("/api/v1/maps/all/").json()
-    assert sorted(c["name"] for c in body["clusters"]) == ["Hidden Painter", "Shown Painter"]
+    assert sorted(c["name"] for c in body["clusters"]) == ["Hidden Painter", "Other Painter", "Shown Painter"]
     assert body["build"]["n_points"] == len(hidden) + len(shown)
 
 
 def test_the_fit_metrics_visitors_get_carry_no_count_of_unpublished_works(two_painters, api_client, django_capture_on_commit_callbacks):
     hidden, shown, build = two_painters
     MapBuild.objects.filter(pk=build.pk).update(
-        metrics={"layout": "parametric", "parametric": {"trustworthiness": 0.9, "n_points": 40.0, "n_evaluated": 40.0}}
+        metrics={"layout": "parametric", "parametric": {"trustworthiness": 0.9, "n_points": 60.0, "n_evaluated": 60.0}}
     )
     unpublish(hidden, django_capture_on_commit_callbacks)
 
     metrics = api_client.get("/api/v1/maps/all/").json()["build"]["metrics"]
 
     assert metrics == {"layout": "parametric", "parametric": {"trustworthiness": 0.9}}
+
+
+def test_an_unpublish_sent_while_a_build_is_switching_waits_for_the_switch_then_clears_the_live_atlas(transactional_db):
+    """Two real transactions: the curator's unpublish blocks on the map's row lock that go-live holds,
+    and once the build is live the change finds it ready and re-packs its atlas without the work."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.factories import artwork_with_image, image_bytes
+
+    works = [
+        artwork_with_image(image_bytes("PNG", size=(40, 30), colour=(60 * i, 90, 200 - 60 * i)), accession_number=f"LOCK.{i}")
+        for i in range(3)
+    ]
+    victim = works[1]
+    map_obj = Map.objects.create(slug="all", title="All")
+    build = MapBuild.objects.create(map=map_obj, version=1, feature_version="x", n_points=3)
+    MapPoint.objects.bulk_create([MapPoint(build=build, artwork=w, x=0.1 * i, y=0.2 * i) for i, w in enumerate(works)])
+    atlas.build_atlases(build)
+    switching, release, unpublished = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold_the_switch(locked: MapBuild) -> None:
+        switching.set()
+        release.wait(timeout=30)
+
+    def go_live() -> None:
+        try:
+            map_obj.go_live(build, epoch=maps.publication_epoch(map_obj), under_lock=hold_the_switch)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+            switching.set()
+        finally:
+            connection.close()
+
+    def curator_unpublishes() -> None:
+        try:
+            set_published(Artwork.objects.filter(pk=victim.pk), False)  # autocommit, as the admin action
+            unpublished.set()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    switcher = threading.Thread(target=go_live)
+    switcher.start()
+    assert switching.wait(timeout=30)
+    curator = threading.Thread(target=curator_unpublishes)
+    curator.start()
+    time.sleep(1.0)
+    assert not unpublished.is_set(), "the publication change waits for the switch holding the lock"
+    release.set()
+    switcher.join(timeout=60)
+    curator.join(timeout=120)
+
+    assert not errors, errors
+    live = Map.objects.get(pk=map_obj.pk).live_build
+    assert live.pk == build.pk
+    ids, _ = atlas.decode_index(storage.get("public", live.atlases["index"]))
+    assert victim.pk not in ids.tolist() and works[0].pk in ids.tolist()
+    assert live.n_published == 2
