@@ -43,6 +43,20 @@ class Map(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Never writes back ``live_build`` or ``publication_epoch`` read earlier.
+
+        Both change under the row lock only (``go_live``, publication changes); a full save of a map
+        loaded before (a curator editing its title in the admin) would otherwise put back a stale
+        epoch, hiding a publication change from a build about to go live, or the previous build.
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in ("live_build", "publication_epoch")
+            ]
+        super().save(*args, **kwargs)
+
     def members(self) -> models.QuerySet[Artwork]:
         """Works the map covers (published or not: visibility is decided when serving)."""
         qs = Artwork.objects.exclude(image=None)

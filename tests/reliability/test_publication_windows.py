@@ -374,3 +374,20 @@ def test_an_unpublish_sent_while_a_build_is_switching_waits_for_the_switch_then_
     ids, _ = atlas.decode_index(storage.get("public", live.atlases["index"]))
     assert victim.pk not in ids.tolist() and works[0].pk in ids.tolist()
     assert live.n_published == 2
+
+
+def test_saving_a_map_loaded_before_a_publication_change_keeps_the_change_and_the_live_build(
+    two_painters, django_capture_on_commit_callbacks
+):
+    hidden, shown, build = two_painters
+    stale = Map.objects.get(slug="all")  # a curator opens the map's admin page
+    unpublish(hidden[:1], django_capture_on_commit_callbacks)
+    Map.objects.filter(pk=stale.pk).update(live_build=None)  # and another switch lands meanwhile
+
+    stale.title = "Every work"
+    stale.save()
+
+    fresh = Map.objects.get(pk=stale.pk)
+    assert fresh.title == "Every work"
+    assert fresh.publication_epoch == stale.publication_epoch + 1, "the epoch a build going live compares is kept"
+    assert fresh.live_build_id is None
