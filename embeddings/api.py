@@ -36,10 +36,32 @@ from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 COORD_SCALE = 32767
 
 
+# Counts inside the fit's quality metrics: they include unpublished works, so visitors do not get them.
+UNPUBLISHED_COUNTS = ("n_points", "n_evaluated", "subsampled")
+
+
 class BuildSerializer(serializers.ModelSerializer):
+    """A build as its viewer may see it: visitors and partners get counts of published works only.
+
+    ``n_points`` is the published points (``MapBuild.n_published``, refreshed when publication
+    changes) and the fit's metrics lose their counts; ``placed_metrics`` are computed over
+    published works already (``embeddings.maps.placed_quality``). Curators get the full record.
+    """
+
     class Meta:
         model = MapBuild
         fields = ["version", "feature_version", "params", "metrics", "placed_metrics", "n_points", "created", "finished"]
+
+    def to_representation(self, build: MapBuild) -> dict[str, Any]:
+        data = super().to_representation(build)
+        request = self.context.get("request")
+        if request is None or not request_sees_unpublished(request):
+            data["n_points"] = build.n_published
+            data["metrics"] = {
+                name: ({k: v for k, v in value.items() if k not in UNPUBLISHED_COUNTS} if isinstance(value, dict) else value)
+                for name, value in (build.metrics or {}).items()
+            }
+        return data
 
 
 class ClusterSerializer(serializers.ModelSerializer):

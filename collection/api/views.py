@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
@@ -131,12 +132,24 @@ class ArtworkViewSet(
             raise ValidationError({"detail": str(exc)}) from None
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Creates a work; a taken accession number gets one answer, whoever holds it.
+
+        Accession numbers are unique, so a refused create always tells the caller that the number
+        is taken. The answer says no more than that: it is the same for a work the caller can read
+        and for an unpublished one it cannot (a partner token never reads those), and it names no
+        work, so it confirms nothing the caller could not already read (docs/api.md, "Writing").
+        Updates and uploads address a work by its number and answer 404 for one the caller cannot
+        read, as for one that does not exist.
+        """
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accession = serializer.validated_data.get("accession_number")
         if Artwork.objects.filter(accession_number=accession).exists():
-            raise ValidationError({"accession_number": f"An artwork with accession number {accession!r} exists."})
-        artwork = self._save(serializer, None)
+            raise accession_taken(accession)
+        try:
+            artwork = self._save(serializer, None)
+        except IntegrityError:  # a concurrent create took the number first
+            raise accession_taken(accession) from None
         return Response(self.get_serializer(artwork).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -185,6 +198,11 @@ class ArtworkViewSet(
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))
 
+
+
+def accession_taken(accession: str) -> ValidationError:
+    """The one refusal for a taken accession number: it echoes the caller's input and names no work."""
+    return ValidationError({"accession_number": f"The accession number {accession!r} cannot be used for a new work: choose another."})
 
 
 def parse_k(request: Request, default: int = 12) -> int:
