@@ -101,6 +101,10 @@ class RowRejected(ValueError):
     """One record is unusable; the message says why."""
 
 
+class AccessionTaken(RowRejected):
+    """A create-only save found its accession number held by another work (maybe one the caller cannot read)."""
+
+
 @dataclass(frozen=True)
 class RowProblem:
     line: int
@@ -511,6 +515,7 @@ def apply(
     provenance: bool = False,
     overwrite_edits: bool = False,
     expected_version: int | None = None,
+    create_only: bool = False,
 ) -> Applied:
     """Creates or updates one work.
 
@@ -518,6 +523,8 @@ def apply(
     reported as a conflict (unless ``overwrite_edits``), and what the import set is remembered on
     the work. Edits (API) take every value and leave that record alone, so the next import sees them.
     ``expected_version`` refuses the save with StaleVersion if the work moved on since the editor read it.
+    ``create_only`` refuses with AccessionTaken when the number is held, checked under the same lock
+    as the write, so a work inserted meanwhile is never updated by a create.
     """
     accession = prepared.fields["accession_number"]
     digest = hashlib.sha256(prepared.image_bytes).hexdigest() if prepared.image_bytes is not None else None
@@ -536,6 +543,8 @@ def apply(
             current: dict[str, Any] = {}
             take = set(wanted)
         else:
+            if create_only:
+                raise AccessionTaken(f"accession number {accession!r} is taken")
             artwork.check_version(expected_version)
             current = artwork.provenance_values()
             take = {key for key, value in wanted.items() if current[key] != value}

@@ -49,7 +49,7 @@ def save_artwork(
         if existing is not None:
             record["accession_number"] = existing.accession_number
         prepared = importers.prepare(record, image_dir=None)
-        importers.apply(prepared, expected_version=expected_version)
+        importers.apply(prepared, expected_version=expected_version, create_only=existing is None)
     return Artwork.objects.with_related().get(accession_number=prepared.fields["accession_number"])
 
 

@@ -128,6 +128,8 @@ class ArtworkViewSet(
             changes[source_names.get(key, key)] = value
         try:
             return services.save_artwork(changes, existing=existing, expected_version=expected_version)
+        except importers.AccessionTaken:  # a create raced with another one and lost
+            raise accession_taken(changes["accession_number"]) from None
         except importers.RowRejected as exc:
             raise ValidationError({"detail": str(exc)}) from None
 

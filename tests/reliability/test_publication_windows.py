@@ -43,6 +43,27 @@ def test_creating_a_work_with_the_number_of_one_the_token_cannot_read_answers_as
     assert Artwork.objects.get(accession_number="HIDDEN.1").title == "Secret sketch"  # nothing overwritten
 
 
+def test_a_work_created_between_the_check_and_the_save_is_refused_not_overwritten(writer, monkeypatch):
+    """The existence check and the write are separate; the write itself must refuse a taken number."""
+    from django.db.models.query import QuerySet
+
+    ArtworkFactory(accession_number="RACE.1", title="Secret sketch", published=False)
+    real_exists = QuerySet.exists
+    calls = []
+
+    def exists_before_the_other_create_landed(self):
+        calls.append(1)
+        return False if len(calls) == 1 else real_exists(self)  # the view's check ran just before the insert
+
+    monkeypatch.setattr(QuerySet, "exists", exists_before_the_other_create_landed)
+
+    response = writer.post(LIST, {"accession_number": "RACE.1", "title": "Probe"}, format="json")
+
+    assert response.status_code == 400
+    assert "cannot be used for a new work" in response.content.decode()
+    assert Artwork.objects.get(accession_number="RACE.1").title == "Secret sketch"
+
+
 @pytest.mark.parametrize(
     "method, suffix, body, fmt",
     [
