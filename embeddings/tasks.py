@@ -42,15 +42,6 @@ def build_map(self, map_pk: int, job_pk: int | None = None) -> dict:
     return result
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
-def refresh_decades(map_pk: int) -> int:
-    from embeddings.maps import refresh_decades as run_refresh
-    from embeddings.models import Map
-
-    map_obj = Map.objects.select_related("live_build").get(pk=map_pk)
-    return run_refresh(map_obj.live_build) if map_obj.live_build else 0
-
-
 # A burst of placements (a batch import) is summarised once: the first placement after a refresh
 # starts marks the build "pending" and enqueues one refresh a little later; placements while it is
 # pending only ride along. The refresh clears the mark before reading, so a placement that lands
