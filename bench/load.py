@@ -96,7 +96,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(var_dir: Path, port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(
+    var_dir: Path, port: int, workers: int, *, threads: int = 1, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = base_env(var_dir)
     env.update(
         DJANGO_DEBUG="false",
@@ -106,9 +108,11 @@ def start_gunicorn(var_dir: Path, port: int, workers: int) -> subprocess.Popen:
         API_MAP_RATE="100000000/minute",
         LOG_LEVEL="WARNING",
     )
+    env.update(extra_env or {})
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     proc = subprocess.Popen(
-        [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
+        [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning"],
         cwd=REPO, env=env, start_new_session=True,
     )
     deadline = time.monotonic() + 60

@@ -6,13 +6,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from collection import images, services
 from collection.models import (
+    MAX_MOTIFS,
+    MAX_STYLES,
     Artist,
     Artwork,
     ArtworkArtist,
@@ -36,7 +41,12 @@ class DecadeFilter(admin.SimpleListFilter):
         return [(str(d), f"{d}s") for d in decades]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(decade=int(self.value())) if self.value() else queryset
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(decade=int(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"decade {self.value()!r} is not a year") from None
 
 
 class CreditInline(admin.TabularInline):
@@ -52,9 +62,52 @@ class ArtworkAdminForm(forms.ModelForm):
         help_text=_("Replaces the work's image; processing starts after saving."),
     )
 
+    # The version the curator's form was opened at; a save from an older one is refused (see clean()).
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
     class Meta:
         model = Artwork
         fields = "__all__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "seen_version" in self.fields:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean_labels(self) -> Any:
+        labels = self.cleaned_data.get("labels")
+        if labels is None:
+            return labels
+        for kind, cap, name in ((Label.Kind.STYLE, MAX_STYLES, _("styles")), (Label.Kind.MOTIF, MAX_MOTIFS, _("motifs"))):
+            count = sum(1 for label in labels if label.kind == kind)
+            if count > cap:
+                raise forms.ValidationError(
+                    _("%(count)d %(name)s chosen, above the limit of %(cap)d.") % {"count": count, "name": name, "cap": cap}
+                )
+        return labels
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        # The admin saves inside one transaction with this validation, so the row stays locked
+        # until the save: nobody can slip a change in between the check and the write.
+        stored = Artwork.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        seen = cleaned.get("seen_version")
+        if seen is None:
+            raise forms.ValidationError(
+                _("This form did not say which version of the work it was opened at, so saving it could undo "
+                  "someone else's change. Nothing was saved: open the work again and make your change there."),
+                code="stale",
+            )
+        if stored is not None and seen != stored:
+            raise forms.ValidationError(
+                _("Someone else changed this work while you were editing it (you opened version %(seen)d; it is "
+                  "now at version %(stored)d). Nothing was saved: open the work again in a new tab to see their "
+                  "changes, then make yours there.") % {"seen": seen, "stored": stored},
+                code="stale",
+            )
+        return cleaned
 
     def clean_upload(self) -> bytes | None:
         upload = self.cleaned_data.get("upload")
@@ -87,7 +140,7 @@ class ArtworkAdmin(admin.ModelAdmin):
     inlines = [CreditInline]
     actions = ["publish", "unpublish", "rerun_processing"]
     fieldsets = [
-        (None, {"fields": ["preview", "upload", "accession_number", "title", "published"]}),
+        (None, {"fields": ["preview", "upload", "accession_number", "title", "published", "seen_version"]}),
         (_("Maker and date"), {"fields": ["artist_display", "date_display", "year_start", "year_end", "decade"]}),
         (
             _("Object"),
@@ -206,11 +259,25 @@ class PartnerTokenAdmin(admin.ModelAdmin):
             return
         token, key = PartnerToken.issue(obj.name, scope=obj.scope, rate=obj.rate, user=obj.user)
         obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
-        self.message_user(
-            request,
-            _("Token created. Copy the key now, it is not shown again: %(key)s") % {"key": key},
-            messages.WARNING,
+        request._partner_token_key = key  # type: ignore[attr-defined] - read by response_add below
+
+    def response_add(self, request: HttpRequest, obj: PartnerToken, post_url_continue: str | None = None) -> HttpResponse:
+        """Shows the new key in this response's body only.
+
+        The messages framework would carry it through the messages cookie, which is
+        signed but readable by anyone who sees the cookie (a shared machine, a proxy
+        log), and redirects would leave it in the browser's history; the page is
+        never cached.
+        """
+        key = getattr(request, "_partner_token_key", None)
+        if key is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request, "admin/collection/partnertoken/created.html",
+            {**self.admin_site.each_context(request), "opts": self.opts, "token": obj, "key": key},
         )
+        add_never_cache_headers(response)
+        return response
 
 
 @admin.register(Job)

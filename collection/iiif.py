@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 V2_CONTEXT = "http://iiif.io/api/presentation/2/context.json"
 V3_CONTEXT = "http://iiif.io/api/presentation/3/context.json"
@@ -122,10 +123,29 @@ def _image_url(resource: dict, direct: Any) -> str:
         base = service.get("@id") or service.get("id")
         if isinstance(base, str) and base:
             # Ask the image server for a bounded size rather than a possibly huge original.
-            return f"{base.rstrip('/')}/full/!3000,3000/0/default.jpg"
+            return _image_api_url(base, "full/!3000,3000/0/default.jpg")
     if isinstance(direct, str) and direct:
         return direct
     raise ManifestError("the first canvas's image has no URL")
+
+
+def _image_api_url(service_id: str, request: str) -> str:
+    """Appends an Image API request to a service id that can only name a service, nothing else.
+
+    A query or fragment in the id would swallow the appended request (``.../secret#`` fetches
+    ``/secret``), and dot segments would climb out of the service, so such ids are refused; the path
+    is re-quoted so spaces and other unsafe characters cannot change what is asked for.
+    """
+    parts = urlsplit(service_id)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ManifestError(f"the image service id {service_id!r} is not an http(s) URL")
+    if "?" in service_id or "#" in service_id:
+        raise ManifestError(f"the image service id {service_id!r} has a query or fragment; a service id is a plain URL")
+    segments = parts.path.rstrip("/").split("/")
+    if any(unquote(segment) in (".", "..") for segment in segments):
+        raise ManifestError(f"the image service id {service_id!r} has '.' or '..' path segments")
+    path = "/".join(quote(unquote(segment), safe="!$&'()*+,;=:@") for segment in segments)
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/{request}", "", ""))
 
 
 def read_manifest(doc: Any, *, source: str = "") -> dict[str, Any]:

@@ -27,7 +27,20 @@ from django.utils import timezone
 from collection import iiif, images, processing, sources
 from collection.artists import parse_artists
 from collection.dates import REASON_UNKNOWN, parse_date
-from collection.models import Artist, Artwork, ArtworkArtist, Classification, ImageFile, ImportRun, Label
+from collection.models import (
+    LABEL_NAME_MAX_LENGTH,
+    MAX_MOTIFS,
+    MAX_STYLES,
+    PROVENANCE_TEXT_KEYS,
+    Artist,
+    Artwork,
+    ArtworkArtist,
+    Classification,
+    ImageFile,
+    ImportRun,
+    Label,
+)
+from collection.values import accession_problem, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +101,10 @@ class RowRejected(ValueError):
     """One record is unusable; the message says why."""
 
 
+class AccessionTaken(RowRejected):
+    """A create-only save found its accession number held by another work (maybe one the caller cannot read)."""
+
+
 @dataclass(frozen=True)
 class RowProblem:
     line: int
@@ -107,15 +124,18 @@ class ImportResult:
     rejected: int = 0
     errors: list[RowProblem] = field(default_factory=list)
     warnings: list[RowProblem] = field(default_factory=list)
+    # Fields where a curator's edit was kept instead of the file's value, one per work and field.
+    conflicts: list[RowProblem] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged + self.rejected
 
     def summary(self) -> str:
-        return (
-            f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, rejected {self.rejected}"
-        )
+        text = f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, rejected {self.rejected}"
+        if self.conflicts:
+            text += f", {len(self.conflicts)} curator edit(s) kept (conflict lines above; --overwrite-edits takes the file's values)"
+        return text
 
 
 @dataclass
@@ -280,14 +300,16 @@ def _clean_text(record: dict[str, Any], name: str) -> str:
         return ""
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
-    text = " ".join(str(value).split())
+    text = str(value) if name == "accession_number" else clean_text(str(value))
+    text = " ".join(text.split())
     limit = TEXT_LIMITS.get(name)
     if limit and len(text) > limit:
         raise RowRejected(f"{name} is {len(text)} characters long, above the limit of {limit}")
     return text
 
 
-def _split_terms(value: Any) -> list[str]:
+def _split_terms(value: Any, name: str, cap: int) -> list[str]:
+    """Terms as given, refused over the caps the API and admin also apply (collection.models), never cut."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
@@ -296,10 +318,17 @@ def _split_terms(value: Any) -> list[str]:
         text = str(value)
         sep = "|" if "|" in text else ";"
         parts = text.split(sep)
+    terms = [term for term in (" ".join(clean_text(part).split()) for part in parts) if term]
+    if len(terms) > cap:
+        raise RowRejected(f"{name} has {len(terms)} terms, above the limit of {cap}")
+    for term in terms:
+        if len(term) > LABEL_NAME_MAX_LENGTH:
+            raise RowRejected(
+                f"{name} term {term[:30] + '…'!r} is {len(term)} characters long, above the limit of {LABEL_NAME_MAX_LENGTH}"
+            )
     seen: list[str] = []
-    for part in parts:
-        term = " ".join(part.split())[:120]
-        if term and term.lower() not in (s.lower() for s in seen):
+    for term in terms:
+        if term.lower() not in (s.lower() for s in seen):
             seen.append(term)
     return seen
 
@@ -353,6 +382,8 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
     accession = _clean_text(record, "accession_number")
     if not accession:
         raise RowRejected("accession number is empty")
+    if problem := accession_problem(accession):
+        raise RowRejected(f"accession number {accession!r} {problem}")
     title = _clean_text(record, "title")
     if not title:
         raise RowRejected("title is empty")
@@ -402,8 +433,8 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
     return _Prepared(
         fields={"accession_number": accession, **fields},
         credits=credits,
-        styles=_split_terms(record.get("styles")),
-        motifs=_split_terms(record.get("motifs")),
+        styles=_split_terms(record.get("styles"), "styles", MAX_STYLES),
+        motifs=_split_terms(record.get("motifs"), "motifs", MAX_MOTIFS),
         image_bytes=image_bytes,
         image_name=image_ref,
         published=_published(record.get("published")),
@@ -415,70 +446,183 @@ def _labels(kind: str, names: list[str]) -> list[Label]:
     return [Label.objects.get_or_create(kind=kind, name=name)[0] for name in names]
 
 
-def apply(prepared: _Prepared) -> str:
-    """Creates or updates one work; returns 'created', 'updated' or 'unchanged'."""
-    image_record: ImageFile | None = None
-    if prepared.image_bytes is not None:
-        digest = hashlib.sha256(prepared.image_bytes).hexdigest()
-        image_record = ImageFile.objects.filter(sha256=digest).first()
-        if image_record is None or not image_record.derivatives_complete():
-            try:
-                image_record = images.ingest(prepared.image_bytes, name=prepared.image_name)
-            except images.ImageRejected as exc:
-                raise RowRejected(str(exc)) from None
+# Import column names of the provenance keys, for conflict lines.
+_KEY_NAMES = {"artist_display": "artist", "date_display": "date", "credits": "artist credits"}
+
+
+@dataclass
+class Applied:
+    outcome: str  # "created", "updated" or "unchanged"
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _wanted(prepared: _Prepared, digest: str | None) -> dict[str, Any]:
+    """The record's values under the provenance keys (see Artwork.provenance_values)."""
+    wanted: dict[str, Any] = {key: prepared.fields[key] for key in PROVENANCE_TEXT_KEYS}
+    wanted["styles"] = sorted(prepared.styles)
+    wanted["motifs"] = sorted(prepared.motifs)
+    wanted["credits"] = [
+        [who["name"], who["nationality"], who["birth_year"], who["death_year"], qualifier]
+        for who, qualifier in prepared.credits
+    ]
+    if prepared.published is not None:  # empty: leave as it is
+        wanted["published"] = prepared.published
+    if digest is not None:  # no image in the row: leave as it is
+        wanted["image"] = digest
+    return wanted
+
+
+def _edited(key: str, current: Any, recorded: dict[str, Any]) -> bool:
+    """Whether someone other than an import put the current value there.
+
+    With no record for the key (the work predates provenance, was made in the admin or API, or no
+    import ever set this key), a value that is there is presumed to be someone's work; an empty one is not.
+    """
+    if key in recorded:
+        return recorded[key] != current
+    return current not in (None, "", [])
+
+
+def _show(key: str, value: Any) -> str:
+    if key == "image":
+        return f"picture sha256 {value[:12]}…" if value else "no picture"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _image_needed(accession: str, digest: str, *, provenance: bool, overwrite_edits: bool) -> bool:
+    """Looked up before the row's lock, so a picture the import will not use is not even stored."""
+    work = Artwork.objects.select_related("image").filter(accession_number=accession).first()
+    if work is None or not provenance or overwrite_edits:
+        return True
+    current = work.image.sha256 if work.image_id else None
+    return current == digest or not _edited("image", current, work.imported)
+
+
+def _image_record(prepared: _Prepared, digest: str) -> ImageFile:
+    record = ImageFile.objects.filter(sha256=digest).first()
+    if record is None or not record.derivatives_complete():
+        try:
+            record = images.ingest(prepared.image_bytes or b"", name=prepared.image_name)
+        except images.ImageRejected as exc:
+            raise RowRejected(str(exc)) from None
+    return record
+
+
+def apply(
+    prepared: _Prepared,
+    *,
+    provenance: bool = False,
+    overwrite_edits: bool = False,
+    expected_version: int | None = None,
+    create_only: bool = False,
+) -> Applied:
+    """Creates or updates one work.
+
+    ``provenance`` is for imports: a value a curator changed since the last import is kept and
+    reported as a conflict (unless ``overwrite_edits``), and what the import set is remembered on
+    the work. Edits (API) take every value and leave that record alone, so the next import sees them.
+    ``expected_version`` refuses the save with StaleVersion if the work moved on since the editor read it.
+    ``create_only`` refuses with AccessionTaken when the number is held, checked under the same lock
+    as the write, so a work inserted meanwhile is never updated by a create.
+    """
     accession = prepared.fields["accession_number"]
+    digest = hashlib.sha256(prepared.image_bytes).hexdigest() if prepared.image_bytes is not None else None
+    image_record: ImageFile | None = None
+    if digest is not None and _image_needed(
+        accession, digest, provenance=provenance, overwrite_edits=overwrite_edits
+    ):
+        image_record = _image_record(prepared, digest)
+    wanted = _wanted(prepared, digest)
     with transaction.atomic():
         artwork = Artwork.objects.select_for_update().filter(accession_number=accession).first()
         created = artwork is None
-        if created:
+        conflicts: list[str] = []
+        if artwork is None:
             artwork = Artwork(accession_number=accession)
-        changed = created
-        for name, value in prepared.fields.items():
-            if getattr(artwork, name) != value:
-                setattr(artwork, name, value)
-                changed = True
-        if prepared.published is not None and artwork.published != prepared.published:
-            artwork.published = prepared.published
-            changed = True
-        image_changed = image_record is not None and artwork.image_id != image_record.pk
-        if image_changed:
+            current: dict[str, Any] = {}
+            take = set(wanted)
+        else:
+            if create_only:
+                raise AccessionTaken(f"accession number {accession!r} is taken")
+            artwork.check_version(expected_version)
+            current = artwork.provenance_values()
+            take = {key for key, value in wanted.items() if current[key] != value}
+            if provenance and not overwrite_edits:
+                conflicts = [key for key in sorted(take) if _edited(key, current[key], artwork.imported)]
+            if "artist_display" in conflicts or (not provenance and "artist_display" not in take):
+                # Credits follow the artist text: kept with a kept text, and an edit of something else
+                # does not re-derive credits a curator fixed by hand.
+                take.discard("credits")
+                if "credits" in conflicts:
+                    conflicts.remove("credits")
+            take -= set(conflicts)
+        if "image" in take and image_record is None:  # someone changed the work since the look before the lock
+            image_record = _image_record(prepared, digest or "")
+
+        row_changed = created
+        for key in take & {*PROVENANCE_TEXT_KEYS, "published"}:
+            setattr(artwork, key, wanted[key])
+            row_changed = True
+        if "date_display" not in conflicts:  # the span and decade follow the date text
+            for name in ("year_start", "year_end", "decade"):
+                if getattr(artwork, name) != prepared.fields[name]:
+                    setattr(artwork, name, prepared.fields[name])
+                    row_changed = True
+        if "image" in take:
             artwork.image = image_record
-            changed = True
-        if changed:
+            row_changed = True
+        recorded_changed = False
+        if provenance:
+            recorded = {**artwork.imported, **{k: v for k, v in wanted.items() if k not in conflicts}}
+            if created:  # what the import left at its default is the import's too
+                recorded.update(published=artwork.published, image=digest)
+            recorded_changed = recorded != artwork.imported
+            artwork.imported = recorded
+        if row_changed:
             artwork.full_clean(exclude=["image", "artists", "labels"], validate_unique=False)
             artwork.save()
-        current_credits = [
-            (
-                {
-                    "name": c.artist.name,
-                    "nationality": c.artist.nationality,
-                    "birth_year": c.artist.birth_year,
-                    "death_year": c.artist.death_year,
-                },
-                c.qualifier,
-            )
-            for c in artwork.credits.select_related("artist").order_by("order")
-        ] if not created else []
-        if current_credits != prepared.credits:
+        elif recorded_changed:
+            artwork.save(update_fields=["imported"])  # bookkeeping only: no version bump
+
+        related_changed = False
+        if "credits" in take and (prepared.credits or not created):
             artwork.credits.all().delete()
             for order, (identity, qualifier) in enumerate(prepared.credits):
                 artist, _ = Artist.objects.get_or_create(**identity)
                 ArtworkArtist.objects.create(artwork=artwork, artist=artist, qualifier=qualifier, order=order)
-            changed = True
-        wanted_labels = _labels(Label.Kind.STYLE, prepared.styles) + _labels(Label.Kind.MOTIF, prepared.motifs)
-        if {label.pk for label in wanted_labels} != set(artwork.labels.values_list("pk", flat=True)):
-            artwork.labels.set(wanted_labels)
-            changed = True
-        if image_changed:
+            related_changed = True
+        if "styles" in take or "motifs" in take:
+            labels: list[Label] = []
+            for kind, key, names in ((Label.Kind.STYLE, "styles", prepared.styles), (Label.Kind.MOTIF, "motifs", prepared.motifs)):
+                labels += _labels(kind, names) if key in take else list(artwork.labels.filter(kind=kind))
+            artwork.labels.set(labels)
+            related_changed = True
+        if related_changed and not row_changed:
+            artwork.mark_edited()
+        if "image" in take:
             processing.enqueue(artwork)
+    lines = [
+        f"{_KEY_NAMES.get(key, key)}: kept the curator's {_show(key, current[key])}; "
+        f"the file has {_show(key, wanted[key])}"
+        for key in conflicts
+    ]
     if created:
-        return "created"
-    return "updated" if changed else "unchanged"
+        return Applied("created")
+    return Applied("updated" if row_changed or related_changed else "unchanged", lines)
 
 
-def import_records(source: Source, progress: Progress | None = None) -> ImportResult:
+def import_records(
+    source: Source,
+    progress: Progress | None = None,
+    *,
+    seen: dict[str, tuple[str, int]] | None = None,
+    overwrite_edits: bool = False,
+) -> ImportResult:
+    """``seen`` (accession number -> source and line) is shared by the files of one run, so a work
+    given twice is reported on its second occurrence, whichever file it is in, and never applied twice."""
     result = ImportResult()
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
     total = len(source.records)
     if source.unknown_columns:
         result.warnings.append(
@@ -488,11 +632,13 @@ def import_records(source: Source, progress: Progress | None = None) -> ImportRe
         accession = str(record.get("accession_number") or "").strip()
         try:
             if accession and accession in seen:
-                raise RowRejected(f"duplicate accession number {accession!r} (first seen on line {seen[accession]})")
+                first_source, first_line = seen[accession]
+                where = "" if first_source == source.name else f" in {first_source}"
+                raise RowRejected(f"duplicate accession number {accession!r} (first seen{where} on line {first_line})")
             prepared = prepare(record, source.image_dir)
             if accession:
-                seen[accession] = line
-            outcome = apply(prepared)
+                seen[accession] = (source.name, line)
+            applied = apply(prepared, provenance=True, overwrite_edits=overwrite_edits)
         except (RowRejected, images.ImageRejected) as exc:
             result.rejected += 1
             result.errors.append(RowProblem(line, accession, str(exc)))
@@ -505,8 +651,9 @@ def import_records(source: Source, progress: Progress | None = None) -> ImportRe
             result.rejected += 1
             result.errors.append(RowProblem(line, accession, f"unexpected error: {type(exc).__name__}: {exc}"))
         else:
-            setattr(result, outcome, getattr(result, outcome) + 1)
+            setattr(result, applied.outcome, getattr(result, applied.outcome) + 1)
             result.warnings.extend(RowProblem(line, accession, w) for w in prepared.warnings)
+            result.conflicts.extend(RowProblem(line, accession, c) for c in applied.conflicts)
         if progress:
             progress(done, total)
     return result
@@ -519,13 +666,17 @@ def import_collection(
     mapping: dict[str, str] | None = None,
     encoding: str | None = None,
     progress_factory: Callable[[Source], Progress | None] | None = None,
+    overwrite_edits: bool = False,
 ) -> ImportResult:
-    """Imports each input in turn; a file that cannot be read raises ImportFileError before any row."""
+    """Reads every input first, so a file that cannot be read raises ImportFileError before any row of any file."""
+    sources_read = [read_source(ref, image_dir=image_dir, mapping=mapping, encoding=encoding) for ref in refs]
     total = ImportResult()
-    for ref in refs:
-        source = read_source(ref, image_dir=image_dir, mapping=mapping, encoding=encoding)
+    seen: dict[str, tuple[str, int]] = {}
+    for ref, source in zip(refs, sources_read, strict=True):
         run = ImportRun.objects.create(source=ref[:1000])
-        result = import_records(source, progress_factory(source) if progress_factory else None)
+        result = import_records(
+            source, progress_factory(source) if progress_factory else None, seen=seen, overwrite_edits=overwrite_edits
+        )
         run.created, run.updated, run.unchanged, run.rejected = (
             result.created,
             result.updated,
@@ -533,17 +684,21 @@ def import_collection(
             result.rejected,
         )
         run.errors = [str(e) for e in result.errors[:1000]]
+        run.conflicts = [str(c) for c in result.conflicts[:1000]]
         run.finished = timezone.now()
         run.save()
         for name in ("created", "updated", "unchanged", "rejected"):
             setattr(total, name, getattr(total, name) + getattr(result, name))
         total.errors.extend(result.errors)
         total.warnings.extend(result.warnings)
+        total.conflicts.extend(result.conflicts)
     return total
 
 
 def iter_lines(result: ImportResult) -> Iterator[str]:
     for problem in result.errors:
         yield f"rejected {problem}"
+    for problem in result.conflicts:
+        yield f"conflict {problem}"
     for problem in result.warnings:
         yield f"warning  {problem}"

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from collection.values import CleanTextMixin, validate_accession_number
+
 
 class Classification(models.TextChoices):
     PAINTING = "painting", _("Painting")
@@ -39,7 +41,7 @@ class ProcessingStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Artist(models.Model):
+class Artist(CleanTextMixin, models.Model):
     name = models.CharField(max_length=300)
     nationality = models.CharField(max_length=120, blank=True)
     birth_year = models.IntegerField(null=True, blank=True)
@@ -63,7 +65,14 @@ class Artist(models.Model):
         return f"{self.name} ({extra})" if extra else self.name
 
 
-class Label(models.Model):
+# One rule for curator labels wherever they come in (import, API, admin): at most this many styles
+# and motifs on a work, each name at most this long. Over a cap is refused with the cap named, never cut.
+MAX_STYLES = 50
+MAX_MOTIFS = 200
+LABEL_NAME_MAX_LENGTH = 120
+
+
+class Label(CleanTextMixin, models.Model):
     """A curator label: a style (one per work, mostly) or a motif/keyword."""
 
     class Kind(models.TextChoices):
@@ -71,7 +80,7 @@ class Label(models.Model):
         MOTIF = "motif", _("Motif")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=LABEL_NAME_MAX_LENGTH)
 
     class Meta:
         ordering = ["kind", "name"]
@@ -116,7 +125,9 @@ def is_curator(user: Any) -> bool:
     return bool(user.is_staff and user.groups.filter(name=settings.CURATORS_GROUP).exists())
 
 
-class Artwork(models.Model):
+class Artwork(CleanTextMixin, models.Model):
+    verbatim_text_fields = ("accession_number",)
+
     accession_number = models.CharField(
         max_length=64,
         unique=True,
@@ -154,6 +165,13 @@ class Artwork(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    # Optimistic locking: every save of what curators edit bumps it (see save()); the admin's form and
+    # the API's If-Match carry the version an editor started from, so a stale save is refused.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # What the last import set (see PROVENANCE_KEYS), so a re-import tells a curator's edit from a change
+    # in the museum's file: docs/importing.md, "Running the same import again".
+    imported = models.JSONField(default=dict, blank=True, editable=False)
+
     objects = ArtworkQuerySet.as_manager()
 
     class Meta:
@@ -162,6 +180,20 @@ class Artwork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.accession_number}: {self.title}"
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            validate_accession_number(self.accession_number or "")
+        except ValidationError as exc:
+            raise ValidationError({"accession_number": exc}) from None
+
+    @property
+    def page_url(self) -> str | None:
+        """The public page, or None for an old row whose accession number no URL can carry."""
+        from collection.values import artwork_url
+
+        return artwork_url("frontend:artwork", self.accession_number)
 
     @property
     def styles(self) -> list[str]:
@@ -182,6 +214,59 @@ class Artwork(models.Model):
         signed = not self.published and not self.image.shown_publicly()
         return self.image.urls(signed=signed)
 
+    # Saves that write only these are bookkeeping (background processing, import provenance), not
+    # edits: they neither bump the version nor get refused by it.
+    UNVERSIONED_FIELDS = frozenset(
+        {"processing_status", "processing_stage", "processing_error", "processing_updated", "imported", "version", "updated"}
+    )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        bump = not self._state.adding and (
+            update_fields is None or not set(update_fields) <= self.UNVERSIONED_FIELDS
+        )
+        if bump:
+            # Counted by the database, so two saves racing without a lock still give two versions.
+            self.version = models.F("version") + 1
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version"}
+        super().save(*args, **kwargs)
+        if bump:
+            self.version = type(self).objects.values_list("version", flat=True).get(pk=self.pk)
+
+    def mark_edited(self) -> None:
+        """Labels and credits change in their own tables; a change of them is an edit of the work too."""
+        type(self).objects.filter(pk=self.pk).update(version=models.F("version") + 1, updated=timezone.now())
+        self.version = type(self).objects.values_list("version", flat=True).get(pk=self.pk)
+
+    def check_version(self, expected: int | None) -> None:
+        """Call on a row locked with select_for_update; ``None`` means the editor did not say (no check)."""
+        if expected is not None and self.version != expected:
+            raise StaleVersion(expected=expected, current=self.version)
+
+    @property
+    def etag(self) -> str:
+        return f'"v{self.version}"'
+
+    def credit_list(self) -> list[list[Any]]:
+        """The credits as [name, nationality, birth year, death year, qualifier] rows, as provenance keeps them."""
+        return [
+            [c.artist.name, c.artist.nationality, c.artist.birth_year, c.artist.death_year, c.qualifier]
+            for c in self.credits.select_related("artist").order_by("order")
+        ]
+
+    def provenance_values(self) -> dict[str, Any]:
+        """The work's current values under PROVENANCE_KEYS, comparable with what ``imported`` holds."""
+        names = list(self.labels.values_list("kind", "name"))
+        return {
+            **{key: getattr(self, key) for key in PROVENANCE_TEXT_KEYS},
+            "published": self.published,
+            "image": self.image.sha256 if self.image_id else None,
+            "styles": sorted(name for kind, name in names if kind == Label.Kind.STYLE),
+            "motifs": sorted(name for kind, name in names if kind == Label.Kind.MOTIF),
+            "credits": self.credit_list(),
+        }
+
     def set_processing(self, status: str, *, stage: str = "", error: str = "") -> None:
         """Written with update() so a status change never overwrites a curator's concurrent edit."""
         self.processing_status = status
@@ -196,7 +281,25 @@ class Artwork(models.Model):
         )
 
 
-class ArtworkArtist(models.Model):
+# What an import sets on a work and remembers in Artwork.imported. Year span and decade follow
+# date_display; credits are their own key, because curators can fix them without the artist text.
+PROVENANCE_TEXT_KEYS = (
+    "title", "artist_display", "date_display", "classification", "medium", "dimensions", "credit_line",
+    "rights", "source_url", "iiif_manifest_url",
+)
+PROVENANCE_KEYS = (*PROVENANCE_TEXT_KEYS, "published", "image", "styles", "motifs", "credits")
+
+
+class StaleVersion(Exception):
+    """Someone saved the work after the version an editor started from; nothing of the edit was saved."""
+
+    def __init__(self, *, expected: int, current: int) -> None:
+        super().__init__(f"the work is at version {current}, the edit started from version {expected}")
+        self.expected = expected
+        self.current = current
+
+
+class ArtworkArtist(CleanTextMixin, models.Model):
     """One credit on a work, keeping the museum's attribution qualifier."""
 
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="credits")
@@ -318,6 +421,8 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # Curators' edits the import kept instead of the file's value, one line per work and field.
+    conflicts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from collection import images, importers, processing
 from collection.models import Artwork
@@ -30,14 +31,25 @@ def artwork_record(artwork: Artwork) -> dict[str, Any]:
     }
 
 
-def save_artwork(changes: dict[str, Any], *, existing: Artwork | None = None) -> Artwork:
-    """Creates or updates a work from API fields; raises importers.RowRejected with the reason."""
-    record = artwork_record(existing) if existing is not None else {}
-    record.update({k: v for k, v in changes.items() if k != "image"})
-    if existing is not None:
-        record["accession_number"] = existing.accession_number
-    prepared = importers.prepare(record, image_dir=None)
-    importers.apply(prepared)
+def save_artwork(
+    changes: dict[str, Any], *, existing: Artwork | None = None, expected_version: int | None = None
+) -> Artwork:
+    """Creates or updates a work from API fields; raises importers.RowRejected with the reason, and
+    StaleVersion when ``expected_version`` is given and someone saved the work since.
+
+    The untouched fields are read under the row's lock, so a partial update never writes back a
+    value someone else changed meanwhile.
+    """
+    with transaction.atomic():
+        if existing is not None:
+            existing = Artwork.objects.select_for_update().get(pk=existing.pk)
+            existing.check_version(expected_version)
+        record = artwork_record(existing) if existing is not None else {}
+        record.update({k: v for k, v in changes.items() if k != "image"})
+        if existing is not None:
+            record["accession_number"] = existing.accession_number
+        prepared = importers.prepare(record, image_dir=None)
+        importers.apply(prepared, expected_version=expected_version, create_only=existing is None)
     return Artwork.objects.with_related().get(accession_number=prepared.fields["accession_number"])
 
 
@@ -65,7 +77,7 @@ def set_published(queryset: Any, published: bool) -> int:
     from collection.signals import publication_changed
 
     rows = list(queryset.values_list("pk", "image_id"))
-    count = queryset.update(published=published)
+    count = queryset.update(published=published, version=F("version") + 1)
     publication_changed.send(
         sender=Artwork, artwork_ids=[pk for pk, _ in rows], image_ids={image for _, image in rows if image}
     )

@@ -78,3 +78,16 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfiguredEnv(f"{name}={value!r} must be one of {', '.join(choices)}")
     return value
+
+
+def env_networks(name: str, default: list[str] | None = None) -> list[str]:
+    """A list of CIDR networks; a typo here would silently open (or close) a network, so it stops start-up."""
+    import ipaddress
+
+    networks = env_list(name, default)
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=True)
+        except ValueError as exc:
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not a network in CIDR form ({exc})") from None
+    return networks

@@ -8,6 +8,7 @@ without code changes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -20,6 +21,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "collection",
     "mlserver",
     "embeddings",
@@ -58,8 +61,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First of all: a body too large for its endpoint is refused by its declared length before anything reads it.
+    "collection.middleware.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.PrivateCacheMiddleware",
+    "config.security.SiteCSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -68,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it turns a lockout raised anywhere in the login flow into its clear 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -161,8 +171,19 @@ IMAGE_SIZES = {
     "large": env_int("IMAGE_LARGE_SIZE", 1600, minimum=256, maximum=4096),
 }
 IMAGE_FETCH_TIMEOUT = env_float("IMAGE_FETCH_TIMEOUT", 20.0, minimum=1.0, maximum=300.0)
-DATA_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_UPLOAD_BYTES
+# Import URLs may reach only public addresses; a deployment that imports from its own intranet names it here.
+IMPORT_ALLOWED_NETWORKS = env_networks("IMPORT_ALLOWED_NETWORKS")
+# Any other body (JSON, forms, the map's CSV export of up to 200,000 ids) is refused above this by its
+# declared length before it is read (collection.middleware.BodyLimitMiddleware); image uploads have their own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Visitors' photos (search by image, by face): the models need a few hundred pixels, so a photo is refused
+# above a small size, decoded reduced (JPEG draft), downscaled and re-encoded before it leaves the web process.
+SEARCH_PHOTO_MAX_BYTES = env_int("SEARCH_PHOTO_MAX_BYTES", 15 * 1024 * 1024, minimum=1024)
+SEARCH_PHOTO_MAX_PIXELS = env_int("SEARCH_PHOTO_MAX_PIXELS", 16_000_000, minimum=100_000)
+SEARCH_PHOTO_SIDE = env_int("SEARCH_PHOTO_SIDE", 1024, minimum=256, maximum=4096)
+SEARCH_PHOTO_DECODES = env_int("SEARCH_PHOTO_DECODES", 2, minimum=1, maximum=64)
+SEARCH_PHOTO_WAIT_SECONDS = env_float("SEARCH_PHOTO_WAIT_SECONDS", 3.0, minimum=0.0, maximum=60.0)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL"))
@@ -203,6 +224,17 @@ FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum
 ML_DEVICE = env_str("ML_DEVICE", "auto")
 
 # --- API --------------------------------------------------------------------
+# Behind a reverse proxy every request comes from the proxy's address: the client's own address is
+# then the one the proxies append to X-Forwarded-For, and throttles must read it there, or every
+# visitor shares one address and one client can rate-limit everyone.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 1 if BEHIND_PROXY else 0, minimum=0, maximum=10)
+if BEHIND_PROXY and NUM_PROXIES == 0:
+    raise ImproperlyConfiguredEnv(
+        "DJANGO_BEHIND_PROXY=true with DJANGO_NUM_PROXIES=0: behind a proxy every visitor would share the "
+        "proxy's address for rate limits; set DJANGO_NUM_PROXIES to the number of proxies in front of the site"
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "collection.api.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -230,7 +262,7 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "collection.api.errors.exception_handler",
     # Trust X-Forwarded-For only for this many proxies, so clients cannot dodge the anonymous rate limit.
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0, minimum=0, maximum=10),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Museum collection map API",
@@ -245,6 +277,9 @@ SPECTACULAR_SETTINGS = {
 }
 # The map page asks for work details in many small batches while a visitor pans, so it has its own limit.
 API_MAP_RATE = env_str("API_MAP_RATE", "3000/minute")
+# Searches run over the whole collection (text, filters) or need a model pass (photos): narrower limits.
+API_SEARCH_RATE = env_str("API_SEARCH_RATE", "60/minute")
+API_PHOTO_SEARCH_RATE = env_str("API_PHOTO_SEARCH_RATE", "10/minute")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -268,9 +303,46 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_HTTPS", False)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only; the
+# media origins (S3 endpoint, CDN) are added per request by config.security.SiteCSPMiddleware.
+# Inline style attributes stay allowed: the admin's thumbnails, DRF's browsable API and Swagger UI
+# use them, and they cannot run script. Inline <script> and <style> elements are refused.
+CSP_EXTRA_MEDIA_ORIGINS = env_list("CSP_EXTRA_MEDIA_ORIGINS")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # data: for the empty favicon and the admin's inline icons; blob: for decoded pictures.
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Login throttling (django-axes): a username is locked out from one client address after this many
+# failed passwords, for AXES_COOLOFF_TIME hours; other addresses and other users are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+_AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1, maximum=30 * 24 * 60)
+AXES_COOLOFF_TIME = timedelta(minutes=_AXES_COOLOFF_MINUTES)
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins for this account from your address: try again in {_AXES_COOLOFF_MINUTES} "
+    "minutes, or ask another administrator to unlock it (python manage.py axes_reset_username NAME)."
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 CURATORS_GROUP = "curators"
 # SQLite cannot enforce NULLS NOT DISTINCT; artists are created through get_or_create, PostgreSQL enforces it.

@@ -22,12 +22,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection.api.auth import AnonThrottle, PartnerTokenThrottle, request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, SearchThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.schema import ErrorSerializer
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
+from collection.values import INT64_MAX, csv_safe, parse_id
 from embeddings.similar import current_stamp
 from mlserver.facecrops import CROP_SIZE, crop_url
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
@@ -36,10 +37,32 @@ from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 COORD_SCALE = 32767
 
 
+# Counts inside the fit's quality metrics: they include unpublished works, so visitors do not get them.
+UNPUBLISHED_COUNTS = ("n_points", "n_evaluated", "subsampled")
+
+
 class BuildSerializer(serializers.ModelSerializer):
+    """A build as its viewer may see it: visitors and partners get counts of published works only.
+
+    ``n_points`` is the published points (``MapBuild.n_published``, refreshed when publication
+    changes) and the fit's metrics lose their counts; ``placed_metrics`` are computed over
+    published works already (``embeddings.maps.placed_quality``). Curators get the full record.
+    """
+
     class Meta:
         model = MapBuild
         fields = ["version", "feature_version", "params", "metrics", "placed_metrics", "n_points", "created", "finished"]
+
+    def to_representation(self, build: MapBuild) -> dict[str, Any]:
+        data = super().to_representation(build)
+        request = self.context.get("request")
+        if request is None or not request_sees_unpublished(request):
+            data["n_points"] = build.n_published
+            data["metrics"] = {
+                name: ({k: v for k, v in value.items() if k not in UNPUBLISHED_COUNTS} if isinstance(value, dict) else value)
+                for name, value in (build.metrics or {}).items()
+            }
+        return data
 
 
 class ClusterSerializer(serializers.ModelSerializer):
@@ -283,9 +306,9 @@ def _parse_ids(raw: Any, limit: int) -> list[int]:
     if len(raw) > limit:
         raise ValidationError({"ids": f"At most {limit} ids per request."})
     try:
-        return sorted({int(v) for v in raw})
+        return sorted({parse_id(v) for v in raw})
     except (TypeError, ValueError):
-        raise ValidationError({"ids": "Artwork ids are whole numbers."}) from None
+        raise ValidationError({"ids": f"Ids are whole numbers from 1 to {INT64_MAX}."}) from None
 
 
 def _page_url(accession_number: str) -> str | None:
@@ -383,9 +406,10 @@ class MapWorksView(APIView):
             )
             for row in rows:
                 page = _page_url(row[1])
+                # ';' and ',' of an accession number encoded, so no splitting of the URL starts a field.
+                page = request.build_absolute_uri(page).replace(";", "%3B").replace(",", "%2C") if page else ""
                 writer.writerow(
-                    [_csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6),
-                                                         request.build_absolute_uri(page) if page else ""]
+                    [csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6), csv_safe(page)]
                     + ([row[12]] if faces else [])
                 )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
@@ -393,18 +417,12 @@ class MapWorksView(APIView):
         return response
 
 
-def _csv_safe(value: Any) -> Any:
-    """Spreadsheets run cells that start with = + - @ as formulas: prefix those with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 @method_decorator(gzip_page, name="dispatch")
 class MapMatchView(APIView):
     """Ids of the works on a map that match the filters (the map highlights them and dims the rest)."""
 
-    throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
+    # A search over the whole map (text included), not a cheap batch lookup: the search limit, not the map's.
+    throttle_classes = [SearchThrottle, PartnerTokenThrottle]
 
     @extend_schema(
         parameters=[OpenApiParameter(name, str, required=False) for name in MAP_FILTER_PARAMS],

@@ -214,11 +214,15 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
             build.n_points = len(ids)
             build.save(update_fields=["params", "metrics", "parametric_key", "n_points"])
         report(5, "clusters and decades")
+        # Everything from here on shows the public only published works; it is derived as of this
+        # epoch, and go-live re-derives it if publication changed meanwhile.
+        epoch = publication_epoch(map_obj)
         store_atlases(build)  # thumbnail texture atlases for the WebGL map (never fails the build)
         refresh_clusters(build, ids, coords, face_ids=data.face_ids)
         if data.face_ids is None:
             refresh_decades(build)
-        map_obj.go_live(build)
+        count_published(build)
+        publish_build(map_obj, build, epoch)
         report(6, "live")
         prune_builds(map_obj)
     except Exception as exc:
@@ -228,24 +232,14 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
 
 
 def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray, *, face_ids: np.ndarray | None = None) -> None:
-    """Named groups of nearby points; ``ids`` are the points' works (named by their metadata).
+    """Groups of nearby points; ``ids`` are the points' works. Named by :func:`name_clusters_of`.
 
     On a faces map ``face_ids`` says which point each row is, since one work may have several.
     """
-    from embeddings.clusters import NOISE, cluster_map
+    from embeddings.clusters import NOISE, find_clusters
 
-    labels, clusters = cluster_map(coords, _terms(ids), seed=0)
+    labels = find_clusters(coords, seed=0)
     with transaction.atomic():
-        build.clusters.all().delete()
-        Cluster.objects.bulk_create(
-            [
-                Cluster(
-                    build=build, label=c.label, size=c.size, x=c.centroid[0], y=c.centroid[1],
-                    terms=[t for t, _ in c.terms], name=", ".join(t for t, _ in c.terms[:2]) or f"Group {c.label + 1}",
-                )
-                for c in clusters
-            ]
-        )
         by_label: dict[int, list[int]] = {}
         for point_id, label in zip(ids if face_ids is None else face_ids, labels):
             if label != NOISE:
@@ -255,6 +249,176 @@ def refresh_clusters(build: MapBuild, ids: np.ndarray, coords: np.ndarray, *, fa
                 MapPoint.objects.filter(build=build, artwork_id__in=members).update(cluster=label)
             else:
                 MapPoint.objects.filter(build=build, face_id__in=members).update(cluster=label)
+        name_clusters_of(build)
+
+
+def name_clusters_of(build: MapBuild) -> int:
+    """The build's clusters (names, terms, sizes, centres) as the public may see them.
+
+    Everything here is read from published works only: a cluster named after an artist whose works
+    are all unpublished, or sized by unpublished works, tells visitors about works they may not
+    see. Points keep the cluster they were grouped into (the layout is fitted on every work); a
+    cluster left with no published point gets no row. Runs again whenever publication changes.
+    """
+    from embeddings.clusters import NOISE, name_clusters
+
+    rows = list(build.points.filter(artwork__published=True).order_by("pk").values_list("artwork_id", "x", "y", "cluster"))
+    labels = np.array([NOISE if r[3] is None else r[3] for r in rows], dtype=np.int64)
+    coords = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
+    names = name_clusters(labels, _terms(np.array([r[0] for r in rows], dtype=np.int64))) if rows else {}
+    clusters = []
+    for label in sorted(int(c) for c in np.unique(labels) if c != NOISE):
+        member = labels == label
+        cx, cy = coords[member].mean(axis=0)
+        terms = names.get(label, [])
+        clusters.append(
+            Cluster(
+                build=build, label=label, size=int(member.sum()), x=float(cx), y=float(cy),
+                terms=[t for t, _ in terms], name=", ".join(t for t, _ in terms[:2]) or f"Group {label + 1}",
+            )
+        )
+    with transaction.atomic():
+        build.clusters.all().delete()
+        Cluster.objects.bulk_create(clusters)
+    return len(clusters)
+
+
+def count_published(build: MapBuild) -> int:
+    """How many of the build's points the public sees: the count the maps API gives visitors."""
+    n = build.points.filter(artwork__published=True).count()
+    MapBuild.objects.filter(pk=build.pk).update(n_published=n)
+    build.n_published = n
+    return n
+
+
+def publication_epoch(map_obj: Map) -> int:
+    return Map.objects.filter(pk=map_obj.pk).values_list("publication_epoch", flat=True).get()
+
+
+def refresh_published_view(build: MapBuild) -> dict[str, Any]:
+    """Re-derives everything the public reads of a build from the works published now.
+
+    Atlases (public images of every published thumbnail), cluster names and sizes, the published
+    count, decades and placed-works metrics: what a publication change invalidates.
+    """
+    from embeddings.atlas import refresh_atlases
+
+    atlases = int(refresh_atlases(build).get("count", 0)) if build.atlases else 0
+    clusters = name_clusters_of(build)
+    published = count_published(build)
+    decades = 0
+    if build.map.subject == Map.Subject.ARTWORKS:
+        decades = refresh_decades(build)
+        placed_quality(build)
+    return {"build": build.pk, "atlases": atlases, "clusters": clusters, "published": published, "decades": decades}
+
+
+GO_LIVE_ATTEMPTS = 3
+
+
+def publish_build(map_obj: Map, build: MapBuild, epoch: int) -> None:
+    """Makes a finished build live without a window in which it shows an unpublished work or loses one.
+
+    The switch happens under the map's row lock, which every publication change takes to bump the
+    map's epoch, and only if the epoch is still the one the build's public data was derived at;
+    otherwise that data is derived again from current publication and the switch is retried.
+    Under the same lock (which placements on the map take too) the works that got their vectors
+    while the build ran are placed on it, so none vanishes when it goes live. If publication keeps
+    changing through every attempt, the build goes live with its atlases withheld (the map loads
+    thumbnails one by one) and names, counts and decades derived under the lock; a refresh
+    re-packs the atlases after commit.
+    """
+
+    def final(locked: MapBuild) -> None:
+        place_missing(locked)
+        count_published(locked)
+
+    for _ in range(GO_LIVE_ATTEMPTS):
+        place_missing(build)  # the bulk, outside the lock
+        if map_obj.go_live(build, epoch=epoch, under_lock=final):
+            return
+        epoch = publication_epoch(map_obj)
+        try:
+            refresh_published_view(build)
+        except Exception:  # noqa: BLE001 - the fallback below cannot leak whatever failed here
+            log.exception("re-deriving the public view of %s failed", build)
+            break
+
+    def withheld(locked: MapBuild) -> None:
+        from embeddings.tasks import schedule_publication_refresh
+
+        place_missing(locked)
+        withhold_atlases(locked)
+        name_clusters_of(locked)
+        count_published(locked)
+        if map_obj.subject == Map.Subject.ARTWORKS:
+            refresh_decades(locked)
+        schedule_publication_refresh(locked.pk)
+
+    log.warning("publication kept changing while %s went live: its atlases are withheld until re-packed", build)
+    map_obj.go_live(build, under_lock=withheld)
+
+
+def withhold_atlases(build: MapBuild) -> None:
+    """Records no atlases for the build and deletes its sheets after commit; the map still works without them."""
+    from embeddings.atlas import FORMAT_VERSION, stored_keys
+
+    keys = stored_keys(build.atlases)
+    build.atlases = {"format": FORMAT_VERSION, "count": 0, "levels": [], "withheld": "publication changed while going live"}
+    MapBuild.objects.filter(pk=build.pk).update(atlases=build.atlases)
+
+    def _delete() -> None:
+        for key in keys:
+            try:
+                storage.delete("public", key)
+            except Exception as exc:  # noqa: BLE001 - unreferenced; pruning the build retries
+                log.warning("could not delete the withheld atlas sheet %s: %s", key, exc)
+
+    transaction.on_commit(_delete)
+
+
+def place_missing(build: MapBuild) -> int:
+    """Places every covered work (or face) that has a vector of the build's version but no point on it.
+
+    Works processed while the build ran were placed on the build live then, not on this one, which
+    loaded its vectors before they existed: without this they would vanish from the map when this
+    build goes live, until the next rebuild. Placed with the build's own placer, as later works are.
+    """
+    if not build.parametric_key:
+        return 0
+    map_obj = build.map
+    members = map_obj.members()
+    if map_obj.subject == Map.Subject.FACES:
+        faces = list(
+            Face.objects.filter(model_version=build.feature_version, artwork__in=members)
+            .exclude(map_points__build=build).order_by("pk")
+        )
+        keys = [(face.artwork_id, face.pk) for face in faces]
+        vectors = [face.array() for face in faces]
+    else:
+        embeddings = list(
+            Embedding.objects.filter(feature_model__version=build.feature_version, artwork__in=members)
+            .exclude(artwork__map_points__build=build).order_by("artwork_id")
+        )
+        keys = [(embedding.artwork_id, None) for embedding in embeddings]
+        vectors = [embedding.array() for embedding in embeddings]
+    if not keys:
+        return 0
+    coords = placer(build).place(np.stack(vectors).astype(np.float32))
+    MapPoint.objects.bulk_create(
+        [
+            MapPoint(build=build, artwork_id=a, face_id=f, x=float(x), y=float(y), placed=True)
+            for (a, f), (x, y) in zip(keys, coords)
+        ],
+        batch_size=5000, ignore_conflicts=True,  # a placement that got there first keeps its point
+    )
+    from embeddings.similar import bump_stamp
+    from embeddings.tasks import schedule_statistics_refresh
+
+    transaction.on_commit(bump_stamp)
+    schedule_statistics_refresh(build.pk)
+    log.info("%s: placed %d %s that arrived while it was built", build, len(keys), "faces" if keys[0][1] else "works")
+    return len(keys)
 
 
 def refresh_decades(build: MapBuild) -> int:
@@ -360,9 +524,7 @@ def placer(build: MapBuild) -> Placer:
 def place_artwork(artwork: Artwork) -> list[MapPoint]:
     """On every live map that covers the work: the network's start, refined among the fitted works; no other point moves."""
     points: list[MapPoint] = []
-    maps = Map.objects.filter(subject=Map.Subject.ARTWORKS, live_build__isnull=False).select_related("live_build")
-    for map_obj in maps:
-        build = map_obj.live_build
+    for map_obj, build in _live_builds_locked(Map.Subject.ARTWORKS):
         if not map_obj.covers(artwork) or not build.parametric_key:
             continue
         embedding = Embedding.objects.filter(artwork=artwork, feature_model__version=build.feature_version).first()
@@ -381,24 +543,56 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
     return points
 
 
+def _live_builds_locked(subject: str) -> Any:
+    """Each live map of a subject with its live build, read under the map's row lock held for the loop body.
+
+    A build going live takes the same lock to place the works that arrived while it was built
+    (:func:`publish_build`), so a placement lands either on the old build before that catch-up
+    sees it, or on the new build after the switch, never on the old one alone. The placer is
+    loaded before the lock, so the lock is held for one placement only.
+    """
+    for map_pk, build_pk in Map.objects.filter(subject=subject, live_build__isnull=False).values_list("pk", "live_build"):
+        build = MapBuild.objects.filter(pk=build_pk).first()
+        if build is not None and build.parametric_key:
+            placer(build)
+        with transaction.atomic():
+            map_obj = Map.objects.select_for_update().filter(pk=map_pk).first()
+            if map_obj is None or map_obj.live_build_id is None:
+                continue
+            build = MapBuild.objects.select_related("map").get(pk=map_obj.live_build_id)
+            yield map_obj, build
+
+
 def refresh_statistics(build: MapBuild) -> dict[str, Any]:
     """What a change of membership invalidates: decade summaries and the placed-works metrics."""
+    count_published(build)
+    if build.map.subject == Map.Subject.FACES:
+        return {"build": build.pk, "decades": 0, "placed": 0}
     decades = refresh_decades(build)
     placed = placed_quality(build)
     return {"build": build.pk, "decades": decades, "placed": int(placed.get("n_points", 0))}
 
 
 def placed_quality(build: MapBuild) -> dict[str, float]:
-    """Metrics for works placed after the build, judged against the fitted works."""
+    """Metrics for published works placed after the build, judged against the published fitted works.
+
+    The maps API shows them to visitors, so neither the counts nor the figures may come from
+    unpublished works; they are recomputed when publication changes.
+    """
     from embeddings.metrics import placement_quality
 
     feature_model = FeatureModel.objects.filter(version=build.feature_version).first()
-    placed = list(build.points.filter(placed=True).values_list("artwork_id", "x", "y"))
+    shown = build.points.filter(artwork__published=True)
+    placed = list(shown.filter(placed=True).values_list("artwork_id", "x", "y"))
+    fitted = list(shown.filter(placed=False).values_list("artwork_id", "x", "y"))
     if feature_model is None or not placed:
+        MapBuild.objects.filter(pk=build.pk).update(placed_metrics={})
         return {}
-    fitted = list(build.points.filter(placed=False).values_list("artwork_id", "x", "y"))
     f_ids, f_X = load_vectors(feature_model, Artwork.objects.filter(pk__in=[p[0] for p in fitted]))
     p_ids, p_X = load_vectors(feature_model, Artwork.objects.filter(pk__in=[p[0] for p in placed]))
+    if len(f_ids) < 2 or not len(p_ids):
+        MapBuild.objects.filter(pk=build.pk).update(placed_metrics={})
+        return {}
     f_xy = {p[0]: (p[1], p[2]) for p in fitted}
     p_xy = {p[0]: (p[1], p[2]) for p in placed}
     metrics = placement_quality(
@@ -416,9 +610,7 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
     trained on that model's descriptors and nothing else means the same to it.
     """
     points: list[MapPoint] = []
-    maps = Map.objects.filter(subject=Map.Subject.FACES, live_build__isnull=False).select_related("live_build")
-    for map_obj in maps:
-        build = map_obj.live_build
+    for map_obj, build in _live_builds_locked(Map.Subject.FACES):
         if not map_obj.covers(artwork) or not build.parametric_key:
             continue
         faces = list(Face.objects.filter(artwork=artwork, model_version=build.feature_version).order_by("index"))
@@ -432,6 +624,9 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
                     build=build, face=face, defaults={"artwork": artwork, "x": float(x), "y": float(y), "placed": True}
                 )
                 points.append(point)
+        from embeddings.tasks import schedule_statistics_refresh
+
+        schedule_statistics_refresh(build.pk)  # the published count follows
     return points
 
 

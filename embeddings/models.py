@@ -6,6 +6,7 @@ a single-row update, so visitors never see half a map.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models, transaction
@@ -31,6 +32,9 @@ class Map(models.Model):
     live_build = models.ForeignKey(
         "MapBuild", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Bumped by every publication change while holding this row's lock (embeddings.signals), so a
+    # build going live under the same lock knows whether what it shows the public is still current.
+    publication_epoch = models.PositiveBigIntegerField(default=0, editable=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,6 +42,20 @@ class Map(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Never writes back ``live_build`` or ``publication_epoch`` read earlier.
+
+        Both change under the row lock only (``go_live``, publication changes); a full save of a map
+        loaded before (a curator editing its title in the admin) would otherwise put back a stale
+        epoch, hiding a publication change from a build about to go live, or the previous build.
+        """
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in ("live_build", "publication_epoch")
+            ]
+        super().save(*args, **kwargs)
 
     def members(self) -> models.QuerySet[Artwork]:
         """Works the map covers (published or not: visibility is decided when serving)."""
@@ -52,13 +70,29 @@ class Map(models.Model):
     def next_version(self) -> int:
         return (self.builds.aggregate(v=Max("version"))["v"] or 0) + 1
 
-    def go_live(self, build: "MapBuild") -> None:
+    def go_live(
+        self, build: "MapBuild", *, epoch: int | None = None, under_lock: Callable[["MapBuild"], None] | None = None
+    ) -> bool:
+        """Switches to ``build`` holding this map's row lock, the lock publication changes take too.
+
+        With ``epoch`` (the publication epoch the build's public data was derived at) the switch is
+        refused, returning False, when publication changed since: the caller re-derives and tries
+        again. ``under_lock`` runs just before the switch, while no publication change or
+        placement on this map can land (``embeddings.maps.publish_build``).
+        """
         with transaction.atomic():
+            current = Map.objects.select_for_update().filter(pk=self.pk).values_list("publication_epoch", flat=True).get()
+            if epoch is not None and current != epoch:
+                return False
+            if under_lock is not None:
+                under_lock(build)
             build.status = MapBuild.Status.READY
             build.finished = timezone.now()
             build.save(update_fields=["status", "finished"])
             Map.objects.filter(pk=self.pk).update(live_build=build)
             self.live_build = build
+            self.publication_epoch = current
+        return True
 
 
 class MapBuild(models.Model):
@@ -79,6 +113,8 @@ class MapBuild(models.Model):
     atlases = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     n_points = models.PositiveIntegerField(default=0)
+    # What the public is told: points whose work is published, refreshed when publication changes.
+    n_published = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -31,27 +32,27 @@ def _artwork_changed(**kwargs: Any) -> None:
 
 @receiver(publication_changed)
 def _publication_changed(artwork_ids: Any = (), **kwargs: Any) -> None:
-    """After a publish/unpublish: fresh index and decades on every live map, and fresh atlases on
-    the builds that hold the works (atlas sheets are public images of every published thumbnail).
+    """After a publish/unpublish: a fresh index, and everything the public reads of the ready builds
+    that hold the works re-derived (atlases, cluster names and sizes, counts, decades, metrics).
 
-    Atlases of the kept previous build are refreshed too: pages loaded before a switch still read them.
+    Every map's publication epoch is bumped under its row lock first. A build going live takes the
+    same lock and compares epochs (``Map.go_live``), so a change landing while it goes live is seen
+    by one side or the other: before the switch the build re-derives its public data; after it,
+    the query below finds the build ready and refreshes it. Builds kept from before a switch are
+    refreshed too: pages loaded before it still read them.
     """
     from embeddings.models import Map
-    from embeddings.tasks import refresh_decades, schedule_atlas_refresh
+    from embeddings.tasks import schedule_publication_refresh
 
     ids = list(artwork_ids or ())
-
-    def _after() -> None:
-        bump_stamp()
-        for map_pk in Map.objects.exclude(live_build=None).values_list("pk", flat=True):
-            refresh_decades.delay(map_pk)
-
-    transaction.on_commit(_after)
-    builds = set(
-        MapPoint.objects.filter(artwork_id__in=ids, build__status="ready")
-        .exclude(build__atlases={})
-        .values_list("build_id", flat=True)
-        .distinct()
-    ) if ids else set()
+    transaction.on_commit(bump_stamp)
+    if not ids:
+        return
+    with transaction.atomic():
+        locked = list(Map.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        Map.objects.filter(pk__in=locked).update(publication_epoch=F("publication_epoch") + 1)
+        builds = set(
+            MapPoint.objects.filter(artwork_id__in=ids, build__status="ready").values_list("build_id", flat=True).distinct()
+        )
     for build_pk in sorted(builds):
-        schedule_atlas_refresh(build_pk)
+        schedule_publication_refresh(build_pk)

@@ -42,15 +42,6 @@ def build_map(self, map_pk: int, job_pk: int | None = None) -> dict:
     return result
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
-def refresh_decades(map_pk: int) -> int:
-    from embeddings.maps import refresh_decades as run_refresh
-    from embeddings.models import Map
-
-    map_obj = Map.objects.select_related("live_build").get(pk=map_pk)
-    return run_refresh(map_obj.live_build) if map_obj.live_build else 0
-
-
 # A burst of placements (a batch import) is summarised once: the first placement after a refresh
 # starts marks the build "pending" and enqueues one refresh a little later; placements while it is
 # pending only ride along. The refresh clears the mark before reading, so a placement that lands
@@ -91,35 +82,36 @@ def refresh_build_statistics(build_pk: int) -> dict:
     return refresh_statistics(build)
 
 
-def atlas_refresh_pending_key(build_pk: int) -> str:
-    return f"embeddings:atlas-refresh-pending:{build_pk}"
+def publication_refresh_pending_key(build_pk: int) -> str:
+    return f"embeddings:publication-refresh-pending:{build_pk}"
 
 
-def schedule_atlas_refresh(build_pk: int) -> None:
-    """After commit, one atlas refresh per build, however many works a curator (un)publishes at once."""
+def schedule_publication_refresh(build_pk: int) -> None:
+    """After commit, one refresh per build, however many works a curator (un)publishes at once."""
     from django.core.cache import cache
     from django.db import transaction
 
     def _enqueue() -> None:
-        if cache.add(atlas_refresh_pending_key(build_pk), 1, timeout=STATISTICS_PENDING_TTL_S):
-            refresh_atlases.delay(build_pk)
+        if cache.add(publication_refresh_pending_key(build_pk), 1, timeout=STATISTICS_PENDING_TTL_S):
+            refresh_publication.delay(build_pk)
 
     transaction.on_commit(_enqueue)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
-def refresh_atlases(build_pk: int) -> int:
-    """Re-packs a build's texture atlases after publication changed, so unpublished thumbnails leave them."""
+def refresh_publication(build_pk: int) -> dict:
+    """Re-derives what the public reads of a build after publication changed (``maps.refresh_published_view``):
+    atlases re-packed without unpublished thumbnails, cluster names, sizes and counts from published works."""
     from django.core.cache import cache
 
-    from embeddings.atlas import refresh_atlases as run_refresh
+    from embeddings.maps import refresh_published_view
     from embeddings.models import MapBuild
 
-    cache.delete(atlas_refresh_pending_key(build_pk))
+    cache.delete(publication_refresh_pending_key(build_pk))
     build = MapBuild.objects.select_related("map").filter(pk=build_pk).first()
     if build is None:
-        return 0
-    return int(run_refresh(build).get("count", 0))
+        return {"build": build_pk}
+    return refresh_published_view(build)
 
 
 def enqueue_build(map_pk: int) -> Job:

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from collection.values import AccessionConverter
 from frontend import views
+
+register_converter(AccessionConverter, "accession")
 
 app_name = "frontend"
 
@@ -8,5 +11,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("list/", views.works_list, name="list"),
     path("decades/", views.decades, name="decades"),
-    path("works/<str:accession_number>/", views.artwork, name="artwork"),
+    path("works/<accession:accession_number>/", views.artwork, name="artwork"),
 ]

@@ -15,8 +15,10 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from collection.models import Artwork, Classification
+from config.security import webgl_page
 from frontend.i18n import js_strings
 
 
@@ -37,6 +39,7 @@ def _default_map(maps: list[dict[str, Any]], wanted: str | None) -> str | None:
     return slugs[0] if slugs else None
 
 
+@webgl_page
 def home(request: HttpRequest) -> HttpResponse:
     maps = _live_maps()
     if request.GET.get("q") or request.GET.get("page") or not maps:
@@ -68,11 +71,31 @@ def works_list(request: HttpRequest) -> HttpResponse:
     works = Artwork.objects.published().with_related().select_related("image").order_by("year_start", "accession_number")
     query = request.GET.get("q", "").strip()[:200]
     if query:
+        refused = _search_refused(request)
+        if refused is not None:
+            return refused
         works = works.search(query)
     page = Paginator(works, 60).get_page(request.GET.get("page"))
     return render(request, "frontend/list.html", {"page": page, "query": query, "has_map": bool(_live_maps())})
 
 
+def _search_refused(request: HttpRequest) -> HttpResponse | None:
+    """A 429 when this visitor searched too often: a text search scans the collection, like the API's."""
+    from collection.api.auth import SearchThrottle
+
+    throttle = SearchThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = max(1, round(throttle.wait() or 1))
+    response = HttpResponse(
+        _("Too many searches in a short time. Try again in %(seconds)s seconds.") % {"seconds": wait},
+        status=429, content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@webgl_page
 def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
     from embeddings.models import MapPoint
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection.api.auth import request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
 from collection.api.schema import ErrorSerializer
 from collection.api.uploads import read_photo
 from collection.api.views import StrictQueryParamsMixin, parse_k
@@ -46,12 +46,13 @@ class FaceArtworkSerializer(serializers.Serializer):
     decade = serializers.IntegerField(allow_null=True)
     url = serializers.SerializerMethodField()
 
-    def get_url(self, obj: Any) -> str:
-        from django.urls import reverse
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, obj: Any) -> str | None:
+        from collection.values import artwork_url
 
-        path = reverse("api:artwork-detail", kwargs={"accession_number": obj.accession_number})
+        path = artwork_url("api:artwork-detail", obj.accession_number)
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return request.build_absolute_uri(path) if request and path else path
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -126,6 +127,7 @@ class FaceSearchView(APIView):
 
     public_post = True
     parser_classes = [parsers.MultiPartParser]
+    throttle_classes = [PhotoSearchThrottle, AnonThrottle, PartnerTokenThrottle]
 
     @extend_schema(
         request={"multipart/form-data": FaceSearchSerializer},

@@ -6,7 +6,6 @@ web process can import this module to enqueue tasks without loading torch.
 
 from __future__ import annotations
 
-import base64
 import logging
 
 from celery import shared_task
@@ -60,14 +59,29 @@ def detect_objects(self, pk: int, force: bool = False) -> str:
     return f"{run.found} objects"
 
 
-@shared_task(**RETRY)
-def embed_upload(payload: str) -> list[float]:
+# Visitors' photos: the request waits SEARCH_TIMEOUT_SECONDS at most, so these tasks are never retried,
+# never redelivered after a lost worker (acknowledged on receipt) and sent with that expiry; the photo
+# itself waits in the cache under the key they get (mlserver.client), and is gone once the request is.
+PHOTO_TASK = {"acks_late": False, "reject_on_worker_lost": False, "max_retries": 0}
+
+
+def embed_photo(data: bytes) -> list[float]:
     """A visitor's photo for search by image: decoded in memory, embedded, forgotten."""
     from mlserver import services
 
-    data = base64.b64decode(payload)
+    return services.embed_bytes(data).tolist()
+
+
+@shared_task(**PHOTO_TASK)
+def embed_upload(key: str) -> list[float] | None:
+    """:func:`embed_photo` on the photo left under ``key``; nothing to do once the request gave up."""
+    from mlserver.client import take_photo
+
+    data = take_photo(key)
+    if data is None:
+        return None
     try:
-        return services.embed_bytes(data).tolist()
+        return embed_photo(data)
     finally:
         del data
 
@@ -86,14 +100,23 @@ def detect_faces(self, pk: int) -> str:
     return "current" if outcome.skipped else f"{outcome.found} faces"
 
 
-@shared_task(**RETRY)
-def face_upload(payload: str) -> dict:
+def describe_photo(data: bytes) -> dict:
     """A visitor's photo for search by face: decoded in memory, described, forgotten."""
     from mlserver import facestage
 
-    data = base64.b64decode(payload)
+    return facestage.descriptors_for_upload(data)
+
+
+@shared_task(**PHOTO_TASK)
+def face_upload(key: str) -> dict | None:
+    """:func:`describe_photo` on the photo left under ``key``; nothing to do once the request gave up."""
+    from mlserver.client import take_photo
+
+    data = take_photo(key)
+    if data is None:
+        return None
     try:
-        return facestage.descriptors_for_upload(data)
+        return describe_photo(data)
     finally:
         del data
 

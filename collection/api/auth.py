@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -70,9 +71,28 @@ class ReadPublishedOrWrite(permissions.BasePermission):
 
 class AnonThrottle(throttling.AnonRateThrottle):
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if isinstance(request.auth, PartnerToken) or is_curator(request.user):
+        # getattr: the HTML search page (a plain Django request, no .auth) is throttled with these classes too.
+        if isinstance(getattr(request, "auth", None), PartnerToken) or is_curator(request.user):
             return None
         return super().get_cache_key(request, view)
+
+
+class SearchThrottle(AnonThrottle):
+    """Text and filter searches (the HTML list, the map's match): each one scans the collection."""
+
+    scope = "anon-search"
+
+    def get_rate(self) -> str:
+        return settings.API_SEARCH_RATE
+
+
+class PhotoSearchThrottle(AnonThrottle):
+    """Search by image and by face: each one is a photo decode and a model pass."""
+
+    scope = "anon-photo"
+
+    def get_rate(self) -> str:
+        return settings.API_PHOTO_SEARCH_RATE
 
 
 class PartnerTokenThrottle(throttling.SimpleRateThrottle):

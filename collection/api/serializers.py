@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from collection.api.auth import request_sees_unpublished
-from collection.models import Artwork, ArtworkArtist, Classification
+from collection.models import LABEL_NAME_MAX_LENGTH, MAX_MOTIFS, MAX_STYLES, Artwork, ArtworkArtist, Classification
+from collection.values import artwork_url, validate_accession_number
 from mlserver.models import Detection
 
 
@@ -32,8 +32,12 @@ class ImageUrlsSerializer(serializers.Serializer):
 
 class ArtworkSerializer(serializers.ModelSerializer):
     artists = CreditSerializer(source="credits", many=True, read_only=True)
-    styles = serializers.ListField(child=serializers.CharField(max_length=120), required=False, max_length=50)
-    motifs = serializers.ListField(child=serializers.CharField(max_length=120), required=False, max_length=200)
+    styles = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_NAME_MAX_LENGTH), required=False, max_length=MAX_STYLES
+    )
+    motifs = serializers.ListField(
+        child=serializers.CharField(max_length=LABEL_NAME_MAX_LENGTH), required=False, max_length=MAX_MOTIFS
+    )
     artist = serializers.CharField(
         source="artist_display", required=False, allow_blank=True, max_length=1000,
         help_text="As the museum writes it, e.g. 'Attributed to Anthony van Dyck (Flemish, 1599–1641)'.",
@@ -53,7 +57,8 @@ class ArtworkSerializer(serializers.ModelSerializer):
             "decade", "classification", "medium", "styles", "motifs", "images",
         ]
         read_only_fields = ["year_start", "year_end", "decade"]
-        extra_kwargs = {"accession_number": {"validators": []}}
+        # Uniqueness is checked by the view (a clear 400); the accession rule is the model's.
+        extra_kwargs = {"accession_number": {"validators": [validate_accession_number]}}
 
     @extend_schema_field(ImageUrlsSerializer(allow_null=True))
     def get_images(self, obj: Artwork) -> dict[str, Any] | None:
@@ -65,10 +70,11 @@ class ArtworkSerializer(serializers.ModelSerializer):
             urls = {k: (request.build_absolute_uri(v) if v else None) for k, v in urls.items()}
         return {**urls, "width": obj.image.width, "height": obj.image.height}
 
-    def get_url(self, obj: Artwork) -> str:
-        path = reverse("api:artwork-detail", kwargs={"accession_number": obj.accession_number})
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, obj: Artwork) -> str | None:
+        path = artwork_url("api:artwork-detail", obj.accession_number)
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return request.build_absolute_uri(path) if request and path else path
 
     def to_representation(self, instance: Artwork) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -112,7 +118,9 @@ class ArtworkDetailSerializer(ArtworkSerializer):
             "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published", "objects",
             "faces",
         ]
-        extra_kwargs = {"accession_number": {"validators": []}, "published": {"required": False}}
+        extra_kwargs = {
+            "accession_number": {"validators": [validate_accession_number]}, "published": {"required": False},
+        }
 
     @extend_schema_field(DetectedObjectSerializer(many=True))
     def get_objects(self, obj: Artwork) -> list[dict[str, Any]]:

@@ -14,7 +14,14 @@ from mlserver.api import FaceSearchView, FaceViewSet
 
 app_name = "api"
 
-router = DefaultRouter(trailing_slash=True)
+
+class ActionsFirstRouter(DefaultRouter):
+    """Tries a work's actions (.../1986/23/similar/) before its detail route, whose accession may hold "/"."""
+
+    routes = [DefaultRouter.routes[0], DefaultRouter.routes[1], DefaultRouter.routes[3], DefaultRouter.routes[2]]
+
+
+router = ActionsFirstRouter(trailing_slash=True)
 router.register("artworks", ArtworkViewSet, basename="artwork")
 router.register("maps", MapViewSet, basename="map")
 router.register("faces", FaceViewSet, basename="face")

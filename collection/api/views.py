@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collection import images, importers, services
-from collection.api.auth import request_sees_unpublished
+from collection import images, importers, services, values
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
 from collection.api.filters import ArtworkFilter
 from collection.api.schema import ErrorSerializer
 from collection.api.uploads import read_photo
@@ -26,7 +27,7 @@ from collection.api.serializers import (
     ObjectLabelSerializer,
     SimilarWorkSerializer,
 )
-from collection.models import Artwork
+from collection.models import Artwork, StaleVersion
 from mlserver.models import Detection
 
 # Query parameters every list view understands besides its filters.
@@ -61,6 +62,35 @@ class StrictQueryParamsMixin:
             self.check_query_params(request)
 
 
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+def expected_version(request: Request, artwork: Artwork) -> int | None:
+    """The version an If-Match names, for the save to check under the row's lock; no header, no check.
+
+    Our ETags are versions, so a weak form (a proxy that compressed the answer weakens it) names the
+    same version and is accepted. A header naming no current version is refused at once.
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None
+    if any(tag.removeprefix("W/") == artwork.etag for tag in tags):
+        return artwork.version
+    raise _stale(header, artwork)
+
+
+def _stale(sent: str, artwork: Artwork) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"The work was changed by someone else since you read it (If-Match: {sent}; it is now {artwork.etag}). "
+        "Nothing was saved: GET it again, re-apply your change and send the new ETag in If-Match."
+    )
+
+
 class ArtworkViewSet(
     StrictQueryParamsMixin,
     mixins.ListModelMixin,
@@ -70,7 +100,8 @@ class ArtworkViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "accession_number"
-    lookup_value_regex = r"[^/]+"
+    # Accession numbers may hold "/" (1986/23); collection.api.urls matches the actions first.
+    lookup_value_regex = values.ACCESSION_REGEX
     filterset_class = ArtworkFilter
     action_query_params = {"similar": {"k"}}
     ordering_fields = ["accession_number", "title", "year_start", "decade", "updated"]
@@ -89,31 +120,55 @@ class ArtworkViewSet(
             return ImageUploadSerializer
         return ArtworkDetailSerializer
 
-    def _save(self, serializer: ArtworkDetailSerializer, existing: Artwork | None) -> Artwork:
+    def _save(
+        self, serializer: ArtworkDetailSerializer, existing: Artwork | None, *, expected_version: int | None = None
+    ) -> Artwork:
         changes = {}
         source_names = {"artist_display": "artist", "date_display": "date"}
         for key, value in serializer.validated_data.items():
             changes[source_names.get(key, key)] = value
         try:
-            return services.save_artwork(changes, existing=existing)
+            return services.save_artwork(changes, existing=existing, expected_version=expected_version)
+        except importers.AccessionTaken:  # a create raced with another one and lost
+            raise accession_taken(changes["accession_number"]) from None
         except importers.RowRejected as exc:
             raise ValidationError({"detail": str(exc)}) from None
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Creates a work; a taken accession number gets one answer, whoever holds it.
+
+        Accession numbers are unique, so a refused create always tells the caller that the number
+        is taken. The answer says no more than that: it is the same for a work the caller can read
+        and for an unpublished one it cannot (a partner token never reads those), and it names no
+        work, so it confirms nothing the caller could not already read (docs/api.md, "Writing").
+        Updates and uploads address a work by its number and answer 404 for one the caller cannot
+        read, as for one that does not exist.
+        """
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accession = serializer.validated_data.get("accession_number")
         if Artwork.objects.filter(accession_number=accession).exists():
-            raise ValidationError({"accession_number": f"An artwork with accession number {accession!r} exists."})
-        artwork = self._save(serializer, None)
+            raise accession_taken(accession)
+        try:
+            artwork = self._save(serializer, None)
+        except IntegrityError:  # a concurrent create took the number first
+            raise accession_taken(accession) from None
         return Response(self.get_serializer(artwork).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        artwork = self.get_object()
+        return Response(self.get_serializer(artwork).data, headers={"ETag": artwork.etag})
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         existing = self.get_object()
+        expected = expected_version(request, existing)
         serializer = self.get_serializer(existing, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        artwork = self._save(serializer, existing)
-        return Response(self.get_serializer(artwork).data)
+        try:
+            artwork = self._save(serializer, existing, expected_version=expected)
+        except StaleVersion:
+            raise _stale(request.headers["If-Match"], Artwork.objects.get(pk=existing.pk)) from None
+        return Response(self.get_serializer(artwork).data, headers={"ETag": artwork.etag})
 
     @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses=ArtworkDetailSerializer)
     @action(detail=True, methods=["post"], url_path="image", parser_classes=[parsers.MultiPartParser])
@@ -151,6 +206,11 @@ class ArtworkViewSet(
 
 
 
+def accession_taken(accession: str) -> ValidationError:
+    """The one refusal for a taken accession number: it echoes the caller's input and names no work."""
+    return ValidationError({"accession_number": f"The accession number {accession!r} cannot be used for a new work: choose another."})
+
+
 def parse_k(request: Request, default: int = 12) -> int:
     raw = request.query_params.get("k", request.data.get("k") if hasattr(request, "data") and request.method == "POST" else None)
     if raw in (None, ""):
@@ -175,6 +235,7 @@ class ImageSearchView(APIView):
     """Nearest works to an uploaded photo. The photo is decoded in memory and never stored or logged."""
 
     public_post = True
+    throttle_classes = [PhotoSearchThrottle, AnonThrottle, PartnerTokenThrottle]
     parser_classes = [parsers.MultiPartParser]
 
     @extend_schema(

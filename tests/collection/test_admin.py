@@ -35,6 +35,7 @@ def change_form_data(work: Artwork, **overrides: object) -> dict[str, object]:
         "rights": work.rights,
         "source_url": work.source_url,
         "iiif_manifest_url": work.iiif_manifest_url,
+        "seen_version": work.version,
         "credits-TOTAL_FORMS": "0",
         "credits-INITIAL_FORMS": "0",
         "credits-MIN_NUM_FORMS": "0",
@@ -209,8 +210,107 @@ def test_creating_a_partner_token_in_the_admin_shows_its_key_once(client):
     )
 
     page = response.content.decode()
-    assert "Token created. Copy the key now, it is not shown again:" in page
-    key = page.split("it is not shown again: ")[1].split("<")[0].strip()
+    assert "Copy the key now, it is not shown again:" in page
+    key = page.split('<code id="token-key">')[1].split("<")[0].strip()
     token = PartnerToken.objects.get()
     assert PartnerToken.find(key) == token
     assert token.key_hash != key
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_new_partner_tokens_key_never_travels_in_a_cookie_or_a_redirect(client):
+    """The messages cookie is signed, not encrypted: anyone who reads it would read the key."""
+    from collection.models import PartnerToken
+
+    client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
+
+    response = client.post(
+        "/admin/collection/partnertoken/add/", {"name": "Museum app", "scope": "write", "rate": "", "active": "on"}
+    )
+
+    assert response.status_code == 200  # the key is in this body, not behind a redirect
+    key = response.content.decode().split('<code id="token-key">')[1].split("<")[0].strip()
+    assert PartnerToken.find(key) == PartnerToken.objects.get()
+    cookies = " ".join(morsel.value for morsel in response.cookies.values())
+    assert key not in cookies
+    assert key not in " ".join(f"{name}: {value}" for name, value in response.items())
+    follow_up = client.get("/admin/collection/partnertoken/")
+    assert key not in follow_up.content.decode()
+
+
+# --- Two curators on one work -------------------------------------------------------------------
+
+
+def test_the_change_form_carries_the_version_it_was_opened_at(admin_client_for_curator):
+    work = ArtworkFactory(title="Haystacks")
+
+    page = admin_client_for_curator.get(change_url(work)).content.decode()
+
+    assert f'<input type="hidden" name="seen_version" value="{work.version}"' in page
+
+
+def test_a_curator_saving_a_form_opened_before_someone_elses_save_is_told_and_nothing_is_saved(admin_client_for_curator):
+    work = ArtworkFactory(title="Haystacks", medium="Oil on canvas")
+    first_form = change_form_data(work, title="Haystacks at Sunset")
+    second_form = change_form_data(work, medium="Oil on panel")  # opened at the same version
+
+    assert admin_client_for_curator.post(change_url(work), first_form).status_code == 302
+    response = admin_client_for_curator.post(change_url(work), second_form)
+
+    assert response.status_code == 200  # the form again, with the reason
+    page = response.content.decode()
+    assert "Someone else changed this work while you were editing it (you opened version 1; it is now at version 2)" in page
+    assert "Nothing was saved: open the work again" in page
+    work.refresh_from_db()
+    assert (work.title, work.medium, work.version) == ("Haystacks at Sunset", "Oil on canvas", 2)
+
+
+def test_a_form_posted_without_the_version_it_was_opened_at_is_refused(admin_client_for_curator):
+    work = ArtworkFactory(title="Haystacks")
+    data = change_form_data(work, title="Changed")
+    del data["seen_version"]
+
+    response = admin_client_for_curator.post(change_url(work), data)
+
+    assert response.status_code == 200
+    assert "did not say which version of the work it was opened at" in response.content.decode()
+    assert Artwork.objects.get(pk=work.pk).title == "Haystacks"
+
+
+def test_processing_a_work_does_not_make_a_curators_open_form_stale(admin_client_for_curator):
+    from collection.tasks import process_artwork
+
+    work = artwork_with_image(image_bytes("JPEG"), title="Haystacks")
+    form = change_form_data(work, title="Haystacks at Noon")
+
+    process_artwork.apply(args=[work.pk])
+    assert Artwork.objects.get(pk=work.pk).processing_status == ProcessingStatus.DONE
+
+    assert admin_client_for_curator.post(change_url(work), form).status_code == 302
+    assert Artwork.objects.get(pk=work.pk).title == "Haystacks at Noon"
+
+
+def test_the_admin_refuses_more_motifs_than_the_cap_naming_it(admin_client_for_curator):
+    from collection.models import MAX_MOTIFS, Label
+
+    work = ArtworkFactory(title="Crowded")
+    labels = Label.objects.bulk_create(Label(kind="motif", name=f"motif {n}") for n in range(MAX_MOTIFS + 1))
+
+    response = admin_client_for_curator.post(change_url(work), change_form_data(work, labels=[label.pk for label in labels]))
+
+    assert response.status_code == 200
+    assert f"{MAX_MOTIFS + 1} motifs chosen, above the limit of {MAX_MOTIFS}." in response.content.decode()
+    assert not work.labels.exists()
+
+
+def test_a_form_opened_before_another_curator_unpublished_the_work_cannot_publish_it_again(admin_client_for_curator):
+    work = ArtworkFactory(title="Haystacks", published=True)
+    form = change_form_data(work, title="Haystacks at Noon")  # still says published
+
+    admin_client_for_curator.post(CHANGELIST, {"action": "unpublish", "_selected_action": [work.pk]})
+    response = admin_client_for_curator.post(change_url(work), form)
+
+    assert response.status_code == 200
+    assert "Someone else changed this work while you were editing it" in response.content.decode()
+    work.refresh_from_db()
+    assert (work.title, work.published) == ("Haystacks", False)

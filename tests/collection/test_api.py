@@ -500,3 +500,95 @@ def test_the_schema_describes_the_objects_endpoint_and_the_detail_field(tmp_path
     list_params = [p["name"] for p in schema["paths"]["/api/v1/artworks/"]["get"]["parameters"]]
     assert "object" in list_params
     assert "objects" in schema["components"]["schemas"]["ArtworkDetail"]["properties"]
+
+
+# --- Two editors on one work: ETag and If-Match ---------------------------------------------------
+
+
+@pytest.fixture
+def registrar(api_client):
+    _, key = PartnerToken.issue("Registrar", scope="write")
+    api_client.credentials(**token_header(key))
+    return api_client
+
+
+def test_the_detail_carries_the_works_version_as_its_etag(registrar, works):
+    response = registrar.get(detail("1880.1"))
+
+    assert response.status_code == 200
+    assert response["ETag"] == '"v1"'
+
+
+def test_a_patch_with_the_current_if_match_saves_and_answers_with_the_new_etag(registrar, works):
+    etag = registrar.get(detail("1880.1"))["ETag"]
+
+    response = registrar.patch(detail("1880.1"), {"title": "Haystacks, Evening"}, format="json", HTTP_IF_MATCH=etag)
+
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == '"v2"'
+    assert Artwork.objects.get(accession_number="1880.1").title == "Haystacks, Evening"
+
+
+def test_a_patch_with_a_stale_if_match_is_a_412_telling_the_editor_and_saves_nothing(registrar, works):
+    etag = registrar.get(detail("1880.1"))["ETag"]
+    assert registrar.patch(detail("1880.1"), {"title": "First editor's"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+
+    response = registrar.put(
+        detail("1880.1"), {"accession_number": "1880.1", "title": "Second editor's", "medium": "Pastel"},
+        format="json", HTTP_IF_MATCH=etag,
+    )
+
+    assert response.status_code == 412
+    assert response.json()["detail"].startswith(
+        'The work was changed by someone else since you read it (If-Match: "v1"; it is now "v2"). Nothing was saved'
+    )
+    work = Artwork.objects.get(accession_number="1880.1")
+    assert (work.title, work.medium, work.version) == ("First editor's", "Oil on canvas", 2)
+
+
+def test_a_save_that_loses_the_race_after_its_if_match_was_checked_is_refused_too(works):
+    from collection import services
+    from collection.models import StaleVersion
+
+    read_by_editor = Artwork.objects.get(accession_number="1880.1")
+    services.save_artwork({"title": "Someone else's"}, existing=Artwork.objects.get(accession_number="1880.1"))
+
+    with pytest.raises(StaleVersion):
+        services.save_artwork({"medium": "Pastel"}, existing=read_by_editor, expected_version=read_by_editor.version)
+    work = Artwork.objects.get(accession_number="1880.1")
+    assert (work.title, work.medium) == ("Someone else's", "Oil on canvas")
+
+
+def test_a_patch_without_if_match_does_not_write_back_fields_someone_changed_meanwhile(works):
+    from collection import services
+
+    read_by_editor = Artwork.objects.get(accession_number="1880.1")
+    services.save_artwork({"medium": "Pastel"}, existing=Artwork.objects.get(accession_number="1880.1"))
+
+    services.save_artwork({"title": "Haystacks, Evening"}, existing=read_by_editor)
+
+    work = Artwork.objects.get(accession_number="1880.1")
+    assert (work.title, work.medium) == ("Haystacks, Evening", "Pastel")
+
+
+def test_a_patch_of_the_title_keeps_artist_credits_a_curator_fixed_by_hand(registrar, works):
+    haystacks = works["haystacks"]
+    haystacks.credits.update(qualifier="Studio of")
+
+    response = registrar.patch(detail("1880.1"), {"title": "Haystacks, Evening"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert haystacks.credits.get().qualifier == "Studio of"
+
+
+def test_the_api_refuses_more_motifs_or_longer_motifs_than_the_import_allows(registrar, works):
+    from collection.models import LABEL_NAME_MAX_LENGTH, MAX_MOTIFS
+
+    too_many = registrar.patch(detail("1880.1"), {"motifs": [f"m{n}" for n in range(MAX_MOTIFS + 1)]}, format="json")
+    too_long = registrar.patch(detail("1880.1"), {"motifs": ["x" * (LABEL_NAME_MAX_LENGTH + 1)]}, format="json")
+
+    assert too_many.status_code == 400
+    assert f"no more than {MAX_MOTIFS} elements" in str(too_many.json())
+    assert too_long.status_code == 400
+    assert f"no more than {LABEL_NAME_MAX_LENGTH} characters" in str(too_long.json())
+    assert Artwork.objects.get(accession_number="1880.1").motifs == ["landscape"]

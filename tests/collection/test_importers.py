@@ -258,7 +258,8 @@ def test_it_rejects_a_bad_row_with_its_line_number_and_reason_while_the_other_ro
     assert Artwork.objects.get(accession_number="G1").title == "Before"
 
 
-def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_port_url):
+def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_port_url, settings):
+    settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # loopback stands in for an allowed intranet host
     csv_file = write(
         tmp_path / "works.csv",
         "id,title,image_url\nU1,Far away," + closed_port_url + "\nU2,Here,\n",
@@ -266,7 +267,10 @@ def test_it_rejects_a_row_whose_image_url_cannot_be_reached(tmp_path, closed_por
 
     output = run_import(csv_file)
 
-    assert f"rejected line 2 (U1): image URL {closed_port_url} could not be fetched: ConnectionError" in output
+    assert (
+        f"rejected line 2 (U1): image URL {closed_port_url} could not be fetched: refused by policy or not reachable"
+        in output
+    )
     assert list(Artwork.objects.values_list("accession_number", flat=True)) == ["U2"]
 
 
@@ -430,3 +434,156 @@ def test_a_title_above_the_length_limit_rejects_the_row(tmp_path):
 
     assert "rejected line 2 (1): title is 501 characters long, above the limit of 500" in output
     assert list(Artwork.objects.values_list("accession_number", flat=True)) == ["2"]
+
+
+# --- Re-imports and curators' edits -------------------------------------------------------------
+
+
+def conflict_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("conflict ")]
+
+
+def test_re_importing_keeps_an_image_a_curator_replaced_and_reports_the_conflict(tmp_path, image_folder):
+    from collection import services
+
+    csv_file = write(tmp_path / "works.csv", "id,title,image\nA1,Helena,images/a.jpg\n")
+    run_import(csv_file)
+    work = Artwork.objects.get(accession_number="A1")
+    services.attach_image(work, (image_folder / "b.jpg").read_bytes(), name="better.jpg")
+    replaced = Artwork.objects.get(accession_number="A1").image
+
+    output = run_import(csv_file)
+
+    work.refresh_from_db()
+    assert work.image_id == replaced.pk
+    (line,) = conflict_lines(output)
+    assert line.startswith(f"conflict line 2 (A1): image: kept the curator's picture sha256 {replaced.sha256[:12]}")
+    assert summary_line(output).startswith("Import finished: created 0, updated 0, unchanged 1, rejected 0, 1 curator edit(s) kept")
+    assert ImportRun.objects.order_by("started").last().conflicts == [line.removeprefix("conflict ")]
+
+
+def test_re_importing_keeps_the_fields_a_curator_edited_and_takes_the_files_new_values_for_the_others(tmp_path):
+    from collection import services
+
+    csv_file = write(tmp_path / "works.csv", "id,title,medium,motifs,published\nA1,Helena,Oil,portrait,yes\n")
+    run_import(csv_file)
+    work = Artwork.objects.get(accession_number="A1")
+    services.save_artwork({"title": "Helena Tromper Du Bois", "motifs": ["portrait", "lace collar"]}, existing=work)
+    services.set_published(Artwork.objects.filter(pk=work.pk), False)
+
+    write(csv_file, "id,title,medium,motifs,published\nA1,Helena (copy),Oil on canvas,woman,yes\n")
+    output = run_import(csv_file)
+
+    work = Artwork.objects.get(accession_number="A1")
+    assert work.title == "Helena Tromper Du Bois"
+    assert sorted(work.motifs) == ["lace collar", "portrait"]
+    assert work.published is False
+    assert work.medium == "Oil on canvas"  # nobody edited it: the file's new value
+    assert conflict_lines(output) == [
+        "conflict line 2 (A1): motifs: kept the curator's ['lace collar', 'portrait']; the file has ['woman']",
+        "conflict line 2 (A1): published: kept the curator's False; the file has True",
+        "conflict line 2 (A1): title: kept the curator's 'Helena Tromper Du Bois'; the file has 'Helena (copy)'",
+    ]
+    assert "updated 1" in summary_line(output)
+
+
+def test_overwrite_edits_takes_the_files_values_over_a_curators_and_later_imports_are_quiet(tmp_path):
+    from collection import services
+
+    csv_file = write(tmp_path / "works.csv", "id,title,medium\nA1,Helena,Oil\n")
+    run_import(csv_file)
+    services.save_artwork({"title": "Mine"}, existing=Artwork.objects.get(accession_number="A1"))
+
+    output = run_import(csv_file, "--overwrite-edits")
+
+    assert conflict_lines(output) == []
+    assert Artwork.objects.get(accession_number="A1").title == "Helena"
+    assert summary_line(run_import(csv_file)) == "Import finished: created 0, updated 0, unchanged 1, rejected 0."
+
+
+def test_a_value_the_curator_and_the_file_agree_on_is_no_conflict(tmp_path):
+    from collection import services
+
+    csv_file = write(tmp_path / "works.csv", "id,title\nA1,Helena\n")
+    run_import(csv_file)
+    services.save_artwork({"title": "Helena Tromper"}, existing=Artwork.objects.get(accession_number="A1"))
+
+    write(csv_file, "id,title\nA1,Helena Tromper\n")
+    first = run_import(csv_file)
+    write(csv_file, "id,title\nA1,Helena Tromper Du Bois\n")
+    second = run_import(csv_file)
+
+    assert conflict_lines(first) == []
+    assert conflict_lines(second) == []  # the file's value is the import's again, so its change is taken
+    assert Artwork.objects.get(accession_number="A1").title == "Helena Tromper Du Bois"
+
+
+def test_a_work_stored_before_provenance_keeps_its_differing_values_and_records_the_ones_the_file_agrees_with(tmp_path):
+    from tests.factories import ArtworkFactory
+
+    ArtworkFactory(accession_number="OLD.1", title="Helena", medium="Oil on panel", artist_display="Painter", published=True)
+    csv_file = write(tmp_path / "works.csv", "id,title,medium,artist,date\nOLD.1,Helena,Oil on canvas,Painter,1880\n")
+
+    output = run_import(csv_file)
+
+    assert conflict_lines(output) == [
+        "conflict line 2 (OLD.1): medium: kept the curator's 'Oil on panel'; the file has 'Oil on canvas'"
+    ]
+    assert Artwork.objects.get(accession_number="OLD.1").medium == "Oil on panel"
+    write(csv_file, "id,title,medium,artist,date\nOLD.1,Helena (detail),Oil on panel,Painter,1880\n")
+    output = run_import(csv_file)
+    assert conflict_lines(output) == []  # the title was recorded as the import's on the first run
+    work = Artwork.objects.get(accession_number="OLD.1")
+    assert (work.title, work.medium) == ("Helena (detail)", "Oil on panel")
+
+
+def test_the_same_accession_number_in_two_files_of_one_run_is_rejected_the_second_time_naming_the_first_file(tmp_path):
+    first = write(tmp_path / "first.csv", "id,title,published\nA1,Helena,yes\nA2,Dunes,yes\n")
+    second = write(tmp_path / "second.csv", "id,title,published\nA3,Marsh,yes\nA1,Helena again,no\n")
+
+    output = run_import(first, second)
+
+    assert f"rejected line 3 (A1): duplicate accession number 'A1' (first seen in {first} on line 2)" in output
+    assert summary_line(output) == "Import finished: created 3, updated 0, unchanged 0, rejected 1."
+    work = Artwork.objects.get(accession_number="A1")
+    assert (work.title, work.published) == ("Helena", True)
+    assert ImportRun.objects.get(source=str(second)).rejected == 1
+
+
+def test_a_second_file_that_cannot_be_read_stops_the_run_before_any_row_of_the_first_is_imported(tmp_path):
+    good = write(tmp_path / "good.csv", "id,title\nA1,Helena\n")
+    bad = write(tmp_path / "bad.csv", "id,artist\n1,Monet\n")
+
+    with pytest.raises(CommandError, match="missing required column"):
+        run_import(good, bad)
+
+    assert not Artwork.objects.exists()
+    assert not ImportRun.objects.exists()
+
+
+def test_a_row_with_more_motifs_than_the_cap_is_rejected_naming_the_cap(tmp_path):
+    from collection.models import MAX_MOTIFS
+
+    motifs = "|".join(f"motif {n}" for n in range(3000))
+    csv_file = write(tmp_path / "works.csv", f"id,title,motifs\nM1,Crowded,{motifs}\nM2,Fine,{'|'.join(['a'] * 3)}\n")
+
+    output = run_import(csv_file)
+
+    assert f"rejected line 2 (M1): motifs has 3000 terms, above the limit of {MAX_MOTIFS}" in output
+    assert not Artwork.objects.filter(accession_number="M1").exists()
+    assert not Label.objects.filter(name="motif 0").exists()
+    assert Artwork.objects.get(accession_number="M2").motifs == ["a"]
+
+
+def test_a_motif_longer_than_a_label_may_be_rejects_the_row_instead_of_being_cut(tmp_path):
+    from collection.models import LABEL_NAME_MAX_LENGTH
+
+    long = "x" * (LABEL_NAME_MAX_LENGTH + 1)
+    csv_file = write(tmp_path / "works.csv", f"id,title,motifs,styles\nM1,Long,{long},\nM2,Long style,,{long}\n")
+
+    output = run_import(csv_file)
+
+    assert f"rejected line 2 (M1): motifs term 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is {LABEL_NAME_MAX_LENGTH + 1} characters long, above the limit of {LABEL_NAME_MAX_LENGTH}" in output
+    assert "rejected line 3 (M2): styles term" in output
+    assert not Artwork.objects.exists()
+    assert not Label.objects.exists()

@@ -97,3 +97,27 @@ def test_no_secret_is_written_in_the_settings_source():
     for name in ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "DATABASE_URL", "CELERY_BROKER_URL"):
         assert f'env_str("{name}"' in source
     assert not re.search(r"(?i)(password|secret_access_key)\s*=\s*['\"][^'\"]+['\"]", source)
+
+
+def test_the_documented_production_environment_counts_the_proxy_it_sits_behind():
+    """Behind a proxy the client's address is in X-Forwarded-For; with 0 trusted proxies everyone shares the proxy's."""
+    env = documented_production_environment()
+    assert env["DJANGO_BEHIND_PROXY"] == "true"
+    assert int(env["DJANGO_NUM_PROXIES"]) >= 1
+
+
+def test_behind_a_proxy_with_no_trusted_proxy_the_platform_refuses_to_start(tmp_path):
+    result = run_manage(production(tmp_path, DJANGO_BEHIND_PROXY="true", DJANGO_NUM_PROXIES="0"), "check")
+
+    assert result.returncode != 0
+    assert "DJANGO_BEHIND_PROXY=true with DJANGO_NUM_PROXIES=0" in result.stderr
+
+
+def test_behind_a_proxy_the_trusted_proxy_count_defaults_to_one(tmp_path):
+    env = production(tmp_path, DJANGO_BEHIND_PROXY="true")
+    del env["DJANGO_NUM_PROXIES"]
+
+    result = run_manage(env, "shell", "-c", "from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1"

@@ -16,7 +16,8 @@ DEMO_CSV = Path(__file__).resolve().parents[3] / "demo" / "aic-paintings" / "art
 class Command(BaseCommand):
     help = (
         "Imports artworks from CSV or JSON files (with an image folder or image URLs) and IIIF "
-        "manifests (v2/v3, file or URL). Re-running updates works by accession number."
+        "manifests (v2/v3, file or URL). Re-running updates works by accession number, keeping (and "
+        "reporting) what curators changed since the last import."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--encoding", help="Text encoding of the file (default UTF-8).")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument(
+            "--overwrite-edits", action="store_true",
+            help="Take the file's values even where a curator changed the work since the last import "
+            "(by default those edits are kept and reported as conflicts).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         refs = options["sources"] or [str(DEMO_CSV)]
@@ -56,7 +62,7 @@ class Command(BaseCommand):
         try:
             result = import_collection(
                 refs, image_dir=options["images"], mapping=mapping, encoding=options["encoding"],
-                progress_factory=progress_factory,
+                progress_factory=progress_factory, overwrite_edits=options["overwrite_edits"],
             )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
@@ -65,5 +71,5 @@ class Command(BaseCommand):
                 bar.close()
         for line in iter_lines(result):
             self.stdout.write(line)
-        style = self.style.SUCCESS if not result.rejected else self.style.WARNING
+        style = self.style.SUCCESS if not (result.rejected or result.conflicts) else self.style.WARNING
         self.stdout.write(style(f"Import finished: {result.summary()}."))
