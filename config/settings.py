@@ -288,6 +288,13 @@ REDIS_URL = env_str("REDIS_URL")
 CACHE_URL = env_str("CACHE_URL", REDIS_URL)
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfiguredEnv(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache)")
+if not CELERY_TASK_ALWAYS_EAGER and not CACHE_URL:
+    # Visitors' search photos reach the worker through the cache (mlserver.client), and worker verdicts
+    # come back through it: a per-process cache would leave every search by image to time out.
+    raise ImproperlyConfiguredEnv(
+        "CELERY_BROKER_URL is set but CACHE_URL (or REDIS_URL) is not: the web process and the workers "
+        "must share a redis:// cache"
+    )
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}

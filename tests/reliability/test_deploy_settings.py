@@ -121,3 +121,14 @@ def test_behind_a_proxy_the_trusted_proxy_count_defaults_to_one(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_a_broker_without_a_shared_cache_is_refused_at_start_up(tmp_path):
+    """Search photos wait for the worker in the cache: a per-process cache would time every search out."""
+    env = production(tmp_path)
+    del env["CACHE_URL"]
+
+    result = run_manage(env, "check")
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL is set but CACHE_URL" in result.stderr
