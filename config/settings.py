@@ -349,6 +349,7 @@ AXES_COOLOFF_MESSAGE = (
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on every manage.py command; lockouts are still logged
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 CURATORS_GROUP = "curators"
