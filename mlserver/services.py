@@ -272,10 +272,14 @@ class _InputStore:
 
 
 class _reader:
-    """Picklable loader for DataLoader workers: reads one original from storage when called."""
+    """Picklable loader for DataLoader workers: reads one original from storage when called.
 
-    def __init__(self, key: str) -> None:
+    ``sha256`` names the picture's content, so cached features follow the image, not the work.
+    """
+
+    def __init__(self, key: str, sha256: str | None = None) -> None:
         self.key = key
+        self.sha256 = sha256
 
     def __call__(self) -> bytes:
         return storage.get("private", self.key)
@@ -294,22 +298,73 @@ def _collection_samples() -> list[Any]:
             labels["style"] = styles[0]
         if motifs:
             labels["motifs"] = motifs
-        samples.append(Sample(image=_reader(work.image.original), labels=labels, key=work.pk))
+        samples.append(Sample(image=_reader(work.image.original, work.image.sha256), labels=labels, key=work.pk))
     return samples
 
 
-def train_features(job: Job) -> dict[str, Any]:
-    """Fine-tunes on curator labels (+ an optional labelled image set); with too few labels, says so.
+class StorageFeatureCache:
+    """The CPU training path's feature cache in the private storage area (mlserver.cached_training)."""
 
-    The new model embeds the whole collection in the background; the current
-    model keeps serving until that finishes (embed_collection activates it).
+    def get(self, key: str) -> bytes | None:
+        try:
+            return storage.get("private", key)
+        except FileNotFoundError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        storage.put("private", key, data)
+
+
+TRAINING_PATHS = ("auto", "cpu", "gpu")
+
+
+def training_path(requested: str | None = None) -> str:
+    """``cpu`` (cached features, minutes) unless a GPU is present or asked for; ``gpu`` is the full fine-tune.
+
+    The full fine-tune takes many hours on a 2-core server and, cut short, made
+    the features worse (issue #14); on a GPU it is minutes and goes further.
+    """
+    import torch
+
+    requested = requested or "auto"
+    if requested not in TRAINING_PATHS:
+        raise ValueError(f"training path must be one of {', '.join(TRAINING_PATHS)}, not {requested!r}")
+    if requested == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def _config_for(path: str, options: dict[str, Any]) -> Any:
+    """The chosen path's config from the job's options; an option the path does not have is an error."""
+    import dataclasses
+
+    from mlserver import training
+    from mlserver.cached_training import CachedTrainConfig
+
+    config_class = CachedTrainConfig if path == "cpu" else training.TrainConfig
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"the {path} training path has no option {', '.join(unknown)} (it has: {', '.join(sorted(known))})")
+    return config_class(**options)
+
+
+def train_features(job: Job) -> dict[str, Any]:
+    """Trains on curator labels (+ an optional labelled image set); with too few labels, says so.
+
+    ``job.params["path"]`` picks the CPU path (embedding layer on cached backbone
+    features) or the full fine-tune; ``auto`` (the default) takes the CPU path
+    when the worker has no GPU. Both give the same checkpoint format. The new
+    model embeds the whole collection in the background; the current model keeps
+    serving until that finishes (embed_collection activates it).
     """
     from mlserver import training
     from mlserver.extract import Extractor
 
     params = dict(job.params)
-    config = training.TrainConfig(**params.get("options", {}))
-    job.start(total=100, message="collecting labels")
+    path = training_path(params.get("path"))
+    config = _config_for(path, dict(params.get("options", {})))
+    job.start(total=100, message=f"collecting labels ({path} path)")
     samples = _collection_samples()
     if params.get("labelled_path"):
         samples += training.load_labelled_set(params["labelled_path"])
@@ -319,7 +374,23 @@ def train_features(job: Job) -> dict[str, Any]:
         job.finish({"trained": False, "reason": check.reason}, message=message)
         return {"trained": False, "reason": check.reason}
 
-    checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=lambda d, t, m: job.progress(d, t, m))
+    def progress(done: int, total: int, message: str) -> None:
+        job.progress(done, total, message)
+
+    if path == "cpu":
+        from mlserver.cached_training import train_on_cached_features
+
+        checkpoint = train_on_cached_features(
+            samples,
+            backbone_spec(),
+            config,
+            cache=StorageFeatureCache(),
+            refresh_cache=bool(params.get("refresh_cache")),
+            progress=progress,
+        )
+    else:
+        checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=progress)
+    checkpoint["params"]["path"] = path
     data = training.checkpoint_to_bytes(checkpoint)
     extractor = Extractor.from_checkpoint(data, device=_device())
     version = extractor.feature_version
@@ -344,5 +415,6 @@ def train_features(job: Job) -> dict[str, Any]:
 
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
-    job.finish({"trained": True, "version": version, "metrics": checkpoint["metrics"]}, message=f"trained {version}")
-    return {"trained": True, "version": version}
+    result = {"trained": True, "version": version, "path": path, "metrics": checkpoint["metrics"]}
+    job.finish(result, message=f"trained {version} ({path} path)")
+    return {"trained": True, "version": version, "path": path}
