@@ -25,6 +25,7 @@ another backbone, preprocessing or set of views are refused with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -227,6 +228,14 @@ def cache_prefix(backbone_name: str) -> str:
     return f"feature-cache/{backbone_name}"
 
 
+@functools.lru_cache(maxsize=1)
+def _extractor(spec: BackboneSpec) -> Any:
+    """One engine per process: exporting and compiling it costs ~10 s of CPU, a training run may extract twice."""
+    from .extract import Extractor
+
+    return Extractor.from_backbone(spec, device="cpu")
+
+
 def extract_view_features(
     samples: Sequence[Sample],
     spec: BackboneSpec | None = None,
@@ -241,12 +250,10 @@ def extract_view_features(
     Returns the features and a report (version, how many were read from the cache,
     made, seconds). Unreadable images raise: the caller decides which works to train on.
     """
-    from .extract import Extractor
-
     if not 1 <= views <= len(VIEWS):
         raise ValueError(f"views must be between 1 and {len(VIEWS)}, not {views}")
     started = time.monotonic()
-    extractor = Extractor.from_backbone(spec or BackboneSpec(), device="cpu")
+    extractor = _extractor(spec or BackboneSpec())
     fast = extractor.fast_transform
     if fast is None or extractor.input_spec is None:
         raise ValueError(f"{extractor.feature_version}: its preprocessing has no fast uint8 path to make views from")

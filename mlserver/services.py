@@ -285,21 +285,65 @@ class _reader:
         return storage.get("private", self.key)
 
 
-def _collection_samples() -> list[Any]:
-    """Curator labels as training samples: a work's first style, and its motifs when it has any."""
+# Catalogue fields a museum fills in anyway, usable as training heads when filled in often enough:
+# below this share of the works with a picture, a field says more about cataloguing habits than the works.
+CATALOGUE_FIELDS = ("artist", "classification", "decade", "medium")
+CATALOGUE_MIN_COVERAGE = 0.3
+
+
+def _catalogue_value(work: Artwork, field: str) -> str | None:
+    """One class per work: the first credited artist, the decade, the classification, the medium as written."""
+    if field == "artist":
+        artist = next(iter(work.artists.all()), None)
+        value = artist.name if artist is not None else work.artist_display
+    elif field == "decade":
+        value = f"{work.decade}s" if work.decade is not None else ""
+    else:
+        value = getattr(work, field) or ""
+    value = " ".join(str(value).split())
+    return (value.lower() if field == "medium" else value) or None
+
+
+def _collection_samples() -> tuple[list[Any], dict[str, str]]:
+    """Curator labels (first style, motifs) plus catalogue fields filled in on enough works.
+
+    Returns the samples and, per field, why it was offered or left out; which
+    classes have enough works is then :func:`mlserver.training.min_labels_ok`'s call.
+    """
     from mlserver.training import Sample
 
+    works = list(
+        Artwork.objects.exclude(image=None).select_related("image").prefetch_related("labels", "artists")
+    )
+    coverage = {f: sum(_catalogue_value(w, f) is not None for w in works) for f in CATALOGUE_FIELDS}
+    report: dict[str, str] = {}
+    used: list[str] = []
+    for field in CATALOGUE_FIELDS:
+        share = coverage[field] / len(works) if works else 0.0
+        if share >= CATALOGUE_MIN_COVERAGE:
+            used.append(field)
+            report[field] = f"catalogue field filled in on {coverage[field]} of {len(works)} works"
+        else:
+            report[field] = (
+                f"left out: filled in on {coverage[field]} of {len(works)} works "
+                f"(less than {CATALOGUE_MIN_COVERAGE:.0%})"
+            )
     samples = []
-    works = Artwork.objects.exclude(image=None).filter(labels__isnull=False).distinct()
-    for work in works.select_related("image").prefetch_related("labels"):
+    for work in works:
         styles, motifs = work.styles, work.motifs
         labels: dict[str, Any] = {}
         if styles:
             labels["style"] = styles[0]
         if motifs:
             labels["motifs"] = motifs
+        for field in used:
+            labels[field] = _catalogue_value(work, field)
+        if not any(v is not None for v in labels.values()):
+            continue
         samples.append(Sample(image=_reader(work.image.original, work.image.sha256), labels=labels, key=work.pk))
-    return samples
+    report["style"] = f"curator labels on {sum('style' in s.labels for s in samples)} works"
+    report["motifs"] = f"curator labels on {sum('motifs' in s.labels for s in samples)} works"
+    return samples, report
 
 
 class StorageFeatureCache:
@@ -365,14 +409,19 @@ def train_features(job: Job) -> dict[str, Any]:
     path = training_path(params.get("path"))
     config = _config_for(path, dict(params.get("options", {})))
     job.start(total=100, message=f"collecting labels ({path} path)")
-    samples = _collection_samples()
+    samples, field_report = _collection_samples()
     if params.get("labelled_path"):
         samples += training.load_labelled_set(params["labelled_path"])
     check = training.min_labels_ok(samples, min_per_class=config.min_per_class, min_classes=config.min_classes)
     if not check:
         message = f"not enough labels to fine-tune ({check.reason}); the pretrained backbone's features stay in use"
-        job.finish({"trained": False, "reason": check.reason}, message=message)
+        job.finish({"trained": False, "reason": check.reason, "fields": field_report}, message=message)
         return {"trained": False, "reason": check.reason}
+    field_report = {
+        **{name: note for name, note in field_report.items() if name not in check.fields},
+        **{name: f"used: {field_report.get(name, 'labelled image set')}" for name in check.fields},
+        "classes": check.reason,
+    }
 
     def progress(done: int, total: int, message: str) -> None:
         job.progress(done, total, message)
@@ -391,6 +440,7 @@ def train_features(job: Job) -> dict[str, Any]:
     else:
         checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=progress)
     checkpoint["params"]["path"] = path
+    checkpoint["params"]["fields_used"] = field_report
     data = training.checkpoint_to_bytes(checkpoint)
     extractor = Extractor.from_checkpoint(data, device=_device())
     version = extractor.feature_version
@@ -415,6 +465,12 @@ def train_features(job: Job) -> dict[str, Any]:
 
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
-    result = {"trained": True, "version": version, "path": path, "metrics": checkpoint["metrics"]}
+    result = {
+        "trained": True,
+        "version": version,
+        "path": path,
+        "metrics": checkpoint["metrics"],
+        "fields": field_report,
+    }
     job.finish(result, message=f"trained {version} ({path} path)")
     return {"trained": True, "version": version, "path": path}

@@ -158,3 +158,30 @@ def test_an_option_the_chosen_path_does_not_have_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="gpu training path has no option views"):
         services._config_for("gpu", {"views": 4})
     assert services._config_for("cpu", {"views": 2}).views == 2
+
+
+def test_catalogue_fields_filled_in_on_enough_works_become_heads_and_say_why(transactional_db) -> None:
+    from mlserver.training import min_labels_ok
+    from tests.conftest import make_jpeg
+    from tests.factories import ArtistFactory, CreditFactory, artwork_with_image
+
+    monet, degas = ArtistFactory(name="Claude Monet"), ArtistFactory(name="Edgar Degas")
+    for i in range(12):
+        work = artwork_with_image(
+            make_jpeg(colour=(20 * i, 40, 90)),
+            decade=1870 if i % 2 else 1880,
+            medium="Oil on canvas" if i < 2 else "",
+            artist_display="",
+        )
+        CreditFactory(artwork=work, artist=monet if i < 6 else degas)
+
+    samples, report = services._collection_samples()
+
+    assert len(samples) == 12
+    assert {s.labels["artist"] for s in samples} == {"Claude Monet", "Edgar Degas"}
+    assert {s.labels["decade"] for s in samples} == {"1870s", "1880s"}
+    assert all("medium" not in s.labels for s in samples)
+    assert report["medium"] == "left out: filled in on 2 of 12 works (less than 30%)"
+    assert report["artist"] == "catalogue field filled in on 12 of 12 works"
+    check = min_labels_ok(samples, min_per_class=5)
+    assert set(check.fields) == {"artist", "decade"}  # one classification only: nothing to learn from it
