@@ -185,3 +185,14 @@ def test_catalogue_fields_filled_in_on_enough_works_become_heads_and_say_why(tra
     assert report["artist"] == "catalogue field filled in on 12 of 12 works"
     check = min_labels_ok(samples, min_per_class=5)
     assert set(check.fields) == {"artist", "decade"}  # one classification only: nothing to learn from it
+
+
+def test_the_command_refuses_a_gpu_only_option_on_the_cpu_path_and_fails_its_job(transactional_db) -> None:
+    from django.core.management import CommandError, call_command
+
+    from collection.models import Job
+
+    with pytest.raises(CommandError, match="cpu training path has no option freeze_stages"):
+        call_command("train_features", "--path", "cpu", "--freeze-stages", "2")
+    job = Job.objects.get(kind="train_features")
+    assert job.status == "failed" and "freeze_stages" in job.error

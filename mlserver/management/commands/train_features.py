@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from collection.models import Job
@@ -68,6 +68,9 @@ class Command(BaseCommand):
         job.progress = progress  # type: ignore[method-assign]
         try:
             outcome = services.train_features(job)
+        except ValueError as exc:  # an option the chosen path does not have, an unknown path
+            job.fail(str(exc))
+            raise CommandError(str(exc)) from exc
         finally:
             bar.close()
         job.refresh_from_db()
