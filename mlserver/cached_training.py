@@ -120,7 +120,7 @@ class CachedTrainConfig:
     """
 
     views: int = 4
-    epochs: int = 40
+    epochs: int = 15
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
@@ -511,7 +511,7 @@ def train_on_cached_features(
 
     def epoch_progress(epoch: int, message: str) -> None:
         if progress is not None:
-            progress(extract_share + int((100 - extract_share) * epoch / config.epochs) - 1, 100, message)
+            progress(extract_share + (100 - extract_share - 1) * epoch // config.epochs, 100, message)
 
     metric_field = stratify
     history = fit_embedding(
