@@ -272,54 +272,175 @@ class _InputStore:
 
 
 class _reader:
-    """Picklable loader for DataLoader workers: reads one original from storage when called."""
+    """Picklable loader for DataLoader workers: reads one original from storage when called.
 
-    def __init__(self, key: str) -> None:
+    ``sha256`` names the picture's content, so cached features follow the image, not the work.
+    """
+
+    def __init__(self, key: str, sha256: str | None = None) -> None:
         self.key = key
+        self.sha256 = sha256
 
     def __call__(self) -> bytes:
         return storage.get("private", self.key)
 
 
-def _collection_samples() -> list[Any]:
-    """Curator labels as training samples: a work's first style, and its motifs when it has any."""
+# Catalogue fields a museum fills in anyway, usable as training heads when filled in often enough:
+# below this share of the works with a picture, a field says more about cataloguing habits than the works.
+CATALOGUE_FIELDS = ("artist", "classification", "decade", "medium")
+CATALOGUE_MIN_COVERAGE = 0.3
+
+
+def _catalogue_value(work: Artwork, field: str) -> str | None:
+    """One class per work: the first credited artist, the decade, the classification, the medium as written."""
+    if field == "artist":
+        artist = next(iter(work.artists.all()), None)
+        value = artist.name if artist is not None else work.artist_display
+    elif field == "decade":
+        value = f"{work.decade}s" if work.decade is not None else ""
+    else:
+        value = getattr(work, field) or ""
+    value = " ".join(str(value).split())
+    return (value.lower() if field == "medium" else value) or None
+
+
+def _collection_samples() -> tuple[list[Any], dict[str, str]]:
+    """Curator labels (first style, motifs) plus catalogue fields filled in on enough works.
+
+    Returns the samples and, per field, why it was offered or left out; which
+    classes have enough works is then :func:`mlserver.training.min_labels_ok`'s call.
+    """
     from mlserver.training import Sample
 
+    works = list(
+        Artwork.objects.exclude(image=None).select_related("image").prefetch_related("labels", "artists")
+    )
+    coverage = {f: sum(_catalogue_value(w, f) is not None for w in works) for f in CATALOGUE_FIELDS}
+    report: dict[str, str] = {}
+    used: list[str] = []
+    for field in CATALOGUE_FIELDS:
+        share = coverage[field] / len(works) if works else 0.0
+        if share >= CATALOGUE_MIN_COVERAGE:
+            used.append(field)
+            report[field] = f"catalogue field filled in on {coverage[field]} of {len(works)} works"
+        else:
+            report[field] = (
+                f"left out: filled in on {coverage[field]} of {len(works)} works "
+                f"(less than {CATALOGUE_MIN_COVERAGE:.0%})"
+            )
     samples = []
-    works = Artwork.objects.exclude(image=None).filter(labels__isnull=False).distinct()
-    for work in works.select_related("image").prefetch_related("labels"):
+    for work in works:
         styles, motifs = work.styles, work.motifs
         labels: dict[str, Any] = {}
         if styles:
             labels["style"] = styles[0]
         if motifs:
             labels["motifs"] = motifs
-        samples.append(Sample(image=_reader(work.image.original), labels=labels, key=work.pk))
-    return samples
+        for field in used:
+            labels[field] = _catalogue_value(work, field)
+        if not any(v is not None for v in labels.values()):
+            continue
+        samples.append(Sample(image=_reader(work.image.original, work.image.sha256), labels=labels, key=work.pk))
+    report["style"] = f"curator labels on {sum('style' in s.labels for s in samples)} works"
+    report["motifs"] = f"curator labels on {sum('motifs' in s.labels for s in samples)} works"
+    return samples, report
+
+
+class StorageFeatureCache:
+    """The CPU training path's feature cache in the private storage area (mlserver.cached_training)."""
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return storage.get("private", key)
+        except FileNotFoundError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        storage.put("private", key, data)
+
+
+TRAINING_PATHS = ("auto", "cpu", "gpu")
+
+
+def training_path(requested: str | None = None) -> str:
+    """``cpu`` (cached features, minutes) unless a GPU is present or asked for; ``gpu`` is the full fine-tune.
+
+    The full fine-tune takes many hours on a 2-core server and, cut short, made
+    the features worse (issue #14); on a GPU it is minutes and goes further.
+    """
+    import torch
+
+    requested = requested or "auto"
+    if requested not in TRAINING_PATHS:
+        raise ValueError(f"training path must be one of {', '.join(TRAINING_PATHS)}, not {requested!r}")
+    if requested == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def _config_for(path: str, options: dict[str, Any]) -> Any:
+    """The chosen path's config from the job's options; an option the path does not have is an error."""
+    import dataclasses
+
+    from mlserver import training
+    from mlserver.cached_training import CachedTrainConfig
+
+    config_class = CachedTrainConfig if path == "cpu" else training.TrainConfig
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"the {path} training path has no option {', '.join(unknown)} (it has: {', '.join(sorted(known))})")
+    return config_class(**options)
 
 
 def train_features(job: Job) -> dict[str, Any]:
-    """Fine-tunes on curator labels (+ an optional labelled image set); with too few labels, says so.
+    """Trains on curator labels (+ an optional labelled image set); with too few labels, says so.
 
-    The new model embeds the whole collection in the background; the current
-    model keeps serving until that finishes (embed_collection activates it).
+    ``job.params["path"]`` picks the CPU path (embedding layer on cached backbone
+    features) or the full fine-tune; ``auto`` (the default) takes the CPU path
+    when the worker has no GPU. Both give the same checkpoint format. The new
+    model embeds the whole collection in the background; the current model keeps
+    serving until that finishes (embed_collection activates it).
     """
     from mlserver import training
     from mlserver.extract import Extractor
 
     params = dict(job.params)
-    config = training.TrainConfig(**params.get("options", {}))
-    job.start(total=100, message="collecting labels")
-    samples = _collection_samples()
+    path = training_path(params.get("path"))
+    config = _config_for(path, dict(params.get("options", {})))
+    job.start(total=100, message=f"collecting labels ({path} path)")
+    samples, field_report = _collection_samples()
     if params.get("labelled_path"):
         samples += training.load_labelled_set(params["labelled_path"])
     check = training.min_labels_ok(samples, min_per_class=config.min_per_class, min_classes=config.min_classes)
     if not check:
         message = f"not enough labels to fine-tune ({check.reason}); the pretrained backbone's features stay in use"
-        job.finish({"trained": False, "reason": check.reason}, message=message)
+        job.finish({"trained": False, "reason": check.reason, "fields": field_report}, message=message)
         return {"trained": False, "reason": check.reason}
+    field_report = {
+        **{name: note for name, note in field_report.items() if name not in check.fields},
+        **{name: f"used: {field_report.get(name, 'labelled image set')}" for name in check.fields},
+        "classes": check.reason,
+    }
 
-    checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=lambda d, t, m: job.progress(d, t, m))
+    def progress(done: int, total: int, message: str) -> None:
+        job.progress(done, total, message)
+
+    if path == "cpu":
+        from mlserver.cached_training import train_on_cached_features
+
+        checkpoint = train_on_cached_features(
+            samples,
+            backbone_spec(),
+            config,
+            cache=StorageFeatureCache(),
+            refresh_cache=bool(params.get("refresh_cache")),
+            progress=progress,
+        )
+    else:
+        checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=progress)
+    checkpoint["params"]["path"] = path
+    checkpoint["params"]["fields_used"] = field_report
     data = training.checkpoint_to_bytes(checkpoint)
     extractor = Extractor.from_checkpoint(data, device=_device())
     version = extractor.feature_version
@@ -344,5 +465,12 @@ def train_features(job: Job) -> dict[str, Any]:
 
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
-    job.finish({"trained": True, "version": version, "metrics": checkpoint["metrics"]}, message=f"trained {version}")
-    return {"trained": True, "version": version}
+    result = {
+        "trained": True,
+        "version": version,
+        "path": path,
+        "metrics": checkpoint["metrics"],
+        "fields": field_report,
+    }
+    job.finish(result, message=f"trained {version} ({path} path)")
+    return {"trained": True, "version": version, "path": path}

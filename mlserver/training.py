@@ -479,12 +479,15 @@ def _evaluate(
     from sklearn.metrics import average_precision_score, f1_score
 
     model.eval()
+    device = next(model.parameters()).device
     all_logits: dict[str, list[torch.Tensor]] = {f.name: [] for f in fields}
     all_targets: dict[str, list[torch.Tensor]] = {f.name: [] for f in fields}
     for images, targets in loader:
-        logits = model(images.contiguous(memory_format=torch.channels_last))
+        images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+            logits = model(images)
         for f in fields:
-            all_logits[f.name].append(logits[f.name].float())
+            all_logits[f.name].append(logits[f.name].float().cpu())
             all_targets[f.name].append(targets[f.name])
         tick("validating")
     metrics: dict[str, dict[str, float]] = {}
@@ -569,7 +572,10 @@ def fine_tune(
     model = MultiHeadClassifier(backbone, fields, config.embedding_dim, config.dropout)
     if config.freeze_stages > 0:
         model.freeze_early(config.freeze_stages)
-    model = model.to(memory_format=torch.channels_last)
+    # On a GPU the whole network trains in mixed precision (fp16 autocast, scaled gradients).
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    use_amp = device.type == "cuda"
+    model = model.to(device=device, memory_format=torch.channels_last)
 
     input_size = int(data_config["input_size"][-1])
     # Decode JPEGs at reduced size, but large enough that the smallest random crop
@@ -590,8 +596,9 @@ def fine_tune(
         num_workers=workers,
         generator=generator,
         persistent_workers=workers > 0,
+        pin_memory=use_amp,
     )
-    val_loader = DataLoader(val_ds, batch_size=config.batch_size * 2, num_workers=workers)
+    val_loader = DataLoader(val_ds, batch_size=config.batch_size * 2, num_workers=workers, pin_memory=use_amp)
 
     head_params = list(model.embedding.parameters()) + list(model.heads.parameters())
     backbone_params = [p for p in model.backbone.parameters() if p.requires_grad]
@@ -615,6 +622,7 @@ def fine_tune(
         t_in_epochs=False,
     )
 
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     total_ticks = config.epochs * (steps_per_epoch + max(1, len(val_loader)))
     done = 0
 
@@ -636,12 +644,16 @@ def fine_tune(
         model.train()
         running = 0.0
         for images, targets in train_loader:
-            logits = model(images.contiguous(memory_format=torch.channels_last))
-            losses = _losses(logits, targets, fields, config.label_smoothing)
+            images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            targets = {name: t.to(device, non_blocking=True) for name, t in targets.items()}
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                logits = model(images)
+            losses = _losses({k: v.float() for k, v in logits.items()}, targets, fields, config.label_smoothing)
             loss = sum(losses.values())
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[union-attr]
-            optimizer.step()
+            scaler.scale(loss).backward()  # type: ignore[union-attr]
+            scaler.step(optimizer)
+            scaler.update()
             step += 1
             scheduler.step_update(step)
             running += float(loss.detach())  # type: ignore[union-attr]
@@ -673,6 +685,7 @@ def fine_tune(
         progress(total_ticks, total_ticks, f"done ({stop_reason}); best epoch {best_epoch}")
 
     state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    model.to("cpu")
     return {
         "format_version": FORMAT_VERSION,
         "backbone": spec.name,
@@ -690,6 +703,8 @@ def fine_tune(
             "epochs_run": len(history),
             "stop_reason": stop_reason,
             "seconds": round(time.monotonic() - started, 1),
+            "device": device.type,
+            "mixed_precision": use_amp,
             "label_check": check.reason,
         },
         "history": history,
