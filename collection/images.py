@@ -8,10 +8,12 @@ original bytes: the same picture imported twice is stored once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -54,6 +56,24 @@ def _configure_pillow() -> None:
     Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
 
 
+@contextlib.contextmanager
+def decoding(name: str) -> Iterator[None]:
+    """Turns whatever Pillow raises on a hostile or broken file into ImageRejected with a human reason,
+    and a decompression-bomb warning into a refusal; every decoder of uploads runs inside it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(f"{name}: refused as a possible decompression bomb ({exc})") from None
+    except UnidentifiedImageError:
+        raise ImageRejected(f"{name}: not a recognisable image (is it HTML, text or another file type?)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(f"{name}: the image is corrupt or truncated ({exc})") from None
+
+
 def decode(data: bytes, *, name: str = "image") -> DecodedImage:
     """Fully decodes and normalises, raising ImageRejected with a human reason on any problem."""
     _configure_pillow()
@@ -64,35 +84,25 @@ def decode(data: bytes, *, name: str = "image") -> DecodedImage:
             f"{name}: the file is {len(data) / 1e6:.1f} MB, above the limit of "
             f"{settings.IMAGE_MAX_UPLOAD_BYTES / 1e6:.1f} MB"
         )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            fmt = img.format or ""
-            if fmt not in ACCEPTED_FORMATS:
-                raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")
-            width, height = img.size
-            if width * height > settings.IMAGE_MAX_PIXELS:
-                raise ImageRejected(
-                    f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels, above the limit of "
-                    f"{settings.IMAGE_MAX_PIXELS / 1e6:.0f} megapixels"
-                )
-            img.seek(0)  # animated GIF/WebP: the first frame stands for the work
-            img.load()
-            # Orientation first: the colour conversion below builds new images without the EXIF data.
-            try:
-                img = ImageOps.exif_transpose(img)
-            except Exception as exc:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
-                log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, exc)
-            img = _to_srgb_rgb(img)
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"{name}: refused as a possible decompression bomb ({exc})") from None
-    except UnidentifiedImageError:
-        raise ImageRejected(f"{name}: not a recognisable image (is it HTML, text or another file type?)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(f"{name}: the image is corrupt or truncated ({exc})") from None
+    with decoding(name):
+        img = Image.open(io.BytesIO(data))
+        fmt = img.format or ""
+        if fmt not in ACCEPTED_FORMATS:
+            raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")
+        width, height = img.size
+        if width * height > settings.IMAGE_MAX_PIXELS:
+            raise ImageRejected(
+                f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels, above the limit of "
+                f"{settings.IMAGE_MAX_PIXELS / 1e6:.0f} megapixels"
+            )
+        img.seek(0)  # animated GIF/WebP: the first frame stands for the work
+        img.load()
+        # Orientation first: the colour conversion below builds new images without the EXIF data.
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception as exc:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
+            log.warning("%s: ignoring unreadable EXIF orientation (%s)", name, exc)
+        img = _to_srgb_rgb(img)
     return DecodedImage(image=img, format=fmt, sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data))
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import io
 import threading
-import warnings
 
 from django.conf import settings
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from collection import images
 from collection.images import ImageRejected
@@ -62,39 +61,29 @@ def _reduce(data: bytes, name: str) -> bytes:
         raise ImageRejected(f"{name}: the file is empty (0 bytes)")
     side = settings.SEARCH_PHOTO_SIDE
     cap = settings.SEARCH_PHOTO_MAX_PIXELS
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            fmt = img.format or ""
-            if fmt not in images.ACCEPTED_FORMATS:
-                raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")
-            width, height = img.size
-            if fmt in ("JPEG", "MPO"):
-                img.draft("RGB", (side, side))  # the decoder itself scales down: nothing full-size is allocated
-            if img.size[0] * img.size[1] > cap:
-                raise ImageRejected(
-                    f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels, above the limit of "
-                    f"{cap / 1e6:.1f} megapixels for a search photo; a photo of about {side} pixels a side is enough"
-                )
-            img.seek(0)  # animated GIF/WebP: the first frame
-            img.load()
-            if img.mode not in _RESIZABLE:
-                img = images._to_srgb_rgb(img)
-            img.thumbnail((side, side), Image.Resampling.LANCZOS)  # in place: keeps EXIF and ICC for below
-            try:
-                img = ImageOps.exif_transpose(img)
-            except Exception:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
-                pass
+    with images.decoding(name):
+        img = Image.open(io.BytesIO(data))
+        fmt = img.format or ""
+        if fmt not in images.ACCEPTED_FORMATS:
+            raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")
+        width, height = img.size
+        if fmt in ("JPEG", "MPO"):
+            img.draft("RGB", (side, side))  # the decoder itself scales down: nothing full-size is allocated
+        if img.size[0] * img.size[1] > cap:
+            raise ImageRejected(
+                f"{name}: {width}×{height} is {width * height / 1e6:.1f} megapixels, above the limit of "
+                f"{cap / 1e6:.1f} megapixels for a search photo; a photo of about {side} pixels a side is enough"
+            )
+        img.seek(0)  # animated GIF/WebP: the first frame
+        img.load()
+        if img.mode not in _RESIZABLE:
             img = images._to_srgb_rgb(img)
-            out = io.BytesIO()
-            img.save(out, "JPEG", quality=90)
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"{name}: refused as a possible decompression bomb ({exc})") from None
-    except UnidentifiedImageError:
-        raise ImageRejected(f"{name}: not a recognisable image (is it HTML, text or another file type?)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(f"{name}: the image is corrupt or truncated ({exc})") from None
+        img.thumbnail((side, side), Image.Resampling.LANCZOS)  # in place: keeps EXIF and ICC for below
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
+            pass
+        img = images._to_srgb_rgb(img)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=90)
     return out.getvalue()

@@ -53,6 +53,7 @@ from .training import (
     _losses,
     _open_image,
     _seed_everything,
+    head_metrics,
     min_labels_ok,
     split_samples,
 )
@@ -365,36 +366,6 @@ def _targets(samples: Sequence[Sample], fields: Sequence[LabelField]) -> dict[st
     return out
 
 
-def _metrics(
-    logits: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor], fields: Sequence[LabelField]
-) -> dict[str, dict[str, float]]:
-    from sklearn.metrics import average_precision_score, f1_score
-
-    metrics: dict[str, dict[str, float]] = {}
-    for f in fields:
-        z, t = logits[f.name], targets[f.name]
-        loss = float(_losses({f.name: z}, {f.name: t}, [f], 0.0)[f.name])
-        if f.kind == "single":
-            mask = t >= 0
-            n = int(mask.sum())
-            acc = float((z[mask].argmax(1) == t[mask]).float().mean()) if n else float("nan")
-            metrics[f.name] = {"metric": "top1_accuracy", "value": acc, "loss": loss, "n": n}  # type: ignore[dict-item]
-        else:
-            mask = t[:, -1] > 0
-            n = int(mask.sum())
-            y = t[mask, :-1].numpy()
-            p = torch.sigmoid(z[mask]).numpy()
-            micro = float(f1_score(y, p >= 0.5, average="micro", zero_division=0)) if n else float("nan")
-            has_pos = y.sum(0) > 0
-            m_ap = (
-                float(average_precision_score(y[:, has_pos], p[:, has_pos], average="macro"))
-                if n and has_pos.any()
-                else float("nan")
-            )
-            metrics[f.name] = {"metric": "micro_f1", "value": micro, "map": m_ap, "loss": loss, "n": n}  # type: ignore[dict-item]
-    return metrics
-
-
 def fit_embedding(
     model: MultiHeadClassifier,
     features: np.ndarray,
@@ -522,7 +493,7 @@ def train_on_cached_features(
         with torch.inference_mode():
             e = model.embedding(torch.from_numpy(features[val_idx, 0]))
             logits = {name: head(e) for name, head in model.heads.items()}
-        metrics = _metrics(logits, {k: v[val_idx] for k, v in targets.items()}, fields)
+        metrics = head_metrics(logits, {k: v[val_idx] for k, v in targets.items()}, fields)
     if progress is not None:
         progress(100, 100, "done")
     state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

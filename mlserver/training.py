@@ -476,8 +476,6 @@ def _evaluate(
     fields: Sequence[LabelField],
     tick: Callable[[str], None],
 ) -> tuple[float, dict[str, dict[str, float]]]:
-    from sklearn.metrics import average_precision_score, f1_score
-
     model.eval()
     device = next(model.parameters()).device
     all_logits: dict[str, list[torch.Tensor]] = {f.name: [] for f in fields}
@@ -490,13 +488,28 @@ def _evaluate(
             all_logits[f.name].append(logits[f.name].float().cpu())
             all_targets[f.name].append(targets[f.name])
         tick("validating")
+    metrics = head_metrics(
+        {f.name: torch.cat(all_logits[f.name]) for f in fields},
+        {f.name: torch.cat(all_targets[f.name]) for f in fields},
+        fields,
+    )
+    return float(sum(m["loss"] for m in metrics.values())), metrics
+
+
+def head_metrics(
+    logits: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor], fields: Sequence[LabelField]
+) -> dict[str, dict[str, float]]:
+    """Held-out loss and metric per head: top-1 accuracy for single-label heads, micro-F1 and mAP for
+    multi-label ones (whose target's last column says whether the work has that field at all).
+
+    Shared by the full fine-tune and the CPU path, so their per-head figures read the same.
+    """
+    from sklearn.metrics import average_precision_score, f1_score
+
     metrics: dict[str, dict[str, float]] = {}
-    total_loss = 0.0
     for f in fields:
-        z = torch.cat(all_logits[f.name])
-        t = torch.cat(all_targets[f.name])
+        z, t = logits[f.name], targets[f.name]
         loss = float(_losses({f.name: z}, {f.name: t}, [f], 0.0)[f.name])
-        total_loss += loss
         if f.kind == "single":
             mask = t >= 0
             n = int(mask.sum())
@@ -515,7 +528,7 @@ def _evaluate(
                 else float("nan")
             )
             metrics[f.name] = {"metric": "micro_f1", "value": micro, "map": m_ap, "loss": loss, "n": n}  # type: ignore[dict-item]
-    return total_loss, metrics
+    return metrics
 
 
 # --------------------------------------------------------------------------- training
