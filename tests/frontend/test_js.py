@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.services import cannot_run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_node_unit_tests():
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        cannot_run("node is not installed (apt-get install -y nodejs); the scripts' unit tests need it")
     result = subprocess.run(
         [node, "--test", str(REPO / "frontend" / "js" / "tests")], cwd=REPO, capture_output=True, text=True, timeout=120
     )
