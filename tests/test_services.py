@@ -166,3 +166,13 @@ def test_on_ci_the_js_tests_fail_the_run_without_node():
     )  # fmt: skip
     assert run.returncode == 1, run.stdout[-2000:]
     assert "node is not installed" in run.stdout and "CI=true" in run.stdout
+
+
+def test_on_ci_the_browser_tests_fail_the_run_without_chromium():
+    env = {**os.environ, "CI": "true", "CHROMIUM_PATH": "/nonexistent/chromium"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/frontend/test_csp_browser.py"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "Chromium is not installed" in run.stdout and "CI=true" in run.stdout

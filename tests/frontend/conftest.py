@@ -33,7 +33,10 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+    """CHROMIUM_PATH when set (a wrong path is then reported, not replaced by another Chromium), else Debian's."""
+    named = os.environ.get("CHROMIUM_PATH")
+    candidates = [named] if named else ["/usr/bin/chromium", shutil.which("chromium")]
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     return None

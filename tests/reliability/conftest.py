@@ -87,7 +87,8 @@ class Workers:
 @pytest.fixture
 def broker() -> Iterator[PrefixedStrictRedis]:
     """The broker's keys as Celery sees them: ``broker.llen("default")`` reads this run's queue."""
-    client = PrefixedStrictRedis.from_url(BROKER_URL, global_keyprefix=BROKER_KEY_PREFIX)
+    pool = redis_lib.ConnectionPool.from_url(BROKER_URL)
+    client = PrefixedStrictRedis(connection_pool=pool, global_keyprefix=BROKER_KEY_PREFIX)
     plain = redis_lib.Redis.from_url(BROKER_URL)  # DEL through the prefixed client would prefix twice
     delete_keys(plain, BROKER_KEY_PREFIX)
     yield client
