@@ -123,7 +123,10 @@ def _cluster_owner() -> pwd.struct_passwd | None:
 
 def _locale() -> str:
     """C.UTF-8 where it exists (Unicode upper/lower for icontains); plain C otherwise."""
-    out = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout.lower().split()
+    try:
+        out = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout.lower().split()
+    except OSError:  # no `locale` program: a minimal image
+        return "C"
     return "C.UTF-8" if {"c.utf8", "c.utf-8"} & set(out) else "C"
 
 
