@@ -49,7 +49,7 @@ export function setupSearch(app) {
         onMap: app.points.pointOfWork.has(w.id),
       }));
     } catch (err) {
-      if (err instanceof Error && err.name === "AbortError") return;
+      if (/** @type {any} */ (err)?.name === "AbortError") return;
       results = [];
     }
     list.replaceChildren(
