@@ -296,7 +296,7 @@ def _embed_on_platform(extractor: Extractor, args: argparse.Namespace, *, stored
         print(f"platform set up in {args.platform.setup_seconds:.0f} s (not timed): {args.platform.works} works")
     import shutil
 
-    from collection.models import Job
+    from core.models import Job
     from mlserver import services
     from mlserver.models import Embedding
 

@@ -23,7 +23,6 @@ from collection.models import (
     ArtworkArtist,
     ImageFile,
     ImportRun,
-    Job,
     Label,
     PartnerToken,
     ProcessingStatus,
@@ -278,16 +277,3 @@ class PartnerTokenAdmin(admin.ModelAdmin):
         )
         add_never_cache_headers(response)
         return response
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ["kind", "target", "status", "progress_bar", "message", "created", "finished"]
-    list_filter = ["kind", "status"]
-    readonly_fields = [f.name for f in Job._meta.fields]
-
-    @admin.display(description=_("Progress"))
-    def progress_bar(self, obj: Job) -> str:
-        return format_html(
-            '<progress value="{}" max="{}" title="{}/{}"></progress> {}%', obj.done, obj.total or 1, obj.done, obj.total, obj.percent
-        )

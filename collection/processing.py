@@ -10,29 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import OperationalError, transaction
+from django.db import transaction
 
 from collection import storage
-from collection.storage import StorageUnavailable
 from collection.models import Artwork, ImageFile, ProcessingStatus
 
 log = logging.getLogger(__name__)
-
-# Errors that go away by themselves (object storage or the database briefly unreachable): tasks
-# retry these, with exponential backoff and jitter; every other error is permanent and is stored
-# on the work with its reason.
-TRANSIENT_ERRORS = (StorageUnavailable, OperationalError, ConnectionError, TimeoutError)
-# Task options shared by the pipeline's tasks; acknowledged only when done, so a lost worker's
-# task is redelivered (the tasks are idempotent).
-RETRY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 6,
-    "acks_late": True,
-}
-
 
 def enqueue(artwork: Artwork) -> None:
     """Marks the work queued and sends it to the pipeline once the current transaction commits."""

@@ -74,7 +74,7 @@ def reprocess(artworks: list[Artwork]) -> int:
 
 
 def set_published(queryset: Any, published: bool) -> int:
-    from collection.signals import publication_changed
+    from core.signals import publication_changed
 
     rows = list(queryset.values_list("pk", "image_id"))
     count = queryset.update(published=published, version=F("version") + 1)

@@ -1,17 +1,13 @@
-"""Signals later pipeline stages listen to, so collection/ never imports them; and collection's own receivers."""
+"""collection's receivers: pictures follow their works' publication, which is announced on core.signals.publication_changed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models.signals import post_save, pre_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
-# Sent when works are published or unpublished, one by one (a saved change of ``published``) or in
-# bulk (queryset.update sends no post_save), with ``artwork_ids`` and ``image_ids``: the works whose
-# publication changed and their pictures. Later stages re-file what they derived from them (face
-# crops, map atlases) without collection/ importing them.
-publication_changed = Signal()
+from core.signals import publication_changed
 
 
 @receiver(publication_changed)

@@ -19,16 +19,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.urls import reverse
 
+from core.errors import StorageUnavailable  # noqa: F401 - raised here; callers catch it as storage.StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 Area = Literal["public", "private"]
 
 _STORAGE_ALIAS = {"public": "default", "private": "private"}
 _SIGNING_SALT = "collection.storage.private"
-
-
-class StorageUnavailable(RuntimeError):
-    """Object storage did not answer: a transient error worth retrying."""
 
 
 def get_storage(area: Area) -> Storage:

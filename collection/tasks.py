@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from collection import images, processing
-from collection.processing import RETRY, TRANSIENT_ERRORS
+from core.retry import RETRY, TRANSIENT_ERRORS
 from collection.models import Artwork, ImageFile, ProcessingStatus
 
 log = logging.getLogger(__name__)

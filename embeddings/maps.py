@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db import transaction
 
 from collection import storage
-from collection.models import Artwork, Job, Label
+from collection.models import Artwork, Label
+from core.models import Job
 from embeddings.atlas import store_atlases
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 from embeddings.placement import LAYOUTS, PlacementParams, Placer, Reference, choose_layout

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from collection.models import Artwork
-from collection.signals import publication_changed
+from core.signals import publication_changed
 from embeddings.similar import bump_stamp
 from embeddings.models import MapPoint
 from mlserver.models import Embedding, FeatureModel

@@ -6,13 +6,13 @@ import logging
 
 from celery import shared_task
 
-from collection.models import Job
-from collection.processing import TRANSIENT_ERRORS
+from core.models import Job
+from core.retry import MAP_RETRY, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
+@shared_task(bind=True, **MAP_RETRY)
 def build_map(self, map_pk: int, job_pk: int | None = None) -> dict:
     """Builds a new version of one map; the old build stays live if anything fails."""
     from embeddings.maps import MapBuildError
@@ -67,7 +67,7 @@ def schedule_statistics_refresh(build_pk: int) -> None:
     transaction.on_commit(_enqueue)
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
+@shared_task(**MAP_RETRY)
 def refresh_build_statistics(build_pk: int) -> dict:
     """Decades and placed-works metrics of one build, once per burst of placements."""
     from django.core.cache import cache
@@ -98,7 +98,7 @@ def schedule_publication_refresh(build_pk: int) -> None:
     transaction.on_commit(_enqueue)
 
 
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=5, retry_jitter=True, max_retries=3)
+@shared_task(**MAP_RETRY)
 def refresh_publication(build_pk: int) -> dict:
     """Re-derives what the public reads of a build after publication changed (``maps.refresh_published_view``):
     atlases re-packed without unpublished thumbnails, cluster names, sizes and counts from published works."""

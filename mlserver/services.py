@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from collection import storage
-from collection.models import Artwork, Job
+from collection.models import Artwork
+from core.models import Job
 from mlserver.models import Embedding, FeatureModel
 
 log = logging.getLogger(__name__)

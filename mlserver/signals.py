@@ -6,7 +6,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from collection.signals import publication_changed
+from core.signals import publication_changed
 
 
 @receiver(publication_changed)

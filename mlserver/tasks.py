@@ -12,8 +12,9 @@ from celery import shared_task
 from django.conf import settings
 
 from collection import processing
-from collection.processing import RETRY, TRANSIENT_ERRORS
-from collection.models import Artwork, Job
+from collection.models import Artwork
+from core.models import Job
+from core.retry import RETRY, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -119,7 +119,7 @@ def test_a_replaced_picture_gets_new_features_not_the_cached_ones(samples, tmp_p
 
 def test_train_features_takes_the_cpu_path_when_no_gpu_is_present(dataset, monkeypatch, transactional_db) -> None:
     from collection import storage
-    from collection.models import Job
+    from core.models import Job
     from mlserver import training
     from mlserver.models import FeatureModel
 
@@ -190,7 +190,7 @@ def test_catalogue_fields_filled_in_on_enough_works_become_heads_and_say_why(tra
 def test_the_command_refuses_a_gpu_only_option_on_the_cpu_path_and_fails_its_job(transactional_db) -> None:
     from django.core.management import CommandError, call_command
 
-    from collection.models import Job
+    from core.models import Job
 
     with pytest.raises(CommandError, match="cpu training path has no option freeze_stages"):
         call_command("train_features", "--path", "cpu", "--freeze-stages", "2")

@@ -271,7 +271,7 @@ def test_embedding_the_collection_saves_vectors_in_groups_and_reports_every_save
     demo_dir, monkeypatch, settings
 ) -> None:
     """Small CPU batches are saved SAVE_EVERY vectors at a time; the last, partial group is not lost."""
-    from collection.models import Job
+    from core.models import Job
     from mlserver import services
     from mlserver.models import Embedding
     from tests.factories import artwork_with_image

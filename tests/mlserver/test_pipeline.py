@@ -257,7 +257,7 @@ def test_search_by_image_rejects_what_is_not_an_image(api_client):
 
 
 def test_training_with_too_few_labels_says_so_and_keeps_the_pretrained_features(demo_dir):
-    from collection.models import Job
+    from core.models import Job
     from tests.factories import LabelFactory
 
     works = [artwork_with_image(b) for b in _demo_bytes(demo_dir, 3)]

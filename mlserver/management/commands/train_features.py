@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from collection.models import Job
+from core.models import Job
 
 
 class Command(BaseCommand):
