@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embeddings.index import VectorIndex  # noqa: E402
+from mlserver.index import VectorIndex  # noqa: E402
 
 AIM_MS = 50.0
 
@@ -66,7 +66,7 @@ def bench_api(n: int, dim: int, queries: int, k: int) -> None:
     from django.test import Client
 
     from collection.models import Artwork, ImageFile
-    from embeddings.similar import bump_stamp
+    from core.stamp import bump_stamp
     from mlserver.models import Embedding, FeatureModel
 
     call_command("migrate", verbosity=0)

@@ -28,7 +28,6 @@ from collection.models import (
     ProcessingStatus,
 )
 from collection.sites import CuratorAdminSite  # noqa: F401 - the site class lives there, see its docstring
-from mlserver.admin import detections_table, faces_table, warn_if_object_detection_is_off
 
 
 class DecadeFilter(admin.SimpleListFilter):
@@ -133,7 +132,7 @@ class ArtworkAdmin(admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = [
         "preview", "year_start", "year_end", "decade", "processing_status", "processing_stage",
-        "processing_error", "processing_updated", "image", "created", "updated", "detected_objects", "found_faces",
+        "processing_error", "processing_updated", "image", "created", "updated",
     ]
     filter_horizontal = ["labels"]
     inlines = [CreditInline]
@@ -150,18 +149,11 @@ class ArtworkAdmin(admin.ModelAdmin):
             _("Processing"),
             {"fields": ["image", "processing_status", "processing_stage", "processing_error", "processing_updated"]},
         ),
-        (_("Detected objects"), {"fields": ["detected_objects"], "classes": ["collapse"]}),
-        (_("Faces"), {"fields": ["found_faces"], "classes": ["collapse"]}),
         (_("Record"), {"fields": ["created", "updated"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("image")
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        if request.method == "GET":
-            warn_if_object_detection_is_off(request)
-        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("Image"))
     def thumbnail(self, obj: Artwork) -> str:
@@ -176,14 +168,6 @@ class ArtworkAdmin(admin.ModelAdmin):
         if not url:
             return "—"
         return format_html('<img src="{}" alt="{}" style="max-height:320px">', url, obj.title)
-
-    @admin.display(description=_("Objects"))
-    def detected_objects(self, obj: Artwork) -> str:
-        return detections_table(obj)
-
-    @admin.display(description=_("Faces"))
-    def found_faces(self, obj: Artwork) -> str:
-        return faces_table(obj)
 
     @admin.display(description=_("Processing"), ordering="processing_status")
     def processing_badge(self, obj: Artwork) -> str:

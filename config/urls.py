@@ -4,6 +4,20 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import APIRootView
+
+from collection.api import urls as collection_api
+from embeddings import api_urls as embeddings_api
+from mlserver import api_urls as mlserver_api
+
+# The REST API, assembled from each stage's own routes. Later stages come first: a work's
+# .../similar/ (embeddings) must be tried before collection's work detail, whose accession
+# numbers may hold "/". Each stage's router has no root view; this is the one root for all.
+STAGE_APIS = [embeddings_api, mlserver_api, collection_api]
+api_root = APIRootView.as_view(
+    api_root_dict={prefix: f"{basename}-list" for stage in reversed(STAGE_APIS) for prefix, _, basename in stage.router.registry}
+)
+api_urlpatterns = [path("", api_root, name="api-root")] + [pattern for stage in STAGE_APIS for pattern in stage.urlpatterns]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,7 +29,7 @@ urlpatterns = [
         csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
-    path("api/v1/", include("collection.api.urls")),
+    path("api/v1/", include((api_urlpatterns, "api"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("collection.urls")),
     path("", include("frontend.urls")),

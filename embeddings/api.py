@@ -29,7 +29,7 @@ from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
 from collection.values import INT64_MAX, csv_safe, parse_id
-from embeddings.similar import current_stamp
+from core.stamp import current_stamp
 from mlserver.facecrops import CROP_SIZE, crop_url
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 
@@ -271,12 +271,11 @@ class DecadeDetailView(StrictQueryParamsMixin, APIView):
 
 
 # --- The public website's map: atlases, work details in batches, filters, export ------------------
-# Added for the WebGL map (frontend/js/map.js). Routed from collection/api/urls.py.
+# Added for the WebGL map (frontend/js/map.js). Routed from embeddings/api_urls.py.
 
 MAX_WORKS_PER_REQUEST = 500
 MAX_EXPORT = 200_000
-# Filters the map page may send. "object" arrives with object detection; until ArtworkFilter has it,
-# it is accepted and reported back as ignored, so the page can say so instead of failing.
+# Filters the map page may send; "object" is ArtworkFilter's once mlserver has registered it (MlserverConfig.ready).
 MAP_FILTER_PARAMS = ("q", "artist", "decade", "year_min", "year_max", "classification", "style", "motif", "object")
 
 
@@ -440,18 +439,14 @@ class MapMatchView(APIView):
         unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format"})
         if unknown:
             raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)})
-        supported = set(map_filter_names())
-        params = request.query_params.copy()
-        ignored = sorted(name for name in MAP_FILTER_PARAMS if name in params and name not in supported)
-        for name in ignored:
-            params.pop(name)
         works = Artwork.objects.filter(map_points__build=build)
         if not request_sees_unpublished(request):
             works = works.filter(published=True)
-        filterset = ArtworkFilter(params, queryset=works, request=request)
+        filterset = ArtworkFilter(request.query_params, queryset=works, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         ids = sorted(set(filterset.qs.values_list("pk", flat=True)))
         if _is_faces(map_obj):  # the faces of the matching works
             ids = sorted(set(build.points.filter(artwork_id__in=ids).values_list("face_id", flat=True)))
-        return Response({"ids": ids, "count": len(ids), "ignored": ignored})
+        # "ignored" is always empty now that every filter the page sends is served; frontend/js/map.js still reads it.
+        return Response({"ids": ids, "count": len(ids), "ignored": []})

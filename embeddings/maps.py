@@ -413,7 +413,7 @@ def place_missing(build: MapBuild) -> int:
         ],
         batch_size=5000, ignore_conflicts=True,  # a placement that got there first keeps its point
     )
-    from embeddings.similar import bump_stamp
+    from core.stamp import bump_stamp
     from embeddings.tasks import schedule_statistics_refresh
 
     transaction.on_commit(bump_stamp)

@@ -11,9 +11,10 @@ from django.dispatch import receiver
 
 from collection.models import Artwork
 from core.signals import publication_changed
-from embeddings.similar import bump_stamp
+from core.stamp import bump_stamp
 from embeddings.models import MapPoint
 from mlserver.models import Embedding, FeatureModel
+from mlserver.signals import faces_found
 
 
 @receiver(post_save, sender=Embedding)
@@ -56,3 +57,11 @@ def _publication_changed(artwork_ids: Any = (), **kwargs: Any) -> None:
         )
     for build_pk in sorted(builds):
         schedule_publication_refresh(build_pk)
+
+
+@receiver(faces_found)
+def _place_new_faces(artwork: Any, **kwargs: Any) -> None:
+    """A work's new faces on every live faces map that covers it (maps.place_faces); no other point moves."""
+    from embeddings.maps import place_faces
+
+    place_faces(artwork)

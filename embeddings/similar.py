@@ -8,32 +8,16 @@ process answers from memory and none serves a stale index for long.
 from __future__ import annotations
 
 import threading
-import uuid
 
 import numpy as np
-from django.core.cache import cache
 
 from collection.models import Artwork
-from embeddings.index import Neighbour, VectorIndex
+from core.stamp import current_stamp
+from mlserver.index import Neighbour, VectorIndex
 from mlserver.models import Embedding, FeatureModel
 
-_STAMP_KEY = "embeddings:index-stamp"
 _lock = threading.Lock()
 _cached: dict[str, tuple[str, VectorIndex]] = {}
-
-
-def bump_stamp() -> None:
-    """Called whenever vectors or publication change; every process reloads on its next query."""
-    cache.set(_STAMP_KEY, uuid.uuid4().hex, None)
-
-
-def current_stamp() -> str:
-    value = cache.get(_STAMP_KEY)
-    if value is None:
-        value = uuid.uuid4().hex
-        cache.add(_STAMP_KEY, value, None)
-        value = cache.get(_STAMP_KEY, value)
-    return value
 
 
 def load_vectors(feature_model: FeatureModel, artworks=None) -> tuple[np.ndarray, np.ndarray]:

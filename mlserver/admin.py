@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from collection import admin as collection_admin
+from collection.models import Artwork
 from mlserver.models import Detection, Face, FeatureModel
 
 
@@ -139,3 +141,34 @@ class FeatureModelAdmin(admin.ModelAdmin):
             return
         model.activate()
         self.message_user(request, _("%(v)s is now active.") % {"v": model.version}, messages.SUCCESS)
+
+
+class ArtworkAdmin(collection_admin.ArtworkAdmin):
+    """collection's artwork admin with what this stage found: objects and faces on the change page, and a
+    warning above the list while object detection is off. Registered in its place, so collection/ never
+    imports mlserver."""
+
+    readonly_fields = [*collection_admin.ArtworkAdmin.readonly_fields, "detected_objects", "found_faces"]
+    fieldsets = [
+        *collection_admin.ArtworkAdmin.fieldsets[:-1],
+        (_("Detected objects"), {"fields": ["detected_objects"], "classes": ["collapse"]}),
+        (_("Faces"), {"fields": ["found_faces"], "classes": ["collapse"]}),
+        collection_admin.ArtworkAdmin.fieldsets[-1],
+    ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        if request.method == "GET":
+            warn_if_object_detection_is_off(request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("Objects"))
+    def detected_objects(self, obj: Artwork) -> str:
+        return detections_table(obj)
+
+    @admin.display(description=_("Faces"))
+    def found_faces(self, obj: Artwork) -> str:
+        return faces_table(obj)
+
+
+admin.site.unregister(Artwork)
+admin.site.register(Artwork, ArtworkAdmin)

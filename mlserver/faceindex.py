@@ -1,6 +1,6 @@
 """Nearest painted faces, over the faces of published works (web side: numpy only, no dlib).
 
-An exact index (embeddings.index.VectorIndex, Euclidean): every query is one matrix-vector difference over the visible
+An exact index (mlserver.index.VectorIndex, Euclidean): every query is one matrix-vector difference over the visible
 descriptors of one face model, which for a museum's tens of thousands of faces is
 a few milliseconds and needs no approximate-search library. Each process keeps
 the matrix in memory and reloads it when the shared stamp changes (faces
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.similar import current_stamp
-from embeddings.index import VectorIndex
+from core.stamp import current_stamp
+from mlserver.index import VectorIndex
 from mlserver.faces import DESCRIPTOR_DIM
 from mlserver.models import Face
 

@@ -122,18 +122,18 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
 
 
 def _index_changed() -> None:
-    from embeddings.similar import bump_stamp
+    from core.stamp import bump_stamp
 
     bump_stamp()
 
 
 def analyse_faces(artwork: Artwork) -> FaceOutcome:
-    """The pipeline stage: detection, then the new faces' places on the live faces maps."""
+    """The pipeline stage: detection, then the new faces announced (``faces_found``: the maps stage places them)."""
+    from mlserver.signals import faces_found
+
     outcome = detect_artwork_faces(artwork)
     if not outcome.skipped and outcome.found:
-        from embeddings.maps import place_faces
-
-        place_faces(artwork)
+        faces_found.send(sender=Face, artwork=artwork)
     return outcome
 
 

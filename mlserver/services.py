@@ -111,7 +111,7 @@ def _save_batch(feature_model: FeatureModel, rows: list[tuple[int, str, np.ndarr
     """One INSERT ... ON CONFLICT UPDATE per batch instead of a SELECT plus a write per work (update_or_create)."""
     if not rows:
         return
-    from embeddings.similar import bump_stamp
+    from core.stamp import bump_stamp
 
     Embedding.objects.bulk_create(
         [

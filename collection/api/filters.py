@@ -1,13 +1,11 @@
-"""Artwork filters for the API: text, people, time, classification, labels and detected objects."""
+"""Artwork filters for the API: text, people, time, classification and labels; later stages add theirs (add_filter)."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
 
-from collection.api.auth import request_sees_unpublished
 from collection.models import Artwork, Classification
-from mlserver.models import Detection
 
 
 class ArtworkFilter(django_filters.FilterSet):
@@ -19,10 +17,6 @@ class ArtworkFilter(django_filters.FilterSet):
     classification = django_filters.ChoiceFilter(choices=Classification.choices)
     style = django_filters.CharFilter(method="filter_style", max_length=120)
     motif = django_filters.CharFilter(method="filter_motif", max_length=120)
-    object = django_filters.CharFilter(
-        method="filter_object", max_length=100,
-        help_text="An object detected in the picture, e.g. horse (see /api/v1/objects/ for the labels).",
-    )
 
     class Meta:
         model = Artwork
@@ -47,10 +41,11 @@ class ArtworkFilter(django_filters.FilterSet):
     def filter_motif(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(labels__kind="motif", labels__name__iexact=value).distinct()
 
-    def filter_object(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        # Only detections from trusted weights count; publication is the queryset's business, and
-        # for visitors visible() checks it again.
-        detections = Detection.objects.filter(trusted=True, label__iexact=value.strip())
-        if self.request is None or not request_sees_unpublished(self.request):
-            detections = detections.visible()
-        return qs.filter(pk__in=detections.values("artwork_id"))
+
+def add_filter(name: str, filter_: django_filters.Filter) -> None:
+    """Lets a later stage filter works by what it derived (mlserver: ``object``), everywhere works are filtered.
+
+    Called from the later stage's AppConfig.ready(), so collection/ never imports it. The filter reaches
+    the request through ``self.parent.request`` when it needs to know who asks.
+    """
+    ArtworkFilter.base_filters[name] = filter_

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -8,7 +9,6 @@ from rest_framework import serializers
 from collection.api.auth import request_sees_unpublished
 from collection.models import LABEL_NAME_MAX_LENGTH, MAX_MOTIFS, MAX_STYLES, Artwork, ArtworkArtist, Classification
 from collection.values import artwork_url, validate_accession_number
-from mlserver.models import Detection
 
 
 class CreditSerializer(serializers.ModelSerializer):
@@ -89,76 +89,27 @@ class ArtworkSerializer(serializers.ModelSerializer):
         return data
 
 
-class DetectedObjectSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="COCO category, e.g. 'horse'.")
-    score = serializers.FloatField(help_text="The detector's confidence, 0–1.")
-    box = serializers.ListField(
-        child=serializers.FloatField(), min_length=4, max_length=4,
-        help_text="[x0, y0, x1, y1] as fractions of the image's width and height, origin top left.",
-    )
-
-
-class ArtworkFaceSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="The face's id under /api/v1/faces/.")
-    box = serializers.ListField(
-        child=serializers.FloatField(), min_length=4, max_length=4,
-        help_text="[x0, y0, x1, y1] as fractions of the image's width and height, origin top left.",
-    )
-    crop = serializers.URLField(allow_null=True, help_text="A square crop around the face.")
-
-
 class ArtworkDetailSerializer(ArtworkSerializer):
-    faces = serializers.SerializerMethodField(help_text="Faces found in the picture, largest first.")
-    objects = serializers.SerializerMethodField(
-        help_text="Objects detected in the picture, best first; empty until detection has run with real weights."
-    )
-
     class Meta(ArtworkSerializer.Meta):
         fields = ArtworkSerializer.Meta.fields + [
-            "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published", "objects",
-            "faces",
+            "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published",
         ]
         extra_kwargs = {
             "accession_number": {"validators": [validate_accession_number]}, "published": {"required": False},
         }
 
-    @extend_schema_field(DetectedObjectSerializer(many=True))
-    def get_objects(self, obj: Artwork) -> list[dict[str, Any]]:
-        detections = Detection.objects.filter(artwork=obj, trusted=True)
-        request = self.context.get("request")
-        if request is None or not request_sees_unpublished(request):
-            detections = detections.visible()
-        return [
-            {"label": d.label, "score": round(d.score, 4), "box": [round(v, 5) for v in d.box]}
-            for d in detections.order_by("-score", "pk")
-        ]
-
-
-    @extend_schema_field(ArtworkFaceSerializer(many=True))
-    def get_faces(self, obj: Artwork) -> list[dict[str, Any]]:
-        from mlserver.api import face_crop_url
-
-        request = self.context.get("request")
-        return [
-            {"id": f.pk, "box": [round(v, 5) for v in f.box], "crop": face_crop_url(f, request)}
-            for f in obj.faces.order_by("index", "pk")
-        ]
-
-
-class ObjectLabelSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    count = serializers.IntegerField(help_text="Published works in which this object was detected.")
-
-
 class ImageUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG, WebP, TIFF or GIF; content is checked, not the name.")
 
 
-class SimilarWorkSerializer(serializers.Serializer):
-    score = serializers.FloatField(help_text="Cosine similarity of the two works' embeddings.")
-    artwork = ArtworkSerializer()
+def add_detail_field(name: str, getter: Callable[[Any, Artwork], Any], help_text: str) -> None:
+    """Lets a later stage show what it derived from a work in the work's detail (mlserver: objects and faces).
 
-
-class ImageSearchSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="A photo; it is never stored.")
-    k = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    Called from the later stage's AppConfig.ready(), so collection/ never imports it. ``getter(serializer, work)``
+    becomes the field's ``get_<name>`` method, so an ``extend_schema_field`` on it documents the field as on a
+    declared one.
+    """
+    setattr(ArtworkDetailSerializer, f"get_{name}", getter)
+    ArtworkDetailSerializer._declared_fields[name] = serializers.SerializerMethodField(help_text=help_text)
+    if name not in ArtworkDetailSerializer.Meta.fields:
+        ArtworkDetailSerializer.Meta.fields = [*ArtworkDetailSerializer.Meta.fields, name]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -15,20 +15,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collection import images, importers, services, values
-from collection.api.auth import AnonThrottle, PartnerTokenThrottle, PhotoSearchThrottle, request_sees_unpublished
+from collection.api.auth import request_sees_unpublished
 from collection.api.filters import ArtworkFilter
-from collection.api.schema import ErrorSerializer
-from collection.api.uploads import read_photo
 from collection.api.serializers import (
     ArtworkDetailSerializer,
     ArtworkSerializer,
-    ImageSearchSerializer,
     ImageUploadSerializer,
-    ObjectLabelSerializer,
-    SimilarWorkSerializer,
 )
 from collection.models import Artwork, StaleVersion
-from mlserver.models import Detection
 
 # Query parameters every list view understands besides its filters.
 COMMON_PARAMS = {"page", "page_size", "ordering", "format"}
@@ -100,10 +94,10 @@ class ArtworkViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "accession_number"
-    # Accession numbers may hold "/" (1986/23); collection.api.urls matches the actions first.
+    # Accession numbers may hold "/" (1986/23); collection.api.urls matches the actions first, and config.urls
+    # puts the later stages' routes under a work (embeddings: .../similar/) before this router's.
     lookup_value_regex = values.ACCESSION_REGEX
     filterset_class = ArtworkFilter
-    action_query_params = {"similar": {"k"}}
     ordering_fields = ["accession_number", "title", "year_start", "decade", "updated"]
     ordering = ["accession_number"]
 
@@ -185,27 +179,6 @@ class ArtworkViewSet(
         return Response(ArtworkDetailSerializer(artwork, context=self.get_serializer_context()).data)
 
 
-    @extend_schema(
-        parameters=[OpenApiParameter("k", int, description="How many works (1–100, default 12).")],
-        responses={
-            200: SimilarWorkSerializer(many=True),
-            409: OpenApiResponse(ErrorSerializer, description="The work has no features yet, or no feature model is active."),
-        },
-    )
-    @action(detail=True, methods=["get"], url_path="similar", filterset_class=None, pagination_class=None)
-    def similar(self, request: Request, accession_number: str) -> Response:
-        from embeddings import similar
-
-        artwork = self.get_object()
-        k = parse_k(request)
-        try:
-            neighbours = similar.similar_to(artwork, k)
-        except similar.NotEmbedded as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))
-
-
-
 def accession_taken(accession: str) -> ValidationError:
     """The one refusal for a taken accession number: it echoes the caller's input and names no work."""
     return ValidationError({"accession_number": f"The accession number {accession!r} cannot be used for a new work: choose another."})
@@ -222,59 +195,3 @@ def parse_k(request: Request, default: int = 12) -> int:
     if not 1 <= k <= 100:
         raise ValidationError({"k": "k must be between 1 and 100."})
     return k
-
-
-def _serialise_neighbours(request: Request, pairs: list[tuple[Artwork, float]]) -> list[dict[str, Any]]:
-    return [
-        {"score": round(score, 6), "artwork": ArtworkSerializer(work, context={"request": request}).data}
-        for work, score in pairs
-    ]
-
-
-class ImageSearchView(APIView):
-    """Nearest works to an uploaded photo. The photo is decoded in memory and never stored or logged."""
-
-    public_post = True
-    throttle_classes = [PhotoSearchThrottle, AnonThrottle, PartnerTokenThrottle]
-    parser_classes = [parsers.MultiPartParser]
-
-    @extend_schema(
-        request={"multipart/form-data": ImageSearchSerializer},
-        responses={
-            200: SimilarWorkSerializer(many=True),
-            503: OpenApiResponse(ErrorSerializer, description="No feature model is active, or the ML worker did not answer."),
-        },
-    )
-    def post(self, request: Request) -> Response:
-        from embeddings import similar
-        from mlserver.client import UploadEmbeddingError, embed_upload
-
-        data, fields = read_photo(request, ImageSearchSerializer)
-        try:
-            vector = embed_upload(data)
-            neighbours = similar.nearest_to_vector(vector, fields.get("k") or 12)
-        except (similar.NotEmbedded, UploadEmbeddingError) as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response(_serialise_neighbours(request, similar.with_artworks(neighbours)))
-
-
-class ObjectLabelListView(StrictQueryParamsMixin, APIView):
-    """Objects detected in published works, with how many works show each: the map's object filter offers these.
-
-    Empty while detection has never run with real (trusted) weights.
-    """
-
-    def check_query_params(self, request: Request) -> None:
-        unknown = sorted(set(request.query_params) - {"q", "format"})
-        if unknown:
-            raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": ["q"]})
-
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Only labels starting with this text, e.g. 'ho'.")],
-        responses=ObjectLabelSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        prefix = request.query_params.get("q", "").strip()
-        if len(prefix) > 100:
-            raise ValidationError({"q": "At most 100 characters."})
-        return Response(ObjectLabelSerializer(Detection.objects.label_counts(prefix), many=True).data)

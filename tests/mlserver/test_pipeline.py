@@ -7,7 +7,7 @@ import pytest
 
 from collection import images
 from collection.models import Artwork
-from embeddings.similar import bump_stamp
+from core.stamp import bump_stamp
 from mlserver import services
 from mlserver.models import Embedding, FeatureModel
 from tests.conftest import make_jpeg

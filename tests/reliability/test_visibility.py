@@ -18,7 +18,7 @@ from collection.models import Artwork
 from collection.services import set_published
 from embeddings import atlas
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
-from embeddings.similar import bump_stamp
+from core.stamp import bump_stamp
 from mlserver.models import Embedding, FeatureModel
 from tests.factories import artwork_with_image, image_bytes
 
