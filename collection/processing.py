@@ -18,17 +18,17 @@ from collection.models import Artwork, ImageFile, ProcessingStatus
 log = logging.getLogger(__name__)
 
 def enqueue(artwork: Artwork) -> None:
-    """Marks the work queued and sends it to the pipeline once the current transaction commits."""
+    """Marks the work queued and announces it (core.signals.work_queued) once the current transaction commits."""
     if artwork.image_id is None:
         return
     artwork.set_processing(ProcessingStatus.QUEUED, stage="queued")
     pk = artwork.pk
 
     def _send() -> None:
-        from collection.tasks import process_artwork
+        from core.signals import work_queued
 
         try:
-            process_artwork.delay(pk)
+            work_queued.send(sender=Artwork, pk=pk)  # the pipeline app starts it (pipeline.signals)
         except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the work, do not lose the import
             log.exception("could not enqueue processing of artwork %s", pk)
             Artwork.objects.get(pk=pk).set_processing(

@@ -37,7 +37,7 @@ def _pictures_follow_publication(instance: Any, created: bool, **kwargs: Any) ->
     """A saved change of ``published`` is announced like a bulk one, so every stage follows it; a
     replaced picture is re-filed, so one that no published work shows any more leaves public reach.
 
-    A new work needs nothing here: its processing files its pictures (collection.tasks.process_artwork).
+    A new work needs nothing here: its processing files its pictures (pipeline.stages.Derivatives).
     """
     stored = getattr(instance, "_stored_before_save", None)
     if created or stored is None:

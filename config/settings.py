@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "collection",
     "mlserver",
     "embeddings",
+    "pipeline",
     "frontend",
 ]
 
@@ -208,6 +209,9 @@ CELERY_TASK_ROUTES = {
     # Moving files needs no model: it stays on the default queue (routes match in order).
     "mlserver.tasks.sync_face_crops": {"queue": "default"},
     "mlserver.tasks.*": {"queue": "gpu"},
+    # A work's stages: one task per queue (pipeline.tasks).
+    "pipeline.tasks.process_artwork": {"queue": "default"},
+    "pipeline.tasks.analyse_artwork": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"

@@ -9,3 +9,8 @@ from django.dispatch import Signal
 # publication changed and their pictures. Each stage re-files what it derived from them (derivatives,
 # face crops, map atlases) in its own receiver, connected in its AppConfig.ready().
 publication_changed = Signal()
+
+# Sent with ``pk`` after the transaction that stored a work's new picture (upload, import, re-run)
+# commits: the pipeline app's receiver sends the work to its first stage (pipeline.tasks). A receiver
+# that cannot reach the task queue raises, and the sender records that on the work.
+work_queued = Signal()

@@ -1,4 +1,6 @@
-"""ML tasks, all on the ``gpu`` queue. Each takes primary keys, loads, calls one service, saves.
+"""ML tasks outside a work's pipeline (bulk re-runs, training, visitors' photos), on the ``gpu`` queue.
+
+A work's own stages are pipeline.tasks. Each task here takes primary keys, loads, calls one service, saves.
 
 torch is imported inside the task bodies (through mlserver.services), so the
 web process can import this module to enqueue tasks without loading torch.
@@ -11,37 +13,11 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from collection import processing
 from collection.models import Artwork
 from core.models import Job
 from core.retry import RETRY, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
-
-
-@shared_task(bind=True, **RETRY)
-def analyse_artwork(self, pk: int) -> str:
-    """Features for the work, then its place on every live map. Idempotent per (work, feature model)."""
-    from embeddings.maps import place_artwork
-    from mlserver import objects, services
-
-    artwork = Artwork.objects.select_related("image").filter(pk=pk).first()
-    if artwork is None or artwork.image is None:
-        return "skipped"
-    try:
-        processing.run_stage(artwork, "features", lambda: services.embed_artwork(artwork))
-        processing.run_stage(artwork, "objects", lambda: objects.objects_stage(artwork))
-        if settings.FACES_ENABLED:
-            from mlserver import facestage
-
-            processing.run_stage(artwork, "faces", lambda: facestage.analyse_faces(artwork))
-        processing.run_stage(artwork, "map", lambda: place_artwork(artwork), final=True)
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception:  # noqa: BLE001 - stored on the work with its reason by run_stage
-        log.exception("analysis of artwork %s failed", pk)
-        return "failed"
-    return "ok"
 
 
 @shared_task(bind=True, **RETRY)

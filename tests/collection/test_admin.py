@@ -278,7 +278,7 @@ def test_a_form_posted_without_the_version_it_was_opened_at_is_refused(admin_cli
 
 
 def test_processing_a_work_does_not_make_a_curators_open_form_stale(admin_client_for_curator):
-    from collection.tasks import process_artwork
+    from pipeline.tasks import process_artwork
 
     work = artwork_with_image(image_bytes("JPEG"), title="Haystacks")
     form = change_form_data(work, title="Haystacks at Noon")

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from collection import images, processing, storage
 from collection.models import Artwork, ProcessingStatus
-from collection.tasks import process_artwork
+from pipeline.tasks import process_artwork
 from tests.factories import ArtworkFactory, artwork_with_image, image_bytes
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,8 @@ from mlserver import detection, objects
 from mlserver.detection import Detection as Found
 from mlserver.detection import Detector, DetectorUnavailable, detectron2_available
 from mlserver.models import AnalysisRun, Detection
-from mlserver.tasks import analyse_artwork, detect_objects
+from mlserver.tasks import detect_objects
+from pipeline.tasks import analyse_artwork
 from tests.factories import ArtworkFactory, artwork_with_image, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +199,7 @@ def test_forcing_re_detects_a_current_work(work, settings):
 
 
 def test_the_pipeline_detects_objects_after_the_features(work, settings, monkeypatch):
+    settings.ML_ENABLED = True  # the gpu worker's setting: its stages apply (pipeline.stages)
     settings.FACES_ENABLED = False
     use_detector(monkeypatch, ListedDetector([HORSE]))
 
@@ -212,6 +214,7 @@ def test_the_pipeline_detects_objects_after_the_features(work, settings, monkeyp
 def test_without_weights_the_stage_is_skipped_with_one_warning_naming_what_to_download(
     settings, caplog, fresh_detectors
 ):
+    settings.ML_ENABLED = True
     settings.FACES_ENABLED = False
     settings.DETECTION_BACKEND = "torchvision"
     works = [artwork_with_image(image_bytes(size=(64, 48), colour=(20 * i, 40, 90))) for i in range(2)]

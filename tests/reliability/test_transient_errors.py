@@ -17,7 +17,8 @@ from django.db import OperationalError
 from collection import storage
 from collection.models import Artwork, ImageFile, ProcessingStatus
 from collection.storage import StorageUnavailable
-from collection.tasks import TRANSIENT_ERRORS, process_artwork
+from core.retry import TRANSIENT_ERRORS
+from pipeline.tasks import process_artwork
 from tests.factories import artwork_with_image, image_bytes
 from tests.reliability.conftest import Outage, wait_for
 from tests.reliability.test_worker_kill import send_processing
@@ -51,7 +52,7 @@ def jpeg_work(workers) -> Artwork:
 
 
 def retried(workers) -> bool:
-    return bool(re.search(r"Task collection\.tasks\.process_artwork\[[^]]+\] retry: Retry in \d+s", workers.log()))
+    return bool(re.search(r"Task pipeline\.tasks\.process_artwork\[[^]]+\] retry: Retry in \d+s", workers.log()))
 
 
 def assert_done_with_jpeg_derivatives(work: Artwork) -> None:

@@ -179,7 +179,7 @@ def test_publishing_again_brings_the_pictures_back(world, django_capture_on_comm
 
 
 def test_a_new_unpublished_work_has_its_pictures_withdrawn_when_it_is_processed(db):
-    from collection.tasks import process_artwork
+    from pipeline.tasks import process_artwork
 
     work = artwork_with_image(image_bytes("PNG", colour=(1, 2, 3)), published=False)
     url = work.image.url("thumb")

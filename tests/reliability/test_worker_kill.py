@@ -1,7 +1,7 @@
 """A worker killed in the middle of a task: the message is redelivered and the work finishes once in effect.
 
 These tests run real ``celery worker`` processes on Redis against the test database and the local S3
-endpoint. The task is the real ``collection.tasks.process_artwork``; its derivatives stage is made to
+endpoint. The task is the real ``pipeline.tasks.process_artwork``; its derivatives stage is made to
 run for a few seconds by giving it a large picture whose derivatives must be rebuilt (the worker is
 configured for JPEG derivatives, the picture was ingested with WebP ones).
 """
@@ -49,7 +49,7 @@ def send_processing(pk: int) -> None:
     producer = Celery("reliability-producer", broker=BROKER_URL, set_as_current=False)
     producer.conf.broker_transport_options = BROKER_OPTIONS  # the run's key prefix, where the workers listen
     with producer.connection_for_write() as conn:
-        producer.send_task("collection.tasks.process_artwork", args=[pk], queue="default", connection=conn)
+        producer.send_task("pipeline.tasks.process_artwork", args=[pk], queue="default", connection=conn)
 
 
 def running_derivatives(pk: int) -> bool:
@@ -96,7 +96,7 @@ def test_a_killed_pool_process_has_its_task_redelivered_and_the_work_finishes_on
     assert worker.poll() is None, "the worker itself survives the loss of a pool process"
     log = workers.log()
     assert "WorkerLostError" in log, log
-    assert log.count("Task collection.tasks.process_artwork") >= 2, log  # received, then received again
+    assert log.count("Task pipeline.tasks.process_artwork") >= 2, log  # received, then received again
     assert_finished_once(work, broker)
 
 
@@ -118,6 +118,6 @@ def test_a_worker_killed_outright_leaves_its_task_to_a_fresh_worker_which_finish
     time.sleep(max(0.0, VISIBILITY_TIMEOUT + 0.5 - (time.monotonic() - killed_at)))
     workers.start()
     wait_for(lambda: done(work.pk), timeout=120, interval=0.2, what="the fresh worker to finish the task", workers=workers)
-    task_id = workers.log(0).split("Task collection.tasks.process_artwork[")[1].split("]")[0]
-    assert f"Task collection.tasks.process_artwork[{task_id}] received" in workers.log(1), workers.all_logs()
+    task_id = workers.log(0).split("Task pipeline.tasks.process_artwork[")[1].split("]")[0]
+    assert f"Task pipeline.tasks.process_artwork[{task_id}] received" in workers.log(1), workers.all_logs()
     assert_finished_once(work, broker)
