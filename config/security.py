@@ -8,16 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from csp.decorators import csp_update
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.static import serve
-
-# The map and artwork viewer draw with regl, which compiles its WebGL commands with Function();
-# only those pages get 'unsafe-eval', never 'unsafe-inline'.
-webgl_page = csp_update({"script-src": ["'unsafe-eval'"]})
 
 
 def _origin(url: str) -> str | None:
