@@ -12,7 +12,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from collection import images, importers, services, values
 from collection.api.auth import request_sees_unpublished
