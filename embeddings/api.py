@@ -448,5 +448,6 @@ class MapMatchView(APIView):
         ids = sorted(set(filterset.qs.values_list("pk", flat=True)))
         if _is_faces(map_obj):  # the faces of the matching works
             ids = sorted(set(build.points.filter(artwork_id__in=ids).values_list("face_id", flat=True)))
-        # "ignored" is always empty now that every filter the page sends is served; frontend/js/map.js still reads it.
+        # "ignored" is always empty now that every filter in MAP_FILTER_PARAMS is served (mlserver registers
+        # "object"); kept because the schema documents it to partners.
         return Response({"ids": ids, "count": len(ids), "ignored": []})
