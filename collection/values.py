@@ -14,8 +14,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 
-# The artwork API's detail actions (collection.api.views.ArtworkViewSet): an accession number
-# ending in "/similar" would be shadowed by the similar-works route of its first part.
+# The API's routes under a work: collection's own actions (image) and those later stages put there
+# (embeddings: similar). An accession number ending in "/similar" would be shadowed by the
+# similar-works route of its first part. The URL space under a work is collection's, so it keeps the list.
 ARTWORK_ACTION_PATHS = ("image", "similar")
 
 # One path segment that is not "." or ".." (browsers and proxies collapse those); an accession

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,21 @@ def test_the_similar_route_of_a_work_with_a_slash_is_matched_before_its_detail(a
     assert "feature model" in response.json()["detail"]
 
 
+def routes_under_a_work() -> set[str]:
+    """The last part of every API route under a work, whichever stage routes it (config.urls assembles them)."""
+    from config.urls import api_urlpatterns
+
+    endings = set()
+    for pattern in api_urlpatterns:
+        found = re.fullmatch(r"\^artworks/\(\?P<accession_number>.*\)/([a-z]+)/\$", str(pattern.pattern))
+        if found:
+            endings.add(found.group(1))
+    return endings
+
+
 def test_the_reserved_endings_are_the_artwork_apis_actions():
-    assert set(ARTWORK_ACTION_PATHS) == {a.url_path for a in ArtworkViewSet.get_extra_actions()}
+    assert {a.url_path for a in ArtworkViewSet.get_extra_actions()} <= routes_under_a_work()
+    assert set(ARTWORK_ACTION_PATHS) == routes_under_a_work() == {"image", "similar"}
 
 
 UNROUTABLE = {
