@@ -212,6 +212,8 @@ CELERY_TASK_ROUTES = {
     # A work's stages: one task per queue (pipeline.tasks).
     "pipeline.tasks.process_artwork": {"queue": "default"},
     "pipeline.tasks.analyse_artwork": {"queue": "gpu"},
+    "collection.tasks.process_artwork": {"queue": "default"},  # names queued before an upgrade (pipeline.tasks)
+    "mlserver.tasks.analyse_artwork": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"

@@ -66,3 +66,17 @@ def analyse_artwork(self, pk: int) -> str:
 
 # The task that runs each queue's stages; config.settings.CELERY_TASK_ROUTES sends each to its queue.
 NEXT = {"default": process_artwork, "gpu": analyse_artwork}
+
+# Releases before the pipeline module queued works under these names; messages still in the broker at an
+# upgrade run the same stages instead of being dropped as unknown tasks.
+LEGACY_NAMES = {"collection.tasks.process_artwork": "default", "mlserver.tasks.analyse_artwork": "gpu"}
+
+
+@shared_task(bind=True, name="collection.tasks.process_artwork", **RETRY)
+def legacy_process_artwork(self, pk: int) -> str:
+    return run_queue(self, pk, "default")
+
+
+@shared_task(bind=True, name="mlserver.tasks.analyse_artwork", **RETRY)
+def legacy_analyse_artwork(self, pk: int) -> str:
+    return run_queue(self, pk, "gpu")

@@ -68,3 +68,21 @@ def test_an_upload_reaches_the_pipeline_through_the_work_queued_signal_once_its_
     for callback in callbacks:
         callback()
     assert sent == [work.pk]
+
+
+def test_a_work_queued_under_a_task_name_from_before_the_pipeline_module_still_runs_its_stages_after_an_upgrade(
+    settings,
+):
+    from celery import current_app
+
+    from pipeline.tasks import LEGACY_NAMES
+
+    settings.ML_ENABLED = False
+    work = artwork_with_image(image_bytes("JPEG"))
+
+    for name, queue in LEGACY_NAMES.items():
+        assert current_app.amqp.router.route({}, name)["queue"].name == queue
+    assert current_app.tasks["collection.tasks.process_artwork"].apply(args=[work.pk]).get() == "ok"
+
+    work.refresh_from_db()
+    assert work.processing_status == ProcessingStatus.DONE
