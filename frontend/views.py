@@ -25,9 +25,8 @@ from frontend.i18n import js_strings
 def _live_maps() -> list[dict[str, Any]]:
     from embeddings.models import Map
 
-    return list(
-        Map.objects.filter(live_build__isnull=False).order_by("slug").values("slug", "title", "subject")
-    )
+    rows = Map.objects.filter(live_build__isnull=False).order_by("slug").values("slug", "title", "subject")
+    return [dict(row) for row in rows]
 
 
 def _default_map(maps: list[dict[str, Any]], wanted: str | None) -> str | None:
@@ -51,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "maps": [{"slug": m["slug"], "title": m["title"]} for m in maps],
         "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
         "listUrl": reverse("frontend:list"),
-        "sizes": sorted(([name, px] for name, px in settings.IMAGE_SIZES.items()), key=lambda s: s[1]),
+        "sizes": [[name, px] for name, px in sorted(settings.IMAGE_SIZES.items(), key=lambda item: item[1])],
     }
     return render(
         request,
@@ -84,7 +83,7 @@ def _search_refused(request: HttpRequest) -> HttpResponse | None:
     from collection.api.auth import SearchThrottle
 
     throttle = SearchThrottle()
-    if throttle.allow_request(request, None):
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]  # reads only META and the user
         return None
     wait = max(1, round(throttle.wait() or 1))
     response = HttpResponse(
@@ -115,7 +114,7 @@ def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
         urls = work.picture_urls()
         viewer = {
             "width": image.width, "height": image.height,
-            "sizes": [[name, settings.IMAGE_SIZES[name], urls.get(name)] for name in sorted(settings.IMAGE_SIZES, key=settings.IMAGE_SIZES.get)],
+            "sizes": [[name, settings.IMAGE_SIZES[name], urls.get(name)] for name in sorted(settings.IMAGE_SIZES, key=lambda size: settings.IMAGE_SIZES[size])],
             "detail": reverse("api:artwork-detail", kwargs={"accession_number": work.accession_number}),
         }
     return render(
