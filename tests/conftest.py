@@ -19,6 +19,7 @@ from django.test import override_settings
 from PIL import Image
 
 from config.storage_settings import s3_storages
+from tests.services import delete_keys
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO / "demo" / "aic-paintings"
@@ -92,13 +93,21 @@ def local_storage(tmp_path: Path, s3_storage: str) -> Iterator[Path]:
         yield tmp_path / "media"
 
 
+def clear_own_cache(cache) -> None:  # noqa: ANN001 - any Django cache
+    """Empties this run's cache keys; Django's RedisCache.clear() would FLUSHDB every run's keys."""
+    if not hasattr(cache, "_cache") or not hasattr(cache._cache, "get_client"):
+        cache.clear()  # a per-process cache is this run's alone
+        return
+    delete_keys(cache._cache.get_client(write=True), f"{cache.key_prefix}:")
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     from embeddings import maps
 
-    cache.clear()
+    clear_own_cache(cache)
     maps._placers.clear()  # keyed by build pk, which a fresh test database may hand out again
     yield
 

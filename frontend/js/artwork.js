@@ -5,7 +5,8 @@ import { el } from "./lib/dom.js";
 import { Camera } from "./lib/camera.js";
 import { attachControls } from "./lib/controls.js";
 import { loadStrings, t } from "./lib/i18n.js";
-import { createRenderer, loadImage } from "./lib/renderer.js";
+import { loadImage } from "./lib/images.js";
+import { createRenderer } from "./lib/renderer.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -41,10 +42,10 @@ class Viewer {
   }
 
   start() {
-    const canvas = el("canvas", {
+    const canvas = /** @type {HTMLCanvasElement} */ (el("canvas", {
       class: "viewer-canvas", tabindex: "0", role: "img",
       "aria-label": this.host.getAttribute("aria-label") || "", "aria-describedby": "viewer-help",
-    });
+    }));
     this.canvas = canvas;
     this.renderer = createRenderer(canvas);
     if (this.renderer.error) return false;
@@ -149,7 +150,7 @@ class Viewer {
   }
 
   positionBoxes() {
-    const nodes = this.overlay.children;
+    const nodes = /** @type {HTMLCollectionOf<HTMLElement>} */ (this.overlay.children);
     for (let i = 0; i < this.boxes.length; i++) {
       const [x0, y0, x1, y1] = this.boxes[i].box;
       const [sx0, sy0] = this.camera.toScreen(-this.w / 2 + x0 * this.w, -this.h / 2 + y0 * this.h);
@@ -229,13 +230,12 @@ function main() {
   loadStrings();
   const configEl = document.getElementById("viewer-config");
   const host = document.getElementById("artwork-viewer");
-  let viewer = null;
   if (configEl && host) {
     const config = JSON.parse(configEl.textContent);
-    viewer = new Viewer(host, config);
+    let viewer = new Viewer(host, config);
     if (!viewer.start()) viewer = null; // no WebGL: the <img> stays
     loadDetections(viewer, config);
-    window.artworkViewer = viewer;
+    /** @type {any} */ (window).artworkViewer = viewer;
   }
   loadSimilar();
 }

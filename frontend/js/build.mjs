@@ -8,6 +8,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const watch = process.argv.includes("--watch");
 const dev = watch || process.argv.includes("--dev");
 
+/** @type {import("esbuild").BuildOptions} */
 const options = {
   entryPoints: {
     map: path.join(here, "map.js"),

@@ -1,7 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
 
 WebGL in headless Chromium without a GPU runs on SwiftShader (a CPU implementation), which
-Chromium only enables when asked to. Screenshots go to test-artifacts/ (git-ignored).
+Chromium only enables when asked to. Screenshots go to test-artifacts/ (git-ignored). Without
+Chromium or the built scripts the browser tests are skipped, or fail when CI=true.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.services import cannot_run
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -30,7 +33,10 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+    """CHROMIUM_PATH when set (a wrong path is then reported, not replaced by another Chromium), else Debian's."""
+    named = os.environ.get("CHROMIUM_PATH")
+    candidates = [named] if named else ["/usr/bin/chromium", shutil.which("chromium")]
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -40,9 +46,9 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium); browser tests need it")
+        cannot_run("Chromium is not installed (apt-get install -y chromium); browser tests need it")
     if not (BUILD / "map.js").exists():
-        pytest.skip("the frontend is not built (npm ci && npm run build); browser tests need it")
+        cannot_run("the frontend is not built (npm ci && npm run build); browser tests need it")
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop

@@ -1,21 +1,10 @@
-"""The scripts' pure modules (atlas layout, spatial index, URL state) under node's own test runner."""
+"""The scripts' pure modules (atlas layout, spatial index, URL state, the map's store) under node's own test runner."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.frontend.jstools import REPO, run
 
 
 def test_node_unit_tests():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    result = subprocess.run(
-        [node, "--test", str(REPO / "frontend" / "js" / "tests")], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    result = run(["--test", str(REPO / "frontend" / "js" / "tests")])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

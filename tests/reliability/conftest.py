@@ -13,11 +13,17 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
+from django.conf import settings
+from kombu.transport.redis import PrefixedStrictRedis
+
+from tests.services import delete_keys
 
 REPO = Path(__file__).resolve().parents[2]
-# A Redis database of its own, so the test never reads or clears another test's (or a developer's) queues.
-BROKER_DB = 11
-BROKER_URL = f"redis://127.0.0.1:6379/{BROKER_DB}"
+# The run's Redis (CACHE_URL: private to the run under ./run test, or a shared one), with the broker's
+# keys under the run's own prefix, so the test never reads or clears another run's (or a developer's) queues.
+BROKER_URL = os.environ["CACHE_URL"]
+BROKER_KEY_PREFIX = settings.BROKER_KEY_PREFIX
+BROKER_OPTIONS = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
 
 class Workers:
@@ -79,12 +85,16 @@ class Workers:
 
 
 @pytest.fixture
-def broker() -> Iterator[redis_lib.Redis]:
-    client = redis_lib.Redis.from_url(BROKER_URL)
-    client.flushdb()
+def broker() -> Iterator[PrefixedStrictRedis]:
+    """The broker's keys as Celery sees them: ``broker.llen("default")`` reads this run's queue."""
+    pool = redis_lib.ConnectionPool.from_url(BROKER_URL)
+    client = PrefixedStrictRedis(connection_pool=pool, global_keyprefix=BROKER_KEY_PREFIX)
+    plain = redis_lib.Redis.from_url(BROKER_URL)  # DEL through the prefixed client would prefix twice
+    delete_keys(plain, BROKER_KEY_PREFIX)
     yield client
-    client.flushdb()
+    delete_keys(plain, BROKER_KEY_PREFIX)
     client.close()
+    plain.close()
 
 
 @pytest.fixture

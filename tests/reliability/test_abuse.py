@@ -26,6 +26,7 @@ from PIL import Image, ImageFile
 from collection.models import ImageFile as ImageRecord
 from collection.models import PartnerToken
 from tests.factories import ArtworkFactory, image_bytes
+from tests.services import delete_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -202,20 +203,23 @@ def test_an_export_of_200000_ids_still_fits_the_body_limit(writer, settings):
 
 # --- Queued photos: a claim check that expires with the request -----------------------------------
 
-BROKER_URL = "redis://127.0.0.1:6379/7"
-
-
 @pytest.fixture
 def broker_without_worker(settings) -> Iterator[redis_lib.Redis]:
-    """Celery pointed at a real Redis broker (and result backend) that no worker consumes."""
+    """Celery pointed at a real Redis broker (and result backend) that no worker consumes.
+
+    The run's Redis, with Celery's keys under the run's prefix (tests/settings.py); the client yielded
+    is a plain one, so a test names the prefix itself.
+    """
     from config.celery import app
 
-    client = redis_lib.Redis.from_url(BROKER_URL)
-    client.flushdb()
+    broker_url, prefix = settings.CACHES["default"]["LOCATION"], settings.BROKER_KEY_PREFIX
+    client = redis_lib.Redis.from_url(broker_url)
+    delete_keys(client, prefix)
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=BROKER_URL, result_backend=BROKER_URL, task_always_eager=False)
+    app.conf.update(broker_url=broker_url, result_backend=broker_url, task_always_eager=False)
     _drop_connections(app)
-    with Connection(BROKER_URL) as conn:  # flushdb dropped kombu's queue bindings; a worker would declare them
+    options = app.conf.broker_transport_options
+    with Connection(broker_url, transport_options=options) as conn:  # a worker would declare these queues
         for name in ("default", "gpu"):
             Queue(name).bind(conn.default_channel).declare()
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -225,7 +229,7 @@ def broker_without_worker(settings) -> Iterator[redis_lib.Redis]:
     finally:
         app.conf.update(saved)
         _drop_connections(app)
-        client.flushdb()
+        delete_keys(client, prefix)
         client.close()
 
 
@@ -245,9 +249,15 @@ def _cache_redis() -> redis_lib.Redis:
     return redis_lib.Redis.from_url(settings.CACHES["default"]["LOCATION"])
 
 
+def _cache_prefix() -> str:
+    from django.conf import settings
+
+    return settings.CACHES["default"]["KEY_PREFIX"]
+
+
 @pytest.mark.parametrize("ask", ["embed_upload", "face_upload"])
 def test_with_no_worker_a_search_photo_leaves_nothing_of_itself_in_redis_once_the_request_gives_up(
-    broker_without_worker, ask
+    broker_without_worker, ask, settings
 ):
     from mlserver import client as ml_client
 
@@ -265,10 +275,12 @@ def test_with_no_worker_a_search_photo_leaves_nothing_of_itself_in_redis_once_th
         assert time.time() - started < 3.0
 
     cache = _cache_redis()
-    assert [k for k in cache.scan_iter(match="*search-photo:*")] == []
-    queued = broker_without_worker.lrange("gpu", 0, -1)
+    assert [k for k in cache.scan_iter(match=f"{_cache_prefix()}:*search-photo:*")] == []
+    prefix = settings.BROKER_KEY_PREFIX
+    queued = broker_without_worker.lrange(f"{prefix}gpu", 0, -1)
     assert len(queued) == 3
-    broker_bytes = sum(broker_without_worker.memory_usage(k) or 0 for k in broker_without_worker.scan_iter())
+    broker_keys = broker_without_worker.scan_iter(match=f"{prefix}*")
+    broker_bytes = sum(broker_without_worker.memory_usage(k) or 0 for k in broker_keys)
     assert broker_bytes < 30_000, f"{broker_bytes} bytes left in the broker for three searches"
     for raw in queued:
         message = json.loads(raw)
@@ -296,7 +308,7 @@ def test_the_photo_left_for_the_worker_expires_with_the_requests_time_out(settin
     settings.SEARCH_TIMEOUT_SECONDS = 1.0
     key = ml_client.leave_photo(b"x" * 1000)
     cache = _cache_redis()
-    [raw_key] = list(cache.scan_iter(match=f"*{key}"))
+    [raw_key] = list(cache.scan_iter(match=f"{_cache_prefix()}:*{key}"))
     assert 0 < cache.ttl(raw_key) <= 1
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 from collection import storage
 from collection.models import Artwork, ImageFile, ProcessingStatus
 from tests.factories import artwork_with_image
-from tests.reliability.conftest import BROKER_URL, wait_for
+from tests.reliability.conftest import BROKER_OPTIONS, BROKER_URL, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -47,6 +47,7 @@ def work_needing_derivatives(workers) -> Artwork:
 def send_processing(pk: int) -> None:
     """Sends the task the way the web process does, through the broker (the tests' app is eager)."""
     producer = Celery("reliability-producer", broker=BROKER_URL, set_as_current=False)
+    producer.conf.broker_transport_options = BROKER_OPTIONS  # the run's key prefix, where the workers listen
     with producer.connection_for_write() as conn:
         producer.send_task("collection.tasks.process_artwork", args=[pk], queue="default", connection=conn)
 

@@ -27,6 +27,7 @@ async function check(response) {
   return response;
 }
 
+/** @param {string} url @param {{ signal?: AbortSignal }} [options] */
 export async function getJSON(url, { signal } = {}) {
   const response = await check(await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal }));
   const text = await response.text();
@@ -35,6 +36,7 @@ export async function getJSON(url, { signal } = {}) {
   return JSON.parse(text);
 }
 
+/** @param {string} url @param {{ signal?: AbortSignal }} [options] */
 export async function getBuffer(url, { signal } = {}) {
   const response = await check(await fetch(url, { mode: "cors", credentials: "omit", signal }));
   const buffer = await response.arrayBuffer();

@@ -87,7 +87,7 @@ export class GridIndex {
     if (!this.n) return [];
     let radius = this.cellSize;
     const span = Math.max(this.bbox[2] - this.bbox[0], this.bbox[3] - this.bbox[1]) * 2 + this.cellSize;
-    let found = [];
+    let found;
     for (;;) {
       found = this.queryRect(x - radius, y - radius, x + radius, y + radius);
       if (found.length >= k || radius > span) break;

@@ -1,0 +1,151 @@
+// Drawing the map from the store's state: atlas levels, single images, placeholders and the frames of the
+// hovered, selected and keyboard-focused works. The scene reads state and owns GPU resources only; it
+// never touches the DOM: draw() returns what it drew and the app reports it (canvas data attributes).
+import { Atlases } from "./atlases.js";
+import { MIN_ICON_PX, pickAt } from "./points.js";
+import { SharpImages } from "./sharp.js";
+
+/**
+ * @typedef {object} FrameStats
+ * @property {number} level  the atlas level wanted (-1 without atlases)
+ * @property {number} sheets
+ * @property {number} instances
+ * @property {number} sharp  works drawn with their own image
+ * @property {number} iconPx  an icon's size in device pixels
+ */
+
+export class Scene {
+  /**
+   * @param {any} renderer  from lib/renderer.js
+   * @param {import("./store.js").Points} points
+   * @param {[string, number][]} sizes
+   * @param {{ requestRender: () => void, onOverviewLoaded: () => void, infoOf: (id: number) => any, requestInfo: (ids: number[]) => unknown }} hooks
+   */
+  constructor(renderer, points, sizes, hooks) {
+    this.renderer = renderer;
+    this.points = points;
+    this.hooks = hooks;
+    /** Per point: 0 drawn normally, 1 dimmed (outside the filters or the selection). */
+    this.dim = new Uint8Array(points.n);
+    /** @type {Set<number>} works drawn with their own image over their atlas cell */
+    this.covered = new Set();
+    /** @type {{ match: Uint8Array | null, selection: Uint8Array | null }} what `dim` was computed from */
+    this.dimFrom = { match: null, selection: null };
+    this.atlases = new Atlases(renderer, points, {
+      requestRender: hooks.requestRender,
+      onOverviewLoaded: hooks.onOverviewLoaded,
+      dimOf: (p) => (this.covered.has(p) ? 2 : this.dim[p]),
+    });
+    this.sharp = new SharpImages(renderer, points, sizes, hooks);
+  }
+
+  /**
+   * @param {import("./atlases.js").AtlasesInfo | null | undefined} atlases
+   * @param {Map<string, Promise<any>>} prefetched
+   * @param {number} cx  where the view is: the overview's nearest sheets load first
+   * @param {number} cy
+   */
+  async load(atlases, prefetched, cx, cy) {
+    await this.atlases.load(atlases, prefetched, cx, cy);
+    this.sharp.setupExtras(this.atlases.inAtlas);
+    this.writeDims();
+    this.atlases.checkOverview();
+    this.hooks.requestRender();
+  }
+
+  get extraCount() {
+    return this.sharp.extra.length;
+  }
+
+  get levels() {
+    return this.atlases.levels;
+  }
+
+  /** A work's half width and height in icon sizes, from its own image or its details once known. */
+  halfOf(/** @type {number} */ p) {
+    const s = this.sharp.images.get(p);
+    const info = this.hooks.infoOf(this.points.ids[p]);
+    const w = s ? s.w : info && info.images ? info.images.width : 1;
+    const h = s ? s.h : info && info.images ? info.images.height : 1;
+    const longest = Math.max(w, h) || 1;
+    return [(0.5 * w) / longest, (0.5 * h) / longest];
+  }
+
+  /** The work drawn under a screen point, or -1. */
+  pick(/** @type {import("../lib/camera.js").Camera} */ camera, /** @type {number} */ sx, /** @type {number} */ sy, slackPx = 4) {
+    return pickAt(this.points, camera, (p) => this.halfOf(p), sx, sy, slackPx);
+  }
+
+  /** Recomputes the dims when the filters' matches or the selection changed since the last frame. */
+  syncDims(/** @type {import("./store.js").MapState} */ state) {
+    if (state.match === this.dimFrom.match && state.selection === this.dimFrom.selection) return;
+    this.dimFrom = { match: state.match, selection: state.selection };
+    const { match, selection } = state;
+    for (let p = 0; p < this.points.n; p++) this.dim[p] = (match && !match[p]) || (selection && !selection[p]) ? 1 : 0;
+    this.writeDims();
+  }
+
+  writeDims() {
+    this.atlases.writeDims();
+    this.sharp.writeExtraDims(this.dim);
+  }
+
+  /** Hides the atlas cells of works drawn with their own sharper image (seen from the next frame). */
+  setCovered(/** @type {Set<number>} */ covered) {
+    const before = this.covered;
+    let changed = false;
+    for (const p of before) if (!covered.has(p)) { this.atlases.writeSlot(p, this.dim[p]); changed = true; }
+    for (const p of covered) if (!before.has(p)) { this.atlases.writeSlot(p, 2); changed = true; }
+    this.covered = covered;
+    if (changed) this.hooks.requestRender();
+  }
+
+  /**
+   * Draws one frame.
+   * @param {import("./store.js").MapState} state
+   * @param {import("../lib/camera.js").Camera} cam
+   * @param {number} dpr
+   * @returns {FrameStats}
+   */
+  draw(state, cam, dpr) {
+    const started = performance.now();
+    const { xs, ys, iconSize } = this.points;
+    this.syncDims(state);
+    this.atlases.uploadNext();
+    this.sharp.uploadSome(started);
+    const r = this.renderer;
+    const base = {
+      centre: [cam.cx, cam.cy], scale: cam.scale, viewport: [cam.width, cam.height],
+      iconSize, minPx: MIN_ICON_PX, dimStrength: 1,
+    };
+    const iconPx = iconSize * cam.scale * dpr;
+    const view = cam.bounds(Math.max(iconSize, 2 / cam.scale));
+    r.clear();
+
+    // Front to back, with the depth test hiding what lies behind (stacks of works cost little):
+    // single images (sharper derivatives past the atlases, thumbs of works not in them), then the
+    // atlas levels from the most detailed (loaded sheets in view) to level 0, then placeholders.
+    const { inAtlas, topAtlasPx } = this.atlases;
+    const halfOf = (/** @type {number} */ p) => this.halfOf(p);
+    const need = this.sharp.wanted(iconPx, topAtlasPx, inAtlas, view, cam);
+    const covered = this.sharp.covering(need, inAtlas, topAtlasPx, cam, halfOf);
+    const sharp = this.sharp.draw(base, covered, this.dim, halfOf);
+    this.setCovered(covered);
+    this.sharp.evict(need);
+    const level = this.atlases.levelFor(iconPx);
+    const { sheets, instances } = this.atlases.draw(base, level, view, cam, started);
+    this.sharp.drawPlaceholders(base);
+
+    // Frames: hover, selection, keyboard focus.
+    const frame = (/** @type {number} */ p, /** @type {number[]} */ colour, /** @type {number} */ widthPx) =>
+      r.drawFrame({ ...base, pos: [xs[p], ys[p]], half: this.halfOf(p), widthPx, colour });
+    const { hover, selected } = state;
+    if (hover >= 0 && hover !== selected) frame(hover, [1, 1, 1, 0.9], 2);
+    if (selected >= 0) frame(selected, [1, 0.72, 0.25, 1], 3);
+    if (state.keyboardFocus) {
+      const p = this.pick(cam, cam.width / 2, cam.height / 2, 40);
+      if (p >= 0 && p !== selected) frame(p, [0.45, 0.8, 1, 1], 3);
+    }
+    return { level, sheets, instances, sharp, iconPx };
+  }
+}
