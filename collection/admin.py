@@ -242,7 +242,7 @@ class PartnerTokenAdmin(admin.ModelAdmin):
             return
         token, key = PartnerToken.issue(obj.name, scope=obj.scope, rate=obj.rate, user=obj.user)
         obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
-        request._partner_token_key = key  # type: ignore[attr-defined] - read by response_add below
+        request._partner_token_key = key  # type: ignore[attr-defined]  # read by response_add below
 
     def response_add(self, request: HttpRequest, obj: PartnerToken, post_url_continue: str | None = None) -> HttpResponse:
         """Shows the new key in this response's body only.

@@ -205,6 +205,7 @@ def parse_date(text: str | None) -> ParsedDate:
                     error = head_error
         if span is None:
             return ParsedDate(original, None, None, None, False, error.reason)
+    assert span is not None  # every path above either parsed a span or returned
 
     return ParsedDate(
         text=original,

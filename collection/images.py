@@ -85,7 +85,7 @@ def decode(data: bytes, *, name: str = "image") -> DecodedImage:
             f"{settings.IMAGE_MAX_UPLOAD_BYTES / 1e6:.1f} MB"
         )
     with decoding(name):
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         fmt = img.format or ""
         if fmt not in ACCEPTED_FORMATS:
             raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")
@@ -126,7 +126,9 @@ def _to_srgb_rgb(img: Image.Image) -> Image.Image:
             mode = img.mode if img.mode in ("RGB", "CMYK", "L") else "RGB"
             if img.mode != mode:
                 img = img.convert(mode)
-            return ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+            if converted is not None:  # None only when asked to convert in place
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
             log.warning("ignoring an unusable ICC profile (%s)", exc)
     return img.convert("RGB")

@@ -428,7 +428,7 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> _Prepared:
         "iiif_manifest_url": _clean_text(record, "iiif_manifest_url"),
     }
     for url_field in ("source_url", "iiif_manifest_url"):
-        if fields[url_field] and not sources.is_url(fields[url_field]):
+        if fields[url_field] and not sources.is_url(str(fields[url_field])):
             raise RowRejected(f"{url_field} {fields[url_field]!r} is not an http(s) URL")
     return _Prepared(
         fields={"accession_number": accession, **fields},
@@ -495,7 +495,7 @@ def _image_needed(accession: str, digest: str, *, provenance: bool, overwrite_ed
     work = Artwork.objects.select_related("image").filter(accession_number=accession).first()
     if work is None or not provenance or overwrite_edits:
         return True
-    current = work.image.sha256 if work.image_id else None
+    current = work.image.sha256 if work.image is not None else None
     return current == digest or not _edited("image", current, work.imported)
 
 

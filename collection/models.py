@@ -135,7 +135,7 @@ class Artwork(CleanTextMixin, models.Model):
     )
     title = models.CharField(max_length=500)
     artist_display = models.CharField(max_length=1000, blank=True, help_text=_("As the museum writes it."))
-    artists = models.ManyToManyField(Artist, through="ArtworkArtist", related_name="artworks", blank=True)
+    artists: "models.ManyToManyField[Artist, ArtworkArtist]" = models.ManyToManyField(Artist, through="ArtworkArtist", related_name="artworks", blank=True)
     date_display = models.CharField(max_length=200, blank=True, help_text=_("As the museum writes it."))
     year_start = models.IntegerField(null=True, blank=True, db_index=True)
     year_end = models.IntegerField(null=True, blank=True, db_index=True)
@@ -261,7 +261,7 @@ class Artwork(CleanTextMixin, models.Model):
         return {
             **{key: getattr(self, key) for key in PROVENANCE_TEXT_KEYS},
             "published": self.published,
-            "image": self.image.sha256 if self.image_id else None,
+            "image": self.image.sha256 if self.image is not None else None,
             "styles": sorted(name for kind, name in names if kind == Label.Kind.STYLE),
             "motifs": sorted(name for kind, name in names if kind == Label.Kind.MOTIF),
             "credits": self.credit_list(),

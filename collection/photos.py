@@ -62,7 +62,7 @@ def _reduce(data: bytes, name: str) -> bytes:
     side = settings.SEARCH_PHOTO_SIDE
     cap = settings.SEARCH_PHOTO_MAX_PIXELS
     with images.decoding(name):
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         fmt = img.format or ""
         if fmt not in images.ACCEPTED_FORMATS:
             raise ImageRejected(f"{name}: {fmt or 'unknown'} images are not accepted")

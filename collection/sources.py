@@ -94,14 +94,14 @@ def _checked_addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise _Unreachable(f"cannot resolve {host!r}: {exc}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [a for a in addresses if not address_permitted(a)]
     if refused or not addresses:
         raise _Unreachable(f"{host!r} resolves to {', '.join(refused) or 'nothing'}: refused by IMPORT_ALLOWED_NETWORKS policy")
     return addresses
 
 
-def _open_pinned(url: str, timeout: float) -> urllib3.HTTPResponse:
+def _open_pinned(url: str, timeout: float) -> urllib3.BaseHTTPResponse:
     """One request to the address that was checked, so DNS cannot answer differently at connect time.
 
     The host name still goes in the Host header, the TLS SNI and the certificate check.

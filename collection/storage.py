@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from django.conf import settings
 from django.core import signing
@@ -132,11 +132,11 @@ def ensure_buckets() -> None:
     if not settings.S3_BUCKET:
         return
     storage = get_storage("public")
-    client = storage.connection.meta.client
+    client = storage.connection.meta.client  # type: ignore[attr-defined]  # S3Storage, checked by S3_BUCKET
     try:
         client.head_bucket(Bucket=settings.S3_BUCKET)
     except Exception:  # noqa: BLE001 - any failure to see it means create
-        kwargs = {"Bucket": settings.S3_BUCKET}
+        kwargs: dict[str, Any] = {"Bucket": settings.S3_BUCKET}
         if settings.S3_REGION and settings.S3_REGION != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.S3_REGION}
         client.create_bucket(**kwargs)

@@ -87,4 +87,4 @@ def client_ip(request: HttpRequest) -> str:
     login lockout behind a proxy counts the visitor, not the proxy."""
     from rest_framework.throttling import BaseThrottle
 
-    return BaseThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # reads only META, as HttpRequest has

@@ -137,7 +137,7 @@ class ParametricConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ParametricConfig:
         known = {f for f in cls.__dataclass_fields__}
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         return cls(**kwargs)
 
 
@@ -148,6 +148,11 @@ class MapNet(nn.Module):
     self-contained and the trainable layers work at unit scale whatever the
     size of the map (t-SNE coordinates grow with N).
     """
+
+    in_mean: torch.Tensor
+    in_proj: torch.Tensor
+    out_offset: torch.Tensor
+    out_scale: torch.Tensor
 
     def __init__(self, input_dim: int, hidden: Sequence[int], *, projected_dim: int | None = None) -> None:
         super().__init__()

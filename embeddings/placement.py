@@ -100,6 +100,9 @@ class PlacementParams:
                 number = None if value is None and name == "k" else float(value)
             except (TypeError, ValueError):
                 raise ValueError(f"placement parameters must be numbers: {name}={value!r}") from None
+            if number is None:
+                typed[name] = None
+                continue
             if name in counts and not (math.isfinite(number) and number.is_integer()):
                 raise ValueError(f"placement {name} must be a whole number, got {value!r}")
             typed[name] = int(number) if name in counts else number
@@ -218,7 +221,10 @@ class Reference:
             starts = (init[rows], np.median(self.coords[idx], axis=1))
             near = [self._near(y, params.near) for y in starts]
             better = self._objective(starts[1], idx, p, near[1]) < self._objective(starts[0], idx, p, near[0])
-            chosen = tuple(np.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), b, a) for a, b in zip(near[0], near[1]))
+            chosen_near, chosen_far, chosen_w = (
+                np.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), b, a) for a, b in zip(near[0], near[1], strict=True)
+            )
+            chosen = (chosen_near, chosen_far, chosen_w)
             out[rows] = self._optimise(np.where(better[:, None], starts[1], starts[0]), idx, p, chosen, params)
         return out
 

@@ -137,7 +137,8 @@ class Detector(Protocol):
     def detect(self, images: Sequence[Image.Image], score_threshold: float = 0.5) -> list[list[Detection]]: ...
 
 
-def _normalised_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[float, float, float, float]:
+def _normalised_box(box: Sequence[float], w: int, h: int) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
     return (
         min(max(x0 / w, 0.0), 1.0),
         min(max(y0 / h, 0.0), 1.0),
@@ -300,7 +301,7 @@ class TorchvisionDetector:
                         label = self._categories[idx] if 0 <= idx < len(self._categories) else "N/A"
                         if label in ("__background__", "N/A"):  # only an untrained head predicts the gaps
                             continue
-                        found.append(Detection(label=label, score=float(score), box=_normalised_box(*box, w, h)))
+                        found.append(Detection(label=label, score=float(score), box=_normalised_box(box, w, h)))
                     found.sort(key=lambda d: d.score, reverse=True)
                     results.append(found)
         return results
@@ -421,7 +422,7 @@ def instances_to_detections(instances: Any, labels: Sequence[str], score_thresho
     scores = instances.scores.tolist()
     classes = instances.pred_classes.tolist()
     found = [
-        Detection(label=labels[int(c)], score=float(s), box=_normalised_box(*b, w, h))
+        Detection(label=labels[int(c)], score=float(s), box=_normalised_box(b, w, h))
         for b, s, c in zip(boxes, scores, classes, strict=True)
         if s >= score_threshold
     ]

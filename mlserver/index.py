@@ -32,7 +32,7 @@ class VectorIndex:
     trained for that distance, such as dlib's faces (nearest = smallest distance)."""
 
     def __init__(
-        self, ids: Sequence[int], vectors: np.ndarray, *, metric: Literal["cosine", "euclidean"] = "cosine"
+        self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, metric: Literal["cosine", "euclidean"] = "cosine"
     ) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(ids) != vectors.shape[0]:

@@ -127,6 +127,7 @@ def forget_detectors() -> None:
 
 def _load_image(artwork: Artwork) -> Image.Image:
     record = artwork.image
+    assert record is not None, "only works with a picture are analysed"
     for size_name in IMAGE_SIZE_ORDER:
         key = record.derivatives.get(size_name)
         if key:
@@ -141,7 +142,7 @@ def is_current(artwork: Artwork, detector: Detector) -> bool:
         artwork=artwork,
         kind=AnalysisRun.Kind.OBJECTS,
         version=detector.version,
-        image_sha256=artwork.image.sha256,
+        image_sha256=artwork.image.sha256 if artwork.image is not None else None,
     ).exists()
 
 

@@ -82,7 +82,7 @@ def render_image(
     # Background: smooth colour noise so every image has texture, not just the patch.
     low = rng.random((6, 6, 3)).astype(np.float32)
     background = np.asarray(
-        Image.fromarray((low * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC), dtype=np.float32
+        Image.fromarray((low * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32
     )
     background = 0.5 * background + 0.5 * colours[3]
 

@@ -19,12 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--failed", action="store_true", help="Only works whose processing failed.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        works = Artwork.objects.exclude(image=None)
+        chosen = Artwork.objects.exclude(image=None)
         if options["failed"]:
-            works = works.filter(processing_status=ProcessingStatus.FAILED)
+            chosen = chosen.filter(processing_status=ProcessingStatus.FAILED)
         elif not options["all"]:
-            works = works.exclude(processing_status=ProcessingStatus.DONE)
-        works = list(works.order_by("pk"))
+            chosen = chosen.exclude(processing_status=ProcessingStatus.DONE)
+        works = list(chosen.order_by("pk"))
         for work in tqdm(works, desc="queue", unit="work", file=self.stderr._out):
             processing.enqueue(work)
         self.stdout.write(self.style.SUCCESS(f"Queued {len(works)} works."))

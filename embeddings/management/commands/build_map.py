@@ -44,7 +44,7 @@ class Command(BaseCommand):
         map_obj, created = Map.objects.get_or_create(
             slug=slug, defaults={"title": title, "classification": classification, "subject": subject}
         )
-        if options["if_missing"] and map_obj.live_build_id:
+        if options["if_missing"] and map_obj.live_build is not None:
             self.stdout.write(f"Map {slug} already has build v{map_obj.live_build.version}.")
             return
         params = dict(map_obj.params)

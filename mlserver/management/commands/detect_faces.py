@@ -38,21 +38,21 @@ class Command(BaseCommand):
         works = Artwork.objects.exclude(image=None).exclude(Exists(current)).select_related("image").order_by("pk")
         if options["limit"]:
             works = works[: options["limit"]]
-        works = list(works)
-        self.stdout.write(f"{len(works)} works to analyse with {version}")
+        chosen = list(works)
+        self.stdout.write(f"{len(chosen)} works to analyse with {version}")
         if options["queue"]:
             from mlserver.tasks import detect_faces
 
-            pks = [w.pk for w in works]
+            pks = [w.pk for w in chosen]
             transaction.on_commit(lambda: [detect_faces.delay(pk) for pk in pks])
             self.stdout.write(self.style.SUCCESS(f"queued {len(pks)} works on the gpu worker"))
             return
         found = failed = 0
-        for work in tqdm(works, desc="faces", unit="work", file=self.stderr._out):
+        for work in tqdm(chosen, desc="faces", unit="work", file=self.stderr._out):
             try:
                 found += facestage.analyse_faces(work).found
             except Exception as exc:  # noqa: BLE001 - one bad image must not stop the collection
                 failed += 1
                 self.stderr.write(f"artwork {work.pk} ({work.accession_number}): {type(exc).__name__}: {exc}")
-        self.stdout.write(self.style.SUCCESS(f"{found} faces in {len(works) - failed} works; {failed} failed"))
+        self.stdout.write(self.style.SUCCESS(f"{found} faces in {len(chosen) - failed} works; {failed} failed"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -48,12 +49,12 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(f"{detector.version}: random weights, detections are stored untrusted"))
         if not force:
             works = works.filter(~_analysed(version=detector.version))
-        works = list(works)
+        chosen = list(works)
         found = 0
-        for work in tqdm(works, desc="objects", unit="work", file=self.stderr._out):
+        for work in tqdm(chosen, desc="objects", unit="work", file=self.stderr._out):
             run = objects.detect_artwork(work, detector, force=force)
             found += run.found if run else 0
-        self.stdout.write(self.style.SUCCESS(f"Detected {found} objects in {len(works)} works with {detector.version}."))
+        self.stdout.write(self.style.SUCCESS(f"Detected {found} objects in {len(chosen)} works with {detector.version}."))
 
     def _queue(self, works: QuerySet[Artwork], force: bool) -> None:
         from django.db import transaction
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         pks = list(works.values_list("pk", flat=True))
         with transaction.atomic():
             for pk in tqdm(pks, desc="queue", unit="work", file=self.stderr._out):
-                transaction.on_commit(lambda pk=pk: detect_objects.delay(pk, force=force))
+                transaction.on_commit(partial(detect_objects.delay, pk, force=force))
         self.stdout.write(self.style.SUCCESS(f"Queued object detection for {len(pks)} works."))
 
 
