@@ -39,10 +39,11 @@ class DecadeFilter(admin.SimpleListFilter):
         return [(str(d), f"{d}s") for d in decades]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
         try:
-            return queryset.filter(decade=int(self.value()))
+            return queryset.filter(decade=int(value))
         except ValueError:
             raise IncorrectLookupParameters(f"decade {self.value()!r} is not a year") from None
 
@@ -85,7 +86,7 @@ class ArtworkAdminForm(forms.ModelForm):
         return labels
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk is None:
             return cleaned
         # The admin saves inside one transaction with this validation, so the row stays locked
@@ -183,7 +184,8 @@ class ArtworkAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         data = form.cleaned_data.get("upload")
         if data:
-            services.attach_image(obj, data, name=form.files["upload"].name)
+            upload = form.files.get("upload")
+            services.attach_image(obj, data, name=getattr(upload, "name", None) or "upload")
             self.message_user(request, _("Image stored; processing has been queued."), messages.SUCCESS)
 
     @admin.action(description=_("Publish selected works"))

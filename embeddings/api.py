@@ -90,7 +90,7 @@ class MapDetailSerializer(MapSerializer):
     def get_clusters(self, obj: Map) -> list[dict[str, Any]]:
         if obj.live_build is None:
             return []
-        return ClusterSerializer(obj.live_build.clusters.all(), many=True).data
+        return list(ClusterSerializer(obj.live_build.clusters.all(), many=True).data)
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_atlases(self, obj: Map) -> dict[str, Any] | None:
@@ -245,7 +245,8 @@ class DecadeListView(StrictQueryParamsMixin, APIView):
             entry = decades.setdefault(row.decade, {"decade": row.decade, "count": row.decade_count, "typical": [], "outliers": []})
             item = {"rank": row.rank, "distance": row.distance, "artwork": ArtworkSerializer(row.artwork, context={"request": request}).data}
             entry["typical" if row.kind == DecadeWork.Kind.TYPICAL else "outliers"].append(item)
-        return Response({"map": map_obj.slug, "build": map_obj.live_build.version, "decades": [decades[d] for d in sorted(decades)]})
+        build = map_obj.live_build  # never None: _decade_rows answered 404 otherwise
+        return Response({"map": map_obj.slug, "build": build.version if build else None, "decades": [decades[d] for d in sorted(decades)]})
 
 
 class DecadeDetailView(StrictQueryParamsMixin, APIView):
@@ -257,15 +258,19 @@ class DecadeDetailView(StrictQueryParamsMixin, APIView):
     )
     def get(self, request: Request, decade: int) -> Response:
         map_obj, rows = _decade_rows(request, request.query_params.get("map"))
-        rows = list(rows.filter(decade=decade))
-        if not rows:
+        found = list(rows.filter(decade=decade))
+        if not found:
             raise NotFound(f"no summary for the {decade}s on map {map_obj.slug!r} (too few works, or none)")
-        serialise = lambda r: {"rank": r.rank, "distance": r.distance, "artwork": ArtworkSerializer(r.artwork, context={"request": request}).data}  # noqa: E731
+
+        def serialise(r: DecadeWork) -> dict[str, Any]:
+            artwork = ArtworkSerializer(r.artwork, context={"request": request}).data
+            return {"rank": r.rank, "distance": r.distance, "artwork": artwork}
+
         return Response(
             {
-                "map": map_obj.slug, "decade": decade, "count": rows[0].decade_count,
-                "typical": [serialise(r) for r in rows if r.kind == DecadeWork.Kind.TYPICAL],
-                "outliers": [serialise(r) for r in rows if r.kind == DecadeWork.Kind.OUTLIER],
+                "map": map_obj.slug, "decade": decade, "count": found[0].decade_count,
+                "typical": [serialise(r) for r in found if r.kind == DecadeWork.Kind.TYPICAL],
+                "outliers": [serialise(r) for r in found if r.kind == DecadeWork.Kind.OUTLIER],
             }
         )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from django.conf import settings
@@ -195,7 +195,7 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         )
         net_coords = net.transform(X)
         report(3, "measuring quality")
-        metrics = {"parametric": quality(X, net_coords, ids), "opentsne": quality(X, fitted.coords, ids)}
+        metrics: dict[str, Any] = {"parametric": quality(X, net_coords, ids), "opentsne": quality(X, fitted.coords, ids)}
         layout = choose_layout(
             params.get("layout", "auto"), {name: m.get("knn_recall") for name, m in metrics.items()}
         )
@@ -394,7 +394,7 @@ def place_missing(build: MapBuild) -> int:
             Face.objects.filter(model_version=build.feature_version, artwork__in=members)
             .exclude(map_points__build=build).order_by("pk")
         )
-        keys = [(face.artwork_id, face.pk) for face in faces]
+        keys: list[tuple[int, int | None]] = [(face.artwork_id, face.pk) for face in faces]
         vectors = [face.array() for face in faces]
     else:
         embeddings = list(
@@ -657,7 +657,10 @@ def prune_builds(map_obj: Map, keep: int | None = None) -> int:
         public_keys = stored_keys(old.atlases)
         private_keys = [old.parametric_key] if old.parametric_key else []
         old.delete()
-        for area, keys in (("public", public_keys), ("private", private_keys)):
+        areas: tuple[tuple[Literal["public", "private"], list[str]], ...] = (
+            ("public", public_keys), ("private", private_keys)
+        )
+        for area, keys in areas:
             for key in keys:
                 try:
                     storage.delete(area, key)

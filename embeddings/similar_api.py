@@ -46,7 +46,7 @@ class SimilarWorksView(ArtworkViewSet):
     # collection/ never imports the index.
 
     action_query_params = {"similar": {"k"}}
-    filterset_class = None
+    filterset_class = None  # type: ignore[assignment]  # the works filters do not apply to neighbours
     pagination_class = None
 
     @extend_schema(

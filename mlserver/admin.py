@@ -33,7 +33,7 @@ def object_detection_status() -> tuple[bool, str]:
             % {"host": report.get("host", "?"), "when": report.get("checked", "?"), "reason": report["reason"]}
         )
     available, reason = detector_status(
-        settings.DETECTION_BACKEND,
+        settings.DETECTION_BACKEND,  # type: ignore[arg-type]  # env_choice: auto, torchvision or detectron2 (off never asks)
         settings.DETECTION_WEIGHTS or None,
         settings.DETECTION_ALLOW_DOWNLOAD,
         settings.DETECTION_RANDOM_WEIGHTS,
@@ -54,7 +54,7 @@ def warn_if_object_detection_is_off(request: HttpRequest) -> None:
         )
 
 
-def detections_table(artwork: object) -> str:
+def detections_table(artwork: Artwork) -> str:
     """A work's detected objects as a read-only table for its change page; untrusted rows are marked.
 
     A table rather than an inline formset: nothing here is editable, and a formset would make
@@ -90,7 +90,7 @@ def _shown(detection: Detection, published: bool) -> str:
     return str(_("yes") if published else _("once the work is published"))
 
 
-def faces_table(artwork: object) -> str:
+def faces_table(artwork: Artwork) -> str:
     """A work's faces with their crops, read-only, for its change page.
 
     A table rather than an inline formset (like the detected objects): faces are replaced as a

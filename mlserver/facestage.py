@@ -32,7 +32,7 @@ CROP_MARGIN = 0.3
 
 
 def face_config() -> FaceConfig:
-    return FaceConfig(detector=settings.FACE_DETECTOR, upsample=settings.FACE_UPSAMPLE)
+    return FaceConfig(detector=settings.FACE_DETECTOR, upsample=settings.FACE_UPSAMPLE)  # type: ignore[arg-type]  # env_choice: hog or cnn
 
 
 def face_model() -> FaceModel:

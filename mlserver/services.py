@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from collection import storage
-from collection.models import Artwork
+from collection.models import Artwork, ImageFile
 from core.models import Job
 from mlserver.models import Embedding, FeatureModel
 
@@ -31,7 +31,7 @@ def backbone_spec() -> Any:
 
     return BackboneSpec(
         name=settings.FEATURE_BACKBONE,
-        weights=settings.FEATURE_WEIGHTS,
+        weights=settings.FEATURE_WEIGHTS,  # type: ignore[arg-type]  # env_choice admits only WeightsSource's values
         checkpoint_path=settings.FEATURE_CHECKPOINT or None,
     )
 
@@ -87,9 +87,11 @@ def active_feature_model() -> FeatureModel:
     )
     with _lock:
         _extractors[feature_model.version] = extractor
-    if FeatureModel.objects.active() is None:
+    active = FeatureModel.objects.active()
+    if active is None:
         feature_model.activate()
-    return FeatureModel.objects.active()
+        return feature_model
+    return active
 
 
 def _models_to_embed() -> list[FeatureModel]:
@@ -146,7 +148,11 @@ def embed_artwork(artwork: Artwork) -> int:
 
             # A work's first embedding decodes its picture anyway: keep the model input for the next.
             key = prepared_input_key(spec, image.sha256)
-            vector = extractor.embed_item(PreparedInput(b"", data, lambda blob: storage.put("private", key, blob)))
+
+            def store(blob: bytes) -> None:
+                storage.put("private", key, blob)
+
+            vector = extractor.embed_item(PreparedInput(b"", data, store))
         else:
             vector = extractor.embed_bytes([data])[0]
         _save(artwork.pk, feature_model, image.sha256, vector)
@@ -201,10 +207,11 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
 
         items: list[tuple[int, Any]] = []
         for w in works:
+            assert w.image is not None  # chosen from works with a picture
             key = prepared_input_key(spec, w.image.sha256)
             items.append((w.pk, PreparedInput(_reader(key), _reader(w.image.original), _InputStore(key))))
     else:
-        items = [(w.pk, _reader(w.image.original)) for w in works]
+        items = [(w.pk, _reader(w.image.original)) for w in works if w.image is not None]
     embedded = failed = 0
     rows: list[tuple[int, str, np.ndarray]] = []
 
@@ -221,7 +228,7 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         batch_size=settings.FEATURE_BATCH_SIZE or default_batch_size(extractor.device),
         num_workers=settings.FEATURE_LOADER_WORKERS,
     ):
-        rows += [(key, by_id[key].image.sha256, vector) for key, vector in zip(keys, vectors)]
+        rows += [(key, _picture(by_id[key]).sha256, vector) for key, vector in zip(keys, vectors)]
         for key, reason in errors.items():
             failed += 1
             by_id[key].set_processing("failed", stage="features", error=reason)
@@ -237,6 +244,13 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
 def prepared_input_key(spec: str, sha256: str) -> str:
     """Where a picture's model input for one preprocessing lives (private, content-addressed like originals)."""
     return f"inputs/{spec}/{sha256[:2]}/{sha256}.npy"
+
+
+def _picture(work: Artwork) -> ImageFile:
+    """The work's picture, for code that only ever sees works chosen for having one."""
+    if work.image is None:
+        raise ValueError(f"artwork {work.pk} has no picture")
+    return work.image
 
 
 class _InputStore:
@@ -341,7 +355,8 @@ def _collection_samples() -> tuple[list[Any], dict[str, str]]:
             labels[field] = _catalogue_value(work, field)
         if not any(v is not None for v in labels.values()):
             continue
-        samples.append(Sample(image=_reader(work.image.original, work.image.sha256), labels=labels, key=work.pk))
+        picture = _picture(work)
+        samples.append(Sample(image=_reader(picture.original, picture.sha256), labels=labels, key=work.pk))
     report["style"] = f"curator labels on {sum('style' in s.labels for s in samples)} works"
     report["motifs"] = f"curator labels on {sum('motifs' in s.labels for s in samples)} works"
     return samples, report

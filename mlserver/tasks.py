@@ -33,7 +33,7 @@ def detect_objects(self, pk: int, force: bool = False) -> str:
         run = objects.detect_artwork(artwork, force=force)
     except DetectorUnavailable:  # logged once per process by objects.current_detector
         return "unavailable"
-    return f"{run.found} objects"
+    return f"{run.found if run else 0} objects"
 
 
 # Visitors' photos: the request waits SEARCH_TIMEOUT_SECONDS at most, so these tasks are never retried,

@@ -30,7 +30,7 @@ BOX_HELP = "[x0, y0, x1, y1] as fractions of the image's width and height, origi
 
 
 class DetectedObjectSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="COCO category, e.g. 'horse'.")
+    label = serializers.CharField(help_text="COCO category, e.g. 'horse'.")  # type: ignore[assignment]  # a field named like Field.label
     score = serializers.FloatField(help_text="The detector's confidence, 0–1.")
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, help_text=BOX_HELP)
 
@@ -42,7 +42,7 @@ class ArtworkFaceSerializer(serializers.Serializer):
 
 
 class ObjectLabelSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     count = serializers.IntegerField(help_text="Published works in which this object was detected.")
 
 

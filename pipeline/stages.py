@@ -18,8 +18,11 @@ from collection.models import Artwork
 
 
 class Stage(Protocol):
-    name: str  # stored on the work as its processing stage while it runs, and with a failure
-    queue: str
+    @property
+    def name(self) -> str: ...  # stored on the work as its processing stage while it runs, and with a failure
+
+    @property
+    def queue(self) -> str: ...
 
     def applies(self, work: Artwork) -> bool: ...
 
@@ -40,6 +43,8 @@ class Derivatives:
         from collection import images, processing
 
         record = work.image
+        if record is None:  # applies() said there is one; a concurrent removal leaves nothing to make
+            return
         if not record.derivatives_complete():
             images.regenerate_derivatives(record)
         processing.sync_derivative_visibility(record)

@@ -10,6 +10,7 @@ inside the stages, so the web process imports this module without loading it.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -33,7 +34,7 @@ def run_queue(task: Any, pk: int, queue: str) -> str:
     try:
         for stage in mine:
             processing.run_stage(
-                artwork, stage.name, lambda s=stage: s.run(artwork), final=stage is stages[-1], transient=TRANSIENT_ERRORS
+                artwork, stage.name, partial(stage.run, artwork), final=stage is stages[-1], transient=TRANSIENT_ERRORS
             )
     except TRANSIENT_ERRORS as exc:
         if task.request.retries >= task.max_retries:  # the service stayed away: a failure curators must see

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from collection.models import Artwork, Classification
+from collection.models import Artwork, ArtworkQuerySet, Classification
 
 
 class ArtworkFilter(django_filters.FilterSet):
@@ -22,7 +22,7 @@ class ArtworkFilter(django_filters.FilterSet):
         model = Artwork
         fields: list[str] = []
 
-    def filter_text(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_text(self, qs: ArtworkQuerySet, name: str, value: str) -> ArtworkQuerySet:
         return qs.search(value)
 
     def filter_artist(self, qs: QuerySet, name: str, value: str) -> QuerySet:

@@ -9,7 +9,7 @@ Views add their own special cases (409, 422, 503) with ``@extend_schema(response
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
@@ -19,7 +19,7 @@ class ErrorSerializer(serializers.Serializer):
     """The body of every error answer (collection.api.errors.exception_handler)."""
 
     detail = serializers.CharField(help_text="What was wrong, in words a person can read.")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # the body's field, shadowing Serializer.errors
         required=False, help_text="On 400 for invalid fields: each field's name and what was wrong with it."
     )
     allowed = serializers.ListField(
@@ -42,7 +42,7 @@ ERROR_DESCRIPTIONS = {
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, plus the error answers each operation can give."""
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses

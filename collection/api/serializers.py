@@ -94,7 +94,7 @@ class ArtworkDetailSerializer(ArtworkSerializer):
         fields = ArtworkSerializer.Meta.fields + [
             "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published",
         ]
-        extra_kwargs = {
+        extra_kwargs: dict[str, dict[str, Any]] = {
             "accession_number": {"validators": [validate_accession_number]}, "published": {"required": False},
         }
 

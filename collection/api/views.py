@@ -8,6 +8,7 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.serializers import BaseSerializer
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
@@ -114,7 +115,7 @@ class ArtworkViewSet(
         return ArtworkDetailSerializer
 
     def _save(
-        self, serializer: ArtworkDetailSerializer, existing: Artwork | None, *, expected_version: int | None = None
+        self, serializer: BaseSerializer[Any], existing: Artwork | None, *, expected_version: int | None = None
     ) -> Artwork:
         changes = {}
         source_names = {"artist_display": "artist", "date_display": "date"}

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
@@ -294,7 +295,8 @@ def test_the_admin_status_is_computed_without_importing_torch(tmp_path):
         "PYTHONPATH": str(REPO),
         "TORCH_HOME": str(tmp_path / "torch-home"),
         "DETECTION_BACKEND": "torchvision",
-        "CACHE_URL": "",  # a per-process cache: no worker report, the web server's own view
+        # A run id of its own: the cache keys it reads are empty, so no worker report, the web server's own view.
+        "MUSEUM_TEST_RUN": uuid.uuid4().hex[:8],
     }
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True
