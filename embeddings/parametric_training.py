@@ -150,7 +150,6 @@ def _cosine_lr(total: int) -> Any:
     return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
 
 
-
 @torch.no_grad()
 def align_to_reference(net: MapNet, X: torch.Tensor, reference: np.ndarray) -> None:
     """Fold a rotation + uniform scale + shift into the output layer to match the reference.

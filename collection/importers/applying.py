@@ -90,7 +90,6 @@ def _image_record(prepared: Prepared, digest: str) -> ImageFile:
     return record
 
 
-
 @dataclass
 class _Decision:
     """Which of the record's values one save takes, and which curator edits it keeps instead."""

@@ -50,7 +50,6 @@ class RowRejected(ValueError):
     """One record is unusable; the message says why."""
 
 
-
 def _clean_text(record: dict[str, Any], name: str) -> str:
     value = record.get(name)
     if value is None:

@@ -43,7 +43,6 @@ class ImportFileError(ValueError):
     """The whole file cannot be read (encoding, format, missing columns): nothing was imported."""
 
 
-
 @dataclass
 class Source:
     """Records read from one input, with the folder their relative image paths live in."""
@@ -52,7 +51,6 @@ class Source:
     records: list[tuple[int, dict[str, Any]]]
     image_dir: Path | None
     unknown_columns: list[str] = field(default_factory=list)
-
 
 
 def _normalise_header(name: str) -> str:

@@ -26,6 +26,7 @@ from mlserver.detection.weights import (
 
 log = logging.getLogger(__name__)
 
+
 def _auto_uses_detectron2(weights_path: str | Path | None, allow_download: bool, random_weights: bool) -> bool:
     """Detectron2 in ``auto`` only when it can get weights meant for it.
 

@@ -37,11 +37,11 @@ from mlserver.detection.weights import (
 
 log = logging.getLogger(__name__)
 
+
 def _torch_device(device: Any) -> Any:
     import torch
 
     return device if isinstance(device, torch.device) else torch.device(device or "cpu")
-
 
 
 def torchvision_arches() -> dict[str, tuple[Callable[..., Any], Any]]:
