@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mlserver.backbone import BackboneSpec  # noqa: E402
 from mlserver.cached_training import CachedTrainConfig, DirectoryCache, train_on_cached_features  # noqa: E402
 from mlserver.extract import Extractor  # noqa: E402
-from mlserver.procedural import generate_procedural_set  # noqa: E402
 from mlserver.training import (  # noqa: E402
     Sample,
     TrainConfig,
@@ -47,6 +46,7 @@ from mlserver.training import (  # noqa: E402
     load_labelled_set,
     split_samples,
 )
+from tests.mlserver.procedural import generate_procedural_set  # noqa: E402
 
 
 def embed_all(extractor: Extractor, samples: list[Sample]) -> np.ndarray:

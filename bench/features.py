@@ -125,7 +125,7 @@ def collect_items(folder: Path, limit: int | None) -> list[Item]:
 
 def generated_items(limit: int) -> list[Item]:
     """Fallback when no image folder exists: painting-sized procedural JPEGs."""
-    from mlserver.procedural import generate_procedural_set
+    from tests.mlserver.procedural import generate_procedural_set
 
     root = Path(tempfile.mkdtemp(prefix="bench-features-"))
     generate_procedural_set(root, per_class=max(1, limit // 5), size=800, seed=0)

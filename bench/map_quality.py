@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from embeddings.metrics import map_quality, placement_quality  # noqa: E402
 from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
 from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
-from embeddings.synthetic import clustered_embeddings  # noqa: E402
 from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
+from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
 
 METRICS = ("trustworthiness", "knn_recall", "knn_accuracy")
 

@@ -33,7 +33,7 @@ from embeddings.metrics import map_quality  # noqa: E402
 from embeddings.metrics import placement_quality  # noqa: E402
 from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
 from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
-from embeddings.synthetic import clustered_embeddings  # noqa: E402
+from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
 from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
 
 

@@ -2,11 +2,9 @@
 
 The parametric network alone lands an unseen work near its neighbours but,
 being a smooth function, seldom *among* its exact ten nearest ones where t-SNE
-has folded a neighbourhood into 2-D (held-out kNN recall@10 0.38 against
-openTSNE ``transform``'s 0.51 at 5,000 works; the experiments are listed in
-embeddings/parametric.py). ``transform`` gets there by optimising each new
-point's own t-SNE objective against the fixed map, at ~0.6 s per call, mostly
-setting up its kNN index and interpolation grid.
+has folded a neighbourhood into 2-D. openTSNE's ``transform`` gets there by
+optimising each new point's own t-SNE objective against the fixed map, but
+spends most of each call setting up its kNN index and interpolation grid.
 
 This module runs the same per-point objective (``transform``'s: perplexity-5
 affinities to the work's 15 nearest fitted works in feature space, Student-t
@@ -24,7 +22,8 @@ per map and kept:
 
 Only the new point moves, as in ``transform``, so no fitted work is ever
 disturbed. Plain numpy and scipy (no torch, no Django), vectorised over a batch
-of new works.
+of new works. The measurements behind the method and its defaults are in
+docs/decisions/parametric-placement.md.
 """
 
 from __future__ import annotations
@@ -47,11 +46,9 @@ class PlacementParams:
     """The per-point objective and its optimiser; ``n_iter=0`` keeps the network's forward pass as it is.
 
     Optimiser settings are ``transform``'s. The perplexity is the map's own
-    (30 by default) rather than ``transform``'s 5: on 5,000 synthetic works,
-    held-out recall@10 rose from 0.495 (perplexity 5, 15 neighbours) through
-    0.514 (10) to 0.520 (20 and 30) on the network's map, and 0.501 -> 0.531 on
-    openTSNE's. 100 steps from the network's start reach what 250 do from the
-    neighbours' median (0.520 vs 0.521); 512 exactly repelling works what 2,048 do.
+    (30 by default) rather than ``transform``'s 5, because held-out recall rises
+    with it; 100 steps from the network's start reach what 250 do from the
+    neighbours' median, and 512 exactly repelling works what 2,048 do.
     """
 
     perplexity: float = 30.0
@@ -121,9 +118,9 @@ def choose_layout(requested: str, recall: dict[str, float | None]) -> str:
     The network's own map is the consistent choice (fitted works and the
     network's start for new ones come from one function), but how finely it
     reproduces neighbourhoods is bound by its training steps, which are capped
-    to keep large builds affordable: at 100,000 works its recall is 0.12
-    against openTSNE's 0.53. Then the fitted works keep openTSNE's layout and
-    the network, drawn in the same frame, only starts new works' placement.
+    to keep large builds affordable, so on large maps it falls well behind
+    openTSNE's. Then the fitted works keep openTSNE's layout and the network,
+    drawn in the same frame, only starts new works' placement.
     """
     if requested not in LAYOUTS:
         raise ValueError(f"unknown layout {requested!r}: choose one of {', '.join(LAYOUTS)}")

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from collection.models import Artwork
 from embeddings import maps, tasks
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
-from embeddings.synthetic import clustered_embeddings
+from tests.embeddings.synthetic import clustered_embeddings
 from mlserver.models import Embedding, FeatureModel
 from tests.factories import ArtworkFactory, LabelFactory
 from tests.conftest import make_jpeg

@@ -12,8 +12,8 @@ from embeddings.artefacts import IncompatibleArtefact, check_artefact
 from embeddings.metrics import map_quality, placement_quality
 from embeddings.parametric import FORMAT_VERSION, ParametricConfig, ParametricTSNE
 from embeddings.placement import PlacementParams, Reference
-from embeddings.synthetic import clustered_embeddings
 from embeddings.tsne import TSNEMap, TSNEParams, build_tsne
+from tests.embeddings.synthetic import clustered_embeddings
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from embeddings.placement import LAYOUTS, PlacementParams, Reference, choose_layout, perplexity_affinities
-from embeddings.synthetic import clustered_embeddings
 from embeddings.tsne import TSNEParams, build_tsne
+from tests.embeddings.synthetic import clustered_embeddings
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from embeddings.metrics import map_quality
-from embeddings.synthetic import clustered_embeddings
 from embeddings.tsne import Normalisation, TSNEMap, TSNEParams, build_tsne
+from tests.embeddings.synthetic import clustered_embeddings
 
 
 @pytest.fixture(autouse=True)

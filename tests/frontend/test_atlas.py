@@ -9,16 +9,18 @@ import pytest
 from PIL import Image
 
 from embeddings import atlas
+from embeddings.atlas import packing
+from embeddings.atlas import storage as atlas_storage
 
 
 # --- Pure functions -------------------------------------------------------------------------------
 
 
 def test_fit_keeps_aspect_and_rounds_half_up():
-    assert atlas.fit(400, 300, 126) == (126, 95)  # 94.5 rounds up, as Math.floor(v + 0.5) in the browser
-    assert atlas.fit(300, 400, 126) == (95, 126)
-    assert atlas.fit(1, 1000, 6) == (1, 6)  # never zero wide
-    assert atlas.fit(0, 0, 10) == (10, 10)
+    assert packing.fit(400, 300, 126) == (126, 95)  # 94.5 rounds up, as Math.floor(v + 0.5) in the browser
+    assert packing.fit(300, 400, 126) == (95, 126)
+    assert packing.fit(1, 1000, 6) == (1, 6)  # never zero wide
+    assert packing.fit(0, 0, 10) == (10, 10)
 
 
 @pytest.mark.parametrize(
@@ -26,19 +28,19 @@ def test_fit_keeps_aspect_and_rounds_half_up():
     [(12, [128]), (1_000, [128]), (5_000, [32, 128]), (20_000, [16, 64]), (100_000, [8, 32]), (1_000_000, [8])],
 )
 def test_levels_fit_the_budgets(n, levels):
-    assert atlas.choose_levels(n) == levels
+    assert packing.choose_levels(n) == levels
     first = levels[0]
-    assert atlas.sheets_needed(n, first) * atlas.SHEET_SIZE**2 <= atlas.FIRST_LEVEL_BUDGET_PX or first == 8
+    assert packing.sheets_needed(n, first) * packing.SHEET_SIZE**2 <= packing.FIRST_LEVEL_BUDGET_PX or first == 8
 
 
 def test_levels_never_exceed_the_thumbnail():
-    assert atlas.choose_levels(10, thumb_size=64) == [64]
+    assert packing.choose_levels(10, thumb_size=64) == [64]
 
 
 def test_hilbert_order_keeps_neighbours_together():
     rng = np.random.default_rng(1)
     x, y = rng.random(20_000), rng.random(20_000)
-    order = atlas.hilbert_order(x, y)
+    order = packing.hilbert_order(x, y)
     assert sorted(order.tolist()) == list(range(20_000))
     steps = np.hypot(np.diff(x[order]), np.diff(y[order]))
     random_steps = np.hypot(np.diff(x), np.diff(y))
@@ -50,29 +52,29 @@ def test_hilbert_order_keeps_neighbours_together():
 
 
 def test_hilbert_order_of_nothing_and_of_one_point():
-    assert atlas.hilbert_order([], []).tolist() == []
-    assert atlas.hilbert_order([0.3], [0.3]).tolist() == [0]
+    assert packing.hilbert_order([], []).tolist() == []
+    assert packing.hilbert_order([0.3], [0.3]).tolist() == [0]
 
 
 def test_sheet_layout_row_by_row():
-    assert atlas.columns(32) == 64 and atlas.per_sheet(32) == 4096
-    assert atlas.cell_origin(0, 32) == (0, 0, 0)
-    assert atlas.cell_origin(65, 32) == (0, 32, 32)
-    assert atlas.cell_origin(4096, 32) == (1, 0, 0)
-    assert atlas.sheet_height(1, 32) == 32
-    assert atlas.sheet_height(65, 32) == 64
-    assert atlas.sheet_height(64 * 3, 32) == 128  # 96 rounded up to a power of two
-    assert atlas.sheet_height(4096, 32) == 2048
+    assert packing.columns(32) == 64 and packing.per_sheet(32) == 4096
+    assert packing.cell_origin(0, 32) == (0, 0, 0)
+    assert packing.cell_origin(65, 32) == (0, 32, 32)
+    assert packing.cell_origin(4096, 32) == (1, 0, 0)
+    assert packing.sheet_height(1, 32) == 32
+    assert packing.sheet_height(65, 32) == 64
+    assert packing.sheet_height(64 * 3, 32) == 128  # 96 rounded up to a power of two
+    assert packing.sheet_height(4096, 32) == 2048
 
 
 def test_pack_places_each_image_in_its_cell_with_an_extruded_gutter():
     colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
     images = [Image.new("RGB", (40, 30) if i % 2 else (30, 40), c) for i, c in enumerate(colours)]
-    sheets = list(atlas.pack(images, [16], sheet_size=32))
+    sheets = list(packing.pack(images, [16], sheet_size=32))
     assert [(s.count, s.first, s.image.size) for s in sheets] == [(4, 0, (32, 32)), (1, 4, (32, 16))]
     for i, colour in enumerate(colours):
-        aspect = atlas.aspect_of(images[i])
-        sheet_no, x, y, w, h = atlas.image_rect(i, *aspect, cell=16, sheet_size=32)
+        aspect = packing.aspect_of(images[i])
+        sheet_no, x, y, w, h = packing.image_rect(i, *aspect, cell=16, sheet_size=32)
         sheet = sheets[sheet_no].image
         assert sheet.getpixel((x + w // 2, y + h // 2)) == colour
         assert sheet.getpixel((x, y)) == colour and sheet.getpixel((x + w - 1, y + h - 1)) == colour
@@ -83,7 +85,7 @@ def test_pack_places_each_image_in_its_cell_with_an_extruded_gutter():
 
 def test_pack_levels_share_one_order():
     images = [Image.new("RGB", (20, 20), (i, i, i)) for i in range(0, 250, 10)]
-    sheets = list(atlas.pack(images, [8, 32], sheet_size=64))
+    sheets = list(packing.pack(images, [8, 32], sheet_size=64))
     by_cell: dict[int, int] = {}
     for s in sheets:
         by_cell[s.cell] = by_cell.get(s.cell, 0) + s.count
@@ -92,19 +94,19 @@ def test_pack_levels_share_one_order():
 
 def test_packer_rejects_a_cell_without_room():
     with pytest.raises(ValueError):
-        atlas.SheetPacker(cell=2)
+        packing.SheetPacker(cell=2)
 
 
 def test_index_round_trip():
     ids = [5, 1, 99_999_999]
     aspects = [(255, 191), (191, 255), (255, 255)]
-    data = atlas.encode_index(ids, aspects)
+    data = packing.encode_index(ids, aspects)
     assert data[:4] == b"ATL1" and len(data) == 8 + 6 * 3
-    got_ids, got_aspects = atlas.decode_index(data)
+    got_ids, got_aspects = packing.decode_index(data)
     assert got_ids.tolist() == ids
     assert got_aspects.tolist() == [list(a) for a in aspects]
     with pytest.raises(ValueError):
-        atlas.decode_index(b"nope")
+        packing.decode_index(b"nope")
 
 
 # --- Stored for a build -----------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def test_build_atlases_stores_sheets_and_records_them(small_build):
     image = Image.open(io.BytesIO(storage.get("public", sheet["key"]))).convert("RGB")
     # Each work's colour sits where the index says it is.
     for i, work_id in enumerate(ids.tolist()):
-        _, x, y, w, h = atlas.image_rect(i, *aspects[i], cell=128)
+        _, x, y, w, h = packing.image_rect(i, *aspects[i], cell=128)
         colour = colours[[w_.pk for w_ in works].index(work_id)]
         got = image.getpixel((x + w // 2, y + h // 2))
         assert max(abs(a - b) for a, b in zip(got, colour)) < 12
@@ -181,7 +183,7 @@ def test_store_atlases_records_a_failure_instead_of_raising(small_build, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("storage is on fire")
 
-    monkeypatch.setattr(atlas, "build_atlases", broken)
+    monkeypatch.setattr(atlas_storage, "build_atlases", broken)
     meta = atlas.store_atlases(build)
     build.refresh_from_db()
     assert "storage is on fire" in build.atlases["error"] and meta["levels"] == []

@@ -16,8 +16,8 @@ from mlserver.cached_training import (
     train_on_cached_features,
 )
 from mlserver.extract import Extractor
-from mlserver.procedural import generate_procedural_set
 from mlserver.training import Sample, knn_label_accuracy, load_checkpoint, load_image_folder, split_samples
+from tests.mlserver.procedural import generate_procedural_set
 
 IMG = 112
 SPEC = BackboneSpec(img_size=IMG)

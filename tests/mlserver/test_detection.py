@@ -20,10 +20,11 @@ from mlserver.detection import (
     DetectorUnavailable,
     TorchvisionDetector,
     detector_status,
-    instances_to_detections,
     load_detector,
     torchvision_weights_location,
 )
+from mlserver.detection.engines import instances_to_detections, torchvision_arches
+from mlserver.detection.weights import file_sha256
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "aic-paintings"
@@ -111,7 +112,7 @@ def test_without_weights_or_downloads_the_detector_is_unavailable_and_says_what_
 
 
 def test_the_spelled_out_weight_urls_are_torchvisions_own() -> None:
-    for arch, (_, weights) in detection._torchvision_arches().items():
+    for arch, (_, weights) in torchvision_arches().items():
         assert detection.TORCHVISION_WEIGHTS_URLS[arch] == weights.url
 
 
@@ -148,7 +149,7 @@ def test_weights_in_torchvisions_hub_cache_are_found_and_loaded_without_download
     staged = no_network_and_empty_hub / "staged.pth"
     staged.parent.mkdir(parents=True)
     torch.save(random_detector._model.state_dict(), staged)
-    name = f"fasterrcnn_mobilenet_v3_large_fpn-{detection._sha256(staged)[:8]}.pth"
+    name = f"fasterrcnn_mobilenet_v3_large_fpn-{file_sha256(staged)[:8]}.pth"
     (no_network_and_empty_hub / "checkpoints").mkdir()
     staged.rename(no_network_and_empty_hub / "checkpoints" / name)
 

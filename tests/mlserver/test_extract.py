@@ -18,7 +18,7 @@ from mlserver.extract import (
     draft_size_for,
     measure_batch_throughput,
 )
-from mlserver.procedural import render_image
+from tests.mlserver.procedural import render_image
 
 
 def _jpeg(image: Image.Image, **kwargs) -> bytes:

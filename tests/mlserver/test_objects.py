@@ -21,7 +21,12 @@ from PIL import Image
 from collection import images
 from mlserver import detection, objects
 from mlserver.detection import Detection as Found
-from mlserver.detection import Detector, DetectorUnavailable, detectron2_available
+from mlserver.detection import (
+    Detector,
+    DetectorUnavailable,
+    choice,
+    detectron2_available,
+)
 from mlserver.models import AnalysisRun, Detection
 from mlserver.tasks import detect_objects
 from pipeline.tasks import analyse_artwork
@@ -103,7 +108,7 @@ def test_a_listed_detector_satisfies_the_protocol_the_worker_needs():
 
 def test_random_weight_detections_are_stored_untrusted_and_reach_no_visitor(work, settings, api_client, monkeypatch):
     # A 128 px network input keeps the untrained model fast; the settings -> load_detector path is the real one.
-    monkeypatch.setattr(detection, "TorchvisionDetector", partial(detection.TorchvisionDetector, min_size=128, max_size=128))
+    monkeypatch.setattr(choice, "TorchvisionDetector", partial(detection.TorchvisionDetector, min_size=128, max_size=128))
     settings.DETECTION_BACKEND = "torchvision"
     settings.DETECTION_RANDOM_WEIGHTS = True
     settings.DETECTION_SCORE_THRESHOLD = 0.0

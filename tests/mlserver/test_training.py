@@ -11,7 +11,6 @@ import torch
 
 from mlserver.backbone import BackboneSpec
 from mlserver.extract import Extractor
-from mlserver.procedural import STYLES, generate_procedural_set
 from mlserver.training import (
     FORMAT_VERSION,
     IncompatibleCheckpoint,
@@ -28,6 +27,7 @@ from mlserver.training import (
     min_labels_ok,
     split_samples,
 )
+from tests.mlserver.procedural import STYLES, generate_procedural_set
 
 IMG = 112
 # Small but real: 300 images, 5 epochs at 112 px, first two stages frozen.

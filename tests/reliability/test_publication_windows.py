@@ -97,9 +97,9 @@ from collection import storage  # noqa: E402
 from collection.services import set_published  # noqa: E402
 from embeddings import atlas, maps  # noqa: E402
 from embeddings.models import Map, MapBuild, MapPoint  # noqa: E402
-from embeddings.synthetic import clustered_embeddings  # noqa: E402
 from mlserver.models import Embedding, FeatureModel  # noqa: E402
 from tests.conftest import make_jpeg  # noqa: E402
+from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
 from tests.factories import ArtistFactory, CreditFactory  # noqa: E402
 
 FAST = {"parametric": {"pretrain_steps": [200, 200], "kl_steps": [50, 50]}}
