@@ -153,12 +153,12 @@ def _channel_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def pool_features(backbone: nn.Module, x: torch.Tensor, pooling: str = "avg") -> torch.Tensor:
     """The vector the embedding layer reads, for training and inference alike (ONNX-exportable)."""
+    b: Any = backbone
     if pooling == "avg":
-        return backbone.forward_head(backbone.forward_features(x), pre_logits=True)
+        return b.forward_head(b.forward_features(x), pre_logits=True)
     if pooling != "style":
         raise ValueError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
     _check_style_backbone(backbone)
-    b: Any = backbone
     x = b.bn1(b.conv_stem(x))
     stats: list[torch.Tensor] = []
     for index, stage in enumerate(b.blocks):

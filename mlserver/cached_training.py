@@ -54,6 +54,7 @@ from .training import (
     MultiHeadClassifier,
     ProgressCallback,
     Sample,
+    Standardize,
     _losses,
     _open_image,
     _seed_everything,
@@ -197,7 +198,7 @@ def make_views(image: Image.Image, names: Sequence[str], fast: Any) -> np.ndarra
 
 
 def cache_version(backbone_version: str, input_spec: str, views: int) -> str:
-    """Names everything that decides a cached feature: cache format, backbone weights and pooling, preprocessing, views."""
+    """Names all that decides a cached feature: cache format, backbone weights and pooling, preprocessing, views."""
     return f"cache{CACHE_FORMAT}|{backbone_version}|{input_spec}|{','.join(VIEWS[:views])}"
 
 
@@ -485,13 +486,21 @@ def train_on_cached_features(
             progress(int(extract_share * done / max(1, total)), 100, message)
 
     features, report = extract_view_features(
-        samples, spec, config.views, cache=cache, refresh=refresh_cache, progress=extract_progress, pooling=config.pooling
+        samples,
+        spec,
+        config.views,
+        cache=cache,
+        refresh=refresh_cache,
+        progress=extract_progress,
+        pooling=config.pooling,
     )
 
     loaded = load_backbone(spec, num_classes=0)
     model = MultiHeadClassifier(loaded.model, fields, config.embedding_dim, config.dropout, pooling=config.pooling)
     # Training statistics only: the held-out works must not shape the model.
-    model.embedding[0].set_statistics(torch.from_numpy(features[train_idx]))
+    standardize = model.embedding[0]
+    assert isinstance(standardize, Standardize)
+    standardize.set_statistics(torch.from_numpy(features[train_idx]))
     model.freeze_early(10**6)
     for p in model.backbone.parameters():
         p.requires_grad_(False)

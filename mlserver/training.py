@@ -354,6 +354,9 @@ def split_samples(
 class Standardize(nn.Module):
     """Per-dimension ``(x - mean) / std`` with stored statistics; the identity until they are set."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(dim))
@@ -828,7 +831,9 @@ def load_checkpoint(
     except (KeyError, TypeError, AttributeError) as exc:
         raise IncompatibleCheckpoint(f"checkpoint is missing or has malformed entries: {exc}") from exc
     if pooling not in POOLINGS:
-        raise IncompatibleCheckpoint(f"checkpoint pooling {pooling!r} is not one this code computes ({', '.join(POOLINGS)})")
+        raise IncompatibleCheckpoint(
+            f"checkpoint pooling {pooling!r} is not one this code computes ({', '.join(POOLINGS)})"
+        )
     backbone = timm.create_model(name, pretrained=False, num_classes=0)
     try:
         model = MultiHeadClassifier(backbone, fields, embedding_dim, pooling=pooling)
