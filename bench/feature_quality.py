@@ -9,7 +9,8 @@ PATH is a folder-per-class image set or a labels CSV (see mlserver.training);
 without it a procedural set is generated. The set is split (seeded, stratified)
 exactly as both training paths split it; the trained models only ever see the
 training part. Prints, for (a) the pretrained backbone, (b) the CPU path
-(embedding layer on cached multi-view features, mlserver.cached_training) and
+(embedding layer on cached multi-view features, style statistics by default,
+mlserver.cached_training) and
 (c) the full fine-tune (GPU path; "unmeasured" without a GPU unless
 ``--path gpu``/``both`` forces it): held-out k-NN (cosine) label accuracy and a
 linear probe (logistic regression on the training part, accuracy on the held-out
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         results["cpu_train_wall_s"] = train_clock.wall
         results["cpu_train_cpu_s"] = train_clock.cpu
         print(
-            f"(b) cpu path {cpu_model.feature_version} ({cpu_model.dim}-d, {args.views} views): "
+            f"(b) cpu path {cpu_model.feature_version} ({cpu_model.dim}-d, {args.views} views, "
+            f"{checkpoint['pooling']} pooling, {checkpoint['backbone_dim']}-d features): "
             f"kNN@{args.k} {results['cpu_knn']:.3f} ({results['cpu_knn'] - results['pretrained_knn']:+.3f}), "
             f"linear probe {results['cpu_probe']:.3f} ({results['cpu_probe'] - results['pretrained_probe']:+.3f})"
         )

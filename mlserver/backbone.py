@@ -30,6 +30,7 @@ from torch import nn
 __all__ = [
     "DEFAULT_BACKBONE",
     "OFFLINE_WEIGHTS_PACKAGE",
+    "POOLINGS",
     "BackboneSpec",
     "LoadedBackbone",
     "WeightsError",
@@ -40,7 +41,9 @@ __all__ = [
     "make_eval_transform",
     "make_train_transform",
     "offline_weights_path",
+    "pool_features",
     "pooled_dim",
+    "pooling_dim",
     "resolve_data_config",
     "weights_digest",
 ]
@@ -126,6 +129,70 @@ def configure_torch_threads(num_threads: int | None = None) -> int:
     if torch.get_num_threads() != num_threads:
         torch.set_num_threads(num_threads)
     return num_threads
+
+
+# --------------------------------------------------------------------------- pooling
+
+# How a backbone's feature maps become one vector per picture.
+#   avg:   timm's pooled pre-logits (global average of the last map): what ImageNet trained.
+#   style: GeM (p=3) of the last map plus the channel mean and standard deviation of the
+#          outputs of stages 2-6 (AdaIN-like "style statistics"). Style is largely texture and
+#          palette, which a global average of the last map throws away; these statistics come
+#          from the same forward pass. Measured on WikiArt (docs/decisions/features-on-real-art.md).
+POOLINGS: tuple[str, ...] = ("avg", "style")
+STYLE_FIRST_STAGE = 2
+GEM_P = 3.0
+
+
+def _channel_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    mean = x.mean(dim=(2, 3))
+    # Two passes, not E[x^2] - E[x]^2: the exported engine must agree with PyTorch to 1e-4.
+    var = ((x - mean[:, :, None, None]) ** 2).mean(dim=(2, 3))
+    return mean, var.clamp_min(1e-6).sqrt()
+
+
+def pool_features(backbone: nn.Module, x: torch.Tensor, pooling: str = "avg") -> torch.Tensor:
+    """The vector the embedding layer reads, for training and inference alike (ONNX-exportable)."""
+    b: Any = backbone
+    if pooling == "avg":
+        return b.forward_head(b.forward_features(x), pre_logits=True)
+    if pooling != "style":
+        raise ValueError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
+    _check_style_backbone(backbone)
+    x = b.bn1(b.conv_stem(x))
+    stats: list[torch.Tensor] = []
+    for index, stage in enumerate(b.blocks):
+        x = stage(x)
+        if index >= STYLE_FIRST_STAGE:
+            stats.extend(_channel_moments(x))
+    x = b.bn2(b.conv_head(x))  # ReLU6 output: non-negative, as GeM needs
+    gem = x.clamp_min(1e-6).pow(GEM_P).mean(dim=(2, 3)).pow(1.0 / GEM_P)
+    return torch.cat([gem, *stats], dim=1)
+
+
+def _check_style_backbone(backbone: nn.Module) -> None:
+    if type(backbone).__name__ != "EfficientNet" or not all(
+        hasattr(backbone, name) for name in ("conv_stem", "bn1", "blocks", "conv_head", "bn2")
+    ):
+        raise ValueError(
+            f"style pooling reads the stages of an EfficientNet; {type(backbone).__name__} has another layout "
+            "(use pooling='avg')"
+        )
+
+
+def pooling_dim(backbone: nn.Module, pooling: str = "avg") -> int:
+    """Width of :func:`pool_features` for this backbone."""
+    if pooling == "avg":
+        return pooled_dim(backbone)
+    if pooling != "style":
+        raise ValueError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
+    _check_style_backbone(backbone)
+    b: Any = backbone
+    widths = []
+    for stage in b.blocks:
+        convs = [m for m in stage[-1].modules() if isinstance(m, nn.Conv2d)]
+        widths.append(convs[-1].out_channels)
+    return pooled_dim(backbone) + 2 * sum(widths[STYLE_FIRST_STAGE:])
 
 
 # --------------------------------------------------------------------------- weights

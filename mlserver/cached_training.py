@@ -9,10 +9,14 @@ distinctions curators care about first. So this path:
    (:class:`mlserver.extract.Extractor`: OpenVINO / ONNX Runtime) on several
    fixed views suited to paintings (the inference view, its mirror, a detail
    crop, the whole picture, corner crops) and caches the pooled features with the
-   version of the backbone, preprocessing and views that made them;
-2. trains ``MultiHeadClassifier``'s embedding layer and heads on those features
-   (cross-entropy heads; a supervised-contrastive term is available but measured
-   worse on real paintings, so off by default), about two seconds an epoch;
+   version of the backbone, pooling, preprocessing and views that made them. The
+   default pooling is ``style`` (:func:`mlserver.backbone.pool_features`): GeM of
+   the last map plus channel mean/std of stages 2-6, computed in the model's own
+   forward, so inference reads exactly what training read;
+2. standardises those features with their training statistics (stored in the
+   model) and trains ``MultiHeadClassifier``'s embedding layer and heads on them:
+   cross-entropy heads plus a light instance-contrastive term (a work's other view
+   is its positive), about two seconds an epoch;
 3. returns a checkpoint in exactly :func:`mlserver.training.fine_tune`'s format
    (frozen backbone weights + trained embedding/heads), so the extractor,
    feature versions, re-embedding and map rebuilds need no change.
@@ -42,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .backbone import BackboneSpec, configure_torch_threads, load_backbone, pooled_dim
+from .backbone import POOLINGS, BackboneSpec, configure_torch_threads, load_backbone, pooling_dim
 from .training import (
     FORMAT_VERSION,
     Kind,
@@ -50,6 +54,7 @@ from .training import (
     MultiHeadClassifier,
     ProgressCallback,
     Sample,
+    Standardize,
     _losses,
     _open_image,
     _seed_everything,
@@ -74,7 +79,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Bump when the layout of a cache entry or the meaning of a view changes.
-CACHE_FORMAT = 1
+# 2: entries hold the pooling named in the backbone version (style statistics by default).
+CACHE_FORMAT = 2
 
 # Fixed views, most useful first (``views=n`` takes the first n). Paintings are not
 # photos: no colour jitter (palette is a style cue), no vertical flip (composition),
@@ -83,7 +89,7 @@ VIEWS: tuple[str, ...] = ("center", "center-flip", "detail", "whole", "tl", "br-
 
 
 class StaleFeatureCache(RuntimeError):
-    """A cached entry was made by another backbone, preprocessing or set of views."""
+    """A cached entry was made by another backbone, pooling, preprocessing, set of views or cache format."""
 
 
 class FeatureCache(Protocol):
@@ -121,6 +127,7 @@ class CachedTrainConfig:
     """
 
     views: int = 4
+    pooling: str = "style"
     epochs: int = 15
     batch_size: int = 128
     lr: float = 2e-3
@@ -128,12 +135,21 @@ class CachedTrainConfig:
     embedding_dim: int = 256
     dropout: float = 0.2
     label_smoothing: float = 0.1
-    supcon_weight: float = 0.0
-    temperature: float = 0.1
+    supcon_weight: float = 0.3
+    temperature: float = 0.2
+    # "instance": a work's positives are its own other views (labels are the heads' job);
+    # "label": every work of its class in the first single-label field, as Khosla et al.
+    supcon_groups: str = "instance"
     val_fraction: float = 0.2
     seed: int = 0
     min_per_class: int = 5
     min_classes: int = 2
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; known: {', '.join(POOLINGS)}")
+        if self.supcon_groups not in ("instance", "label"):
+            raise ValueError(f"supcon_groups must be 'instance' or 'label', not {self.supcon_groups!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,7 +198,7 @@ def make_views(image: Image.Image, names: Sequence[str], fast: Any) -> np.ndarra
 
 
 def cache_version(backbone_version: str, input_spec: str, views: int) -> str:
-    """Names everything that decides a cached feature: backbone weights, preprocessing, views."""
+    """Names all that decides a cached feature: cache format, backbone weights and pooling, preprocessing, views."""
     return f"cache{CACHE_FORMAT}|{backbone_version}|{input_spec}|{','.join(VIEWS[:views])}"
 
 
@@ -230,11 +246,11 @@ def cache_prefix(backbone_name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _extractor(spec: BackboneSpec) -> Any:
+def _extractor(spec: BackboneSpec, pooling: str) -> Any:
     """One engine per process: exporting and compiling it costs ~10 s of CPU, a training run may extract twice."""
     from .extract import Extractor
 
-    return Extractor.from_backbone(spec, device="cpu")
+    return Extractor.from_backbone(spec, device="cpu", pooling=pooling)
 
 
 def extract_view_features(
@@ -245,6 +261,7 @@ def extract_view_features(
     refresh: bool = False,
     progress: ProgressCallback | None = None,
     batch_works: int = 8,
+    pooling: str = "style",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Pooled backbone features (n, views, dim) for every sample, from the cache where it has them.
 
@@ -254,7 +271,7 @@ def extract_view_features(
     if not 1 <= views <= len(VIEWS):
         raise ValueError(f"views must be between 1 and {len(VIEWS)}, not {views}")
     started = time.monotonic()
-    extractor = _extractor(spec or BackboneSpec())
+    extractor = _extractor(spec or BackboneSpec(), pooling)
     fast = extractor.fast_transform
     if fast is None or extractor.input_spec is None:
         raise ValueError(f"{extractor.feature_version}: its preprocessing has no fast uint8 path to make views from")
@@ -392,7 +409,7 @@ def fit_embedding(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=total, pct_start=0.1, anneal_strategy="cos"
     )
-    metric = targets.get(metric_field) if metric_field else None
+    metric = targets.get(metric_field) if metric_field and config.supcon_groups == "label" else None
     history = []
     model.embedding.train()
     model.dropout.train()
@@ -469,11 +486,21 @@ def train_on_cached_features(
             progress(int(extract_share * done / max(1, total)), 100, message)
 
     features, report = extract_view_features(
-        samples, spec, config.views, cache=cache, refresh=refresh_cache, progress=extract_progress
+        samples,
+        spec,
+        config.views,
+        cache=cache,
+        refresh=refresh_cache,
+        progress=extract_progress,
+        pooling=config.pooling,
     )
 
     loaded = load_backbone(spec, num_classes=0)
-    model = MultiHeadClassifier(loaded.model, fields, config.embedding_dim, config.dropout)
+    model = MultiHeadClassifier(loaded.model, fields, config.embedding_dim, config.dropout, pooling=config.pooling)
+    # Training statistics only: the held-out works must not shape the model.
+    standardize = model.embedding[0]
+    assert isinstance(standardize, Standardize)
+    standardize.set_statistics(torch.from_numpy(features[train_idx]))
     model.freeze_early(10**6)
     for p in model.backbone.parameters():
         p.requires_grad_(False)
@@ -502,7 +529,8 @@ def train_on_cached_features(
         "format_version": FORMAT_VERSION,
         "backbone": spec.name,
         "backbone_weights": spec.weights,
-        "backbone_dim": pooled_dim(loaded.model),
+        "backbone_dim": pooling_dim(loaded.model, config.pooling),
+        "pooling": config.pooling,
         "embedding_dim": config.embedding_dim,
         "data_config": {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in data_config.items()},
         "fields": {f.name: {"kind": f.kind, "classes": list(f.classes)} for f in fields},

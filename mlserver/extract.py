@@ -59,6 +59,8 @@ from .backbone import (
     configure_torch_threads,
     fuse_batchnorm_for_inference,
     load_backbone,
+    pool_features,
+    pooling_dim,
 )
 
 __all__ = [
@@ -384,14 +386,19 @@ def _worker_init(_: int) -> None:
 
 
 class PooledFeatures(nn.Module):
-    """Pretrained backbone -> globally pooled pre-logits features (1280-d for lite0)."""
+    """Pretrained backbone -> pooled features: ``avg`` pre-logits (1280-d for lite0) or ``style`` statistics.
 
-    def __init__(self, backbone: nn.Module) -> None:
+    The same :func:`mlserver.backbone.pool_features` the trained model runs, so
+    features cached for the CPU path are exactly what its embedding layer reads.
+    """
+
+    def __init__(self, backbone: nn.Module, pooling: str = "avg") -> None:
         super().__init__()
         self.backbone = backbone
+        self.pooling = pooling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)
+        return pool_features(self.backbone, x, self.pooling)
 
 
 class _Embedder(nn.Module):
@@ -640,14 +647,25 @@ class Extractor:
 
     @classmethod
     def from_backbone(
-        cls, spec: BackboneSpec | None = None, device: str | torch.device | None = None, **kwargs: Any
+        cls,
+        spec: BackboneSpec | None = None,
+        device: str | torch.device | None = None,
+        pooling: str = "avg",
+        **kwargs: Any,
     ) -> "Extractor":
-        """Pretrained backbone features; the platform's fallback when there are too few labels."""
+        """Pretrained backbone features; the platform's fallback when there are too few labels.
+
+        ``pooling="style"`` gives the CPU path's cached training features; the
+        pooling is part of the feature version (``pretrained`` stays the name
+        of the average-pooled vectors the platform stores).
+        """
         spec = spec or BackboneSpec()
         loaded = load_backbone(spec, num_classes=0)
-        version = feature_version_string(spec.name, spec.source_label, loaded.digest)
-        extractor = cls(PooledFeatures(loaded.model), loaded.transform, loaded.data_config, version, device, **kwargs)
-        extractor._dim = loaded.embedding_dim
+        kind = spec.source_label if pooling == "avg" else f"{spec.source_label}-{pooling}"
+        version = feature_version_string(spec.name, kind, loaded.digest)
+        model = PooledFeatures(loaded.model, pooling)
+        extractor = cls(model, loaded.transform, loaded.data_config, version, device, **kwargs)
+        extractor._dim = pooling_dim(loaded.model, pooling)
         return extractor
 
     @classmethod

@@ -9,9 +9,14 @@ layer decides where images come from.
 
 Architecture (all dims for the default lite0 backbone)::
 
-    image -> timm backbone, pooled pre-logits (1280)
-          -> embedding: Linear(1280, 256) -> LayerNorm -> GELU   (256-d, the vector we store)
+    image -> timm backbone, pooled: ``avg`` pre-logits (1280) or ``style`` statistics (2768,
+             see mlserver.backbone.pool_features)
+          -> embedding: Standardize -> Linear(d, 256) -> LayerNorm -> GELU   (256-d, the vector we store)
           -> dropout -> one Linear head per field
+
+``Standardize`` is the identity for the full fine-tune; the CPU path sets it to
+the per-dimension mean and deviation of its cached training features, because
+the style statistics of different stages differ in scale by orders of magnitude.
 
 Metrics per head on the held-out split: single-label -> top-1 accuracy;
 multi-label -> micro-F1 at threshold 0.5 (reported as ``value``) and macro mean
@@ -43,12 +48,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .backbone import (
+    POOLINGS,
     BackboneSpec,
     configure_torch_threads,
     load_backbone,
     make_eval_transform,
     make_train_transform,
-    pooled_dim,
+    pool_features,
+    pooling_dim,
     weights_digest,
 )
 
@@ -62,6 +69,7 @@ __all__ = [
     "MultiHeadClassifier",
     "ProgressCallback",
     "Sample",
+    "Standardize",
     "TrainConfig",
     "checkpoint_from_bytes",
     "checkpoint_to_bytes",
@@ -78,7 +86,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the checkpoint names its pooling, and the embedding layer starts with a Standardize step.
+FORMAT_VERSION = 2
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
 Kind = Literal["single", "multi"]
@@ -342,8 +351,29 @@ def split_samples(
 # --------------------------------------------------------------------------- model
 
 
+class Standardize(nn.Module):
+    """Per-dimension ``(x - mean) / std`` with stored statistics; the identity until they are set."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def set_statistics(self, features: torch.Tensor) -> None:
+        """Statistics of (n, dim) training features; a floor on std keeps dead channels from exploding."""
+        flat = features.reshape(-1, features.shape[-1]).float()
+        self.mean.copy_(flat.mean(0))
+        self.std.copy_(flat.std(0).clamp_min(1e-3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 class MultiHeadClassifier(nn.Module):
-    """Backbone -> embedding layer -> one linear head per label field."""
+    """Backbone -> pooling -> embedding layer -> one linear head per label field."""
 
     def __init__(
         self,
@@ -351,12 +381,18 @@ class MultiHeadClassifier(nn.Module):
         fields: Sequence[LabelField],
         embedding_dim: int = 256,
         dropout: float = 0.2,
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
         self.backbone = backbone
+        self.pooling = pooling
         self.fields = list(fields)
+        dim = pooling_dim(backbone, pooling)
         self.embedding = nn.Sequential(
-            nn.Linear(pooled_dim(backbone), embedding_dim),
+            Standardize(dim),
+            nn.Linear(dim, embedding_dim),
             nn.LayerNorm(embedding_dim),
             nn.GELU(),
         )
@@ -365,7 +401,7 @@ class MultiHeadClassifier(nn.Module):
         self.frozen_stages = -1
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)
+        return pool_features(self.backbone, x, self.pooling)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The stored vector: the penultimate (embedding) layer, before normalisation."""
@@ -703,7 +739,8 @@ def fine_tune(
         "format_version": FORMAT_VERSION,
         "backbone": spec.name,
         "backbone_weights": spec.weights,
-        "backbone_dim": pooled_dim(backbone),
+        "backbone_dim": pooling_dim(backbone, model.pooling),
+        "pooling": model.pooling,
         "embedding_dim": config.embedding_dim,
         "data_config": {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in data_config.items()},
         "fields": {f.name: {"kind": f.kind, "classes": list(f.classes)} for f in fields},
@@ -777,7 +814,8 @@ def load_checkpoint(
     version = ckpt.get("format_version")
     if version != FORMAT_VERSION:
         raise IncompatibleCheckpoint(
-            f"checkpoint format_version {version!r} is not supported (this code reads {FORMAT_VERSION})"
+            f"checkpoint format_version {version!r} is not supported (this code reads {FORMAT_VERSION}); "
+            "train the features again"
         )
     name = ckpt.get("backbone")
     if expected_backbone is not None and name != expected_backbone:
@@ -789,10 +827,18 @@ def load_checkpoint(
         embedding_dim = int(ckpt["embedding_dim"])
         data_config = dict(ckpt["data_config"])
         state_dict = ckpt["state_dict"]
+        pooling = ckpt["pooling"]
     except (KeyError, TypeError, AttributeError) as exc:
         raise IncompatibleCheckpoint(f"checkpoint is missing or has malformed entries: {exc}") from exc
+    if pooling not in POOLINGS:
+        raise IncompatibleCheckpoint(
+            f"checkpoint pooling {pooling!r} is not one this code computes ({', '.join(POOLINGS)})"
+        )
     backbone = timm.create_model(name, pretrained=False, num_classes=0)
-    model = MultiHeadClassifier(backbone, fields, embedding_dim)
+    try:
+        model = MultiHeadClassifier(backbone, fields, embedding_dim, pooling=pooling)
+    except ValueError as exc:
+        raise IncompatibleCheckpoint(f"checkpoint pooling does not fit {name}: {exc}") from exc
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:

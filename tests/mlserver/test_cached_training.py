@@ -9,10 +9,15 @@ import torch
 from mlserver import services
 from mlserver.backbone import BackboneSpec, load_backbone
 from mlserver.cached_training import (
+    CACHE_FORMAT,
     CachedTrainConfig,
     DirectoryCache,
     StaleFeatureCache,
+    _encode_entry,
+    _entry_key,
+    cache_prefix,
     extract_view_features,
+    sample_id,
     train_on_cached_features,
 )
 from mlserver.extract import Extractor
@@ -79,6 +84,36 @@ def test_the_cpu_path_gives_the_fine_tune_checkpoint_with_the_backbone_left_as_i
     done = [d for d, _, _ in calls]
     assert done == sorted(done) and calls[-1][0] == calls[-1][1]
     assert sum("epoch" in m for _, _, m in calls) == CONFIG.epochs
+
+
+def test_the_trained_model_embeds_a_picture_from_the_very_statistics_it_was_trained_on(samples, trained) -> None:
+    checkpoint, _ = trained
+    assert checkpoint["pooling"] == "style" and checkpoint["backbone_dim"] == 1280 + 2 * (40 + 80 + 112 + 192 + 320)
+    few = samples[:4]
+    cached, _ = extract_view_features(few, SPEC, views=1)
+    model = load_checkpoint(checkpoint).model
+    with torch.inference_mode():
+        from_cache = torch.nn.functional.normalize(model.embedding(torch.from_numpy(cached[:, 0])), dim=1).numpy()
+    extractor = Extractor.from_checkpoint(checkpoint)
+    assert extractor.runtime == "openvino"  # the exported graph computes the pooling itself
+    exported = np.zeros_like(from_cache)
+    for batch in extractor.embed_stream([(i, s.image) for i, s in enumerate(few)], num_workers=1):
+        exported[batch.keys] = batch.vectors
+    np.testing.assert_allclose(exported, from_cache, atol=2e-4)
+
+
+def test_cache_entries_of_the_old_format_or_another_pooling_are_refused_by_name(samples, tmp_path) -> None:
+    few = samples[:2]
+    cache = DirectoryCache(tmp_path)
+    extract_view_features(few, SPEC, views=1, cache=cache, pooling="avg")
+    with pytest.raises(StaleFeatureCache, match="pretrained:.*pretrained-style:"):
+        extract_view_features(few, SPEC, views=1, cache=cache, pooling="style")
+
+    _, report = extract_view_features(few, SPEC, views=1, cache=cache, refresh=True)
+    old = report["version"].replace(f"cache{CACHE_FORMAT}|", "cache1|")
+    cache.put(_entry_key(cache_prefix(SPEC.name), sample_id(few[0])), _encode_entry(old, np.zeros((1, 8))))
+    with pytest.raises(StaleFeatureCache, match="'cache1\\|.*refresh"):
+        extract_view_features(few, SPEC, views=1, cache=cache)
 
 
 def test_cached_features_are_read_back_on_a_second_run_and_a_cut_run_resumes(samples) -> None:

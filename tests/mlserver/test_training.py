@@ -109,6 +109,11 @@ def test_incompatible_checkpoints_are_refused(trained) -> None:
     checkpoint, _ = trained
     with pytest.raises(IncompatibleCheckpoint, match="format_version"):
         load_checkpoint({**checkpoint, "format_version": FORMAT_VERSION + 1})
+    old = {k: v for k, v in checkpoint.items() if k != "pooling"}
+    with pytest.raises(IncompatibleCheckpoint, match="format_version 1 .*train the features again"):
+        load_checkpoint({**old, "format_version": 1})
+    with pytest.raises(IncompatibleCheckpoint, match="pooling 'max'"):
+        load_checkpoint({**checkpoint, "pooling": "max"})
     with pytest.raises(IncompatibleCheckpoint, match="expected"):
         load_checkpoint(checkpoint, expected_backbone="resnet50")
     with pytest.raises(IncompatibleCheckpoint, match="do not fit"):
