@@ -88,6 +88,9 @@ logger = logging.getLogger(__name__)
 
 # 2: the checkpoint names its pooling, and the embedding layer starts with a Standardize step.
 FORMAT_VERSION = 2
+# Format 1 (average pooling, no Standardize layer) still loads: a model a museum trained before stays usable and
+# keeps its feature version, so its stored vectors and maps remain valid until it trains again.
+READABLE_FORMAT_VERSIONS = (1, 2)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
 Kind = Literal["single", "multi"]
@@ -382,7 +385,9 @@ class MultiHeadClassifier(nn.Module):
         embedding_dim: int = 256,
         dropout: float = 0.2,
         pooling: str = "avg",
+        standardize: bool = True,
     ) -> None:
+        """``standardize=False`` is the format-1 layout (no Standardize layer), kept so older models load."""
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; known: {', '.join(POOLINGS)}")
@@ -390,12 +395,8 @@ class MultiHeadClassifier(nn.Module):
         self.pooling = pooling
         self.fields = list(fields)
         dim = pooling_dim(backbone, pooling)
-        self.embedding = nn.Sequential(
-            Standardize(dim),
-            nn.Linear(dim, embedding_dim),
-            nn.LayerNorm(embedding_dim),
-            nn.GELU(),
-        )
+        layers: list[nn.Module] = [Standardize(dim)] if standardize else []
+        self.embedding = nn.Sequential(*layers, nn.Linear(dim, embedding_dim), nn.LayerNorm(embedding_dim), nn.GELU())
         self.dropout = nn.Dropout(dropout)
         self.heads = nn.ModuleDict({f.name: nn.Linear(embedding_dim, len(f.classes)) for f in self.fields})
         self.frozen_stages = -1
@@ -812,11 +813,13 @@ def load_checkpoint(
     else:
         ckpt = dict(checkpoint)
     version = ckpt.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         raise IncompatibleCheckpoint(
-            f"checkpoint format_version {version!r} is not supported (this code reads {FORMAT_VERSION}); "
-            "train the features again"
+            f"checkpoint format_version {version!r} is not supported (this code reads "
+            f"{', '.join(map(str, READABLE_FORMAT_VERSIONS))}); train the features again"
         )
+    if version == 1:  # before pooling choices: average pooling, no Standardize layer; same weights, same vectors
+        ckpt = {**ckpt, "pooling": "avg"}
     name = ckpt.get("backbone")
     if expected_backbone is not None and name != expected_backbone:
         raise IncompatibleCheckpoint(f"checkpoint was trained on {name!r}, expected {expected_backbone!r}")
@@ -836,7 +839,7 @@ def load_checkpoint(
         )
     backbone = timm.create_model(name, pretrained=False, num_classes=0)
     try:
-        model = MultiHeadClassifier(backbone, fields, embedding_dim, pooling=pooling)
+        model = MultiHeadClassifier(backbone, fields, embedding_dim, pooling=pooling, standardize=version != 1)
     except ValueError as exc:
         raise IncompatibleCheckpoint(f"checkpoint pooling does not fit {name}: {exc}") from exc
     try:

@@ -109,9 +109,8 @@ def test_incompatible_checkpoints_are_refused(trained) -> None:
     checkpoint, _ = trained
     with pytest.raises(IncompatibleCheckpoint, match="format_version"):
         load_checkpoint({**checkpoint, "format_version": FORMAT_VERSION + 1})
-    old = {k: v for k, v in checkpoint.items() if k != "pooling"}
-    with pytest.raises(IncompatibleCheckpoint, match="format_version 1 .*train the features again"):
-        load_checkpoint({**old, "format_version": 1})
+    with pytest.raises(IncompatibleCheckpoint, match="format_version 0 .*train the features again"):
+        load_checkpoint({**checkpoint, "format_version": 0})
     with pytest.raises(IncompatibleCheckpoint, match="pooling 'max'"):
         load_checkpoint({**checkpoint, "pooling": "max"})
     with pytest.raises(IncompatibleCheckpoint, match="expected"):
@@ -180,3 +179,32 @@ def test_other_timm_backbones_train_and_extract(samples) -> None:
     extractor = Extractor.from_checkpoint(checkpoint)
     assert extractor.dim == 32 and extractor.embed_bytes([Path(samples[0].image).read_bytes()]).shape == (1, 32)
     assert Extractor.from_backbone(BackboneSpec(name="mobilenetv3_small_100", weights="none", img_size=64)).dim == 1024
+
+
+def _as_format_1(checkpoint: dict) -> dict:
+    """The checkpoint a model trained before pooling choices left: no pooling entry, no Standardize layer."""
+    shifted = {}
+    for key, tensor in checkpoint["state_dict"].items():
+        if key.startswith("embedding.0."):
+            continue
+        if key.startswith("embedding."):
+            index, rest = key[len("embedding."):].split(".", 1)
+            key = f"embedding.{int(index) - 1}.{rest}"
+        shifted[key] = tensor
+    old = {k: v for k, v in checkpoint.items() if k != "pooling"}
+    return {**old, "format_version": 1, "state_dict": shifted}
+
+
+def test_a_model_trained_before_pooling_choices_still_loads_and_gives_the_same_vectors(trained, samples) -> None:
+    checkpoint, _ = trained
+    assert checkpoint["pooling"] == "avg"  # the full fine-tune pools as format 1 did; its Standardize is the identity
+    old = _as_format_1(checkpoint)
+
+    loaded = load_checkpoint(old)
+
+    assert not any(key.startswith("embedding.") and key.endswith(".mean") for key in loaded.model.state_dict())
+    image = Path(samples[0].image).read_bytes()
+    np.testing.assert_allclose(
+        Extractor.from_checkpoint(old).embed_bytes([image]), Extractor.from_checkpoint(checkpoint).embed_bytes([image]),
+        atol=1e-5,
+    )
