@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import REPO, base_env, free_port, manage, start_gunicorn, stop  # noqa: E402
+from load import REPO, base_env, free_port, manage, start_gunicorn, stop
 
 PEAK_LIMIT_MB = 300
 
@@ -48,9 +48,13 @@ PEAK_LIMIT_MB = 300
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        f"Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -64,8 +68,11 @@ def worst_case_bodies() -> dict[str, tuple[str, bytes, str, int | None]]:
     Image.linear_gradient("L").resize((6000, 4000)).convert("RGB").save(jpeg, "JPEG", quality=90)
     bomb_body, bomb_type = multipart("image", "bomb.png", bomb.getvalue())
     jpeg_body, jpeg_type = multipart("image", "photo.jpg", jpeg.getvalue())
-    print(f"bomb PNG {len(bomb.getvalue()) / 1e6:.2f} MB (10950 x 10950), valid JPEG {len(jpeg.getvalue()) / 1e6:.2f} MB "
-          f"(6000 x 4000)", flush=True)
+    print(
+        f"bomb PNG {len(bomb.getvalue()) / 1e6:.2f} MB (10950 x 10950), valid JPEG {len(jpeg.getvalue()) / 1e6:.2f} MB "
+        f"(6000 x 4000)",
+        flush=True,
+    )
     return {
         "PNG bomb, search by image": ("/api/v1/search/image/", bomb_body, bomb_type, None),
         "PNG bomb, search by face": ("/api/v1/search/face/", bomb_body, bomb_type, None),
@@ -156,10 +163,20 @@ def main() -> None:
     manage({**base_env(var_dir), "DJANGO_DEBUG": "true"}, "migrate", "--no-input", "-v0")
     bodies = worst_case_bodies()
     port = free_port()
-    server = start_gunicorn(var_dir, port, 1, threads=args.threads, extra_env={
-        "CELERY_BROKER_URL": args.broker_url, "CELERY_RESULT_BACKEND": args.broker_url, "CACHE_URL": args.cache_url,
-        "SEARCH_TIMEOUT_SECONDS": "2", "API_SEARCH_RATE": "100000000/minute", "API_PHOTO_SEARCH_RATE": "100000000/minute",
-    })
+    server = start_gunicorn(
+        var_dir,
+        port,
+        1,
+        threads=args.threads,
+        extra_env={
+            "CELERY_BROKER_URL": args.broker_url,
+            "CELERY_RESULT_BACKEND": args.broker_url,
+            "CACHE_URL": args.cache_url,
+            "SEARCH_TIMEOUT_SECONDS": "2",
+            "API_SEARCH_RATE": "100000000/minute",
+            "API_PHOTO_SEARCH_RATE": "100000000/minute",
+        },
+    )
     ordinary = "/api/v1/artworks/?page_size=20"
     try:
         pid = worker_pid(server.pid)
@@ -193,17 +210,25 @@ def main() -> None:
     cache_bytes, cache_photos = redis_bytes(args.cache_url)
 
     peak_mb = (max(peak_kb, hwm_before) - idle_kb) / 1024
-    print(f"\none gunicorn worker x {args.threads} threads, no Celery worker, {args.burst} abusive requests "
-          f"{args.concurrency} at a time in {burst_s:.1f} s")
+    print(
+        f"\none gunicorn worker x {args.threads} threads, no Celery worker, {args.burst} abusive requests "
+        f"{args.concurrency} at a time in {burst_s:.1f} s"
+    )
     for name in bodies:
         counts = Counter(status for n, status in answers if n == name)
         print(f"  {name:<28} {dict(counts)}")
-    print(f"worker RSS idle {idle_kb / 1024:.0f} MB, peak {peak_kb / 1024:.0f} MB: {peak_mb:.0f} MB above idle "
-          f"(aim: below {PEAK_LIMIT_MB} MB)")
-    print(f"ordinary requests p99: {p99(baseline):.1f} ms alone ({len(baseline)}), {p99(during):.1f} ms during the burst "
-          f"({len(during)})")
-    print(f"Redis after the burst with no worker: broker {broker_bytes / 1024:.1f} KiB, cache {cache_bytes / 1024:.1f} KiB, "
-          f"photos left {broker_photos + cache_photos}")
+    print(
+        f"worker RSS idle {idle_kb / 1024:.0f} MB, peak {peak_kb / 1024:.0f} MB: {peak_mb:.0f} MB above idle "
+        f"(aim: below {PEAK_LIMIT_MB} MB)"
+    )
+    print(
+        f"ordinary requests p99: {p99(baseline):.1f} ms alone ({len(baseline)}), {p99(during):.1f} ms during the burst "
+        f"({len(during)})"
+    )
+    print(
+        f"Redis after the burst with no worker: broker {broker_bytes / 1024:.1f} KiB, cache {cache_bytes / 1024:.1f} KiB, "
+        f"photos left {broker_photos + cache_photos}"
+    )
     failed = peak_mb >= PEAK_LIMIT_MB or broker_photos + cache_photos > 0
     sys.exit(1 if failed else 0)
 

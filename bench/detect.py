@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import torch
+from PIL import Image
 
-from mlserver.detection import DetectorUnavailable, load_detector  # noqa: E402
-from mlserver.faces import FaceConfig, FaceModel  # noqa: E402
+from mlserver.detection import DetectorUnavailable, load_detector
+from mlserver.faces import FaceConfig, FaceModel
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "aic-paintings"
 

@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlserver.backbone import BackboneSpec  # noqa: E402
-from mlserver.cached_training import CachedTrainConfig, DirectoryCache, train_on_cached_features  # noqa: E402
-from mlserver.extract import Extractor  # noqa: E402
-from mlserver.training import (  # noqa: E402
+from mlserver.backbone import BackboneSpec
+from mlserver.cached_training import CachedTrainConfig, DirectoryCache, train_on_cached_features
+from mlserver.extract import Extractor
+from mlserver.training import (
     Sample,
     TrainConfig,
     fine_tune,
@@ -47,7 +47,7 @@ from mlserver.training import (  # noqa: E402
     load_labelled_set,
     split_samples,
 )
-from tests.mlserver.procedural import generate_procedural_set  # noqa: E402
+from tests.mlserver.procedural import generate_procedural_set
 
 
 def embed_all(extractor: Extractor, samples: list[Sample]) -> np.ndarray:
@@ -68,7 +68,7 @@ def _cpu_s() -> float:
 class Clock:
     """Wall and process CPU time of a block, with the load average at its end (the box is shared)."""
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self.wall, self.cpu = time.perf_counter(), _cpu_s()
         return self
 
@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cache_dir = args.feature_cache or Path(tempfile.mkdtemp(prefix="feature-cache-"))
         options = {"views": args.views, "seed": args.seed, **({"epochs": args.epochs} if args.epochs else {})}
         with Clock() as train_clock:
-            checkpoint = train_on_cached_features(samples, config=CachedTrainConfig(**options), cache=DirectoryCache(cache_dir))
+            checkpoint = train_on_cached_features(
+                samples, config=CachedTrainConfig(**options), cache=DirectoryCache(cache_dir)
+            )
         report = checkpoint["params"]["feature_cache"]
         cpu_model = Extractor.from_checkpoint(checkpoint)
         vectors["b"] = embed_all(cpu_model, samples)

@@ -35,8 +35,13 @@ sys.path.insert(0, str(REPO))
 
 N_IMAGES = 256
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
 ]
 
 
@@ -97,9 +102,16 @@ def build_collection(n: int, var_dir: Path) -> None:
         decade = 1800 + 10 * int(rng.integers(0, 15))
         works.append(
             Artwork(
-                accession_number=f"B.{i:07d}", title=f"Work {i}", artist_display=artists[i % 200],
-                date_display=str(decade + 5), year_start=decade + 5, year_end=decade + 5, decade=decade,
-                classification="painting", image=records[i % N_IMAGES], published=True,
+                accession_number=f"B.{i:07d}",
+                title=f"Work {i}",
+                artist_display=artists[i % 200],
+                date_display=str(decade + 5),
+                year_start=decade + 5,
+                year_end=decade + 5,
+                decade=decade,
+                classification="painting",
+                image=records[i % N_IMAGES],
+                published=True,
             )
         )
     Artwork.objects.bulk_create(works, batch_size=5000)
@@ -118,11 +130,25 @@ def build_collection(n: int, var_dir: Path) -> None:
     map_obj, _ = Map.objects.get_or_create(slug="all", defaults={"title": "All works"})
     build = MapBuild.objects.create(map=map_obj, version=map_obj.next_version(), feature_version="bench", n_points=n)
     MapPoint.objects.bulk_create(
-        [MapPoint(build=build, artwork_id=pk, x=float(x), y=float(y), cluster=int(c)) for pk, (x, y), c in zip(ids, xy, labels)],
+        [
+            MapPoint(build=build, artwork_id=pk, x=float(x), y=float(y), cluster=int(c))
+            for pk, (x, y), c in zip(ids, xy, labels)
+        ],
         batch_size=10000,
     )
     Cluster.objects.bulk_create(
-        [Cluster(build=build, label=c, name=f"Group {c + 1}", terms=[], size=int((labels == c).sum()), x=float(centres[c, 0]), y=float(centres[c, 1])) for c in range(n_clusters)]
+        [
+            Cluster(
+                build=build,
+                label=c,
+                name=f"Group {c + 1}",
+                terms=[],
+                size=int((labels == c).sum()),
+                x=float(centres[c, 0]),
+                y=float(centres[c, 1]),
+            )
+            for c in range(n_clusters)
+        ]
     )
     print(f"  {n} works and points ({time.perf_counter() - started:.0f} s)", flush=True)
     t0 = time.perf_counter()
@@ -135,7 +161,9 @@ def build_collection(n: int, var_dir: Path) -> None:
         flush=True,
     )
     map_obj.go_live(build)
-    (var_dir / "ready").write_text(json.dumps({"n": n, "atlases": [lv["cell"] for lv in meta["levels"]], "sheets": sheets}))
+    (var_dir / "ready").write_text(
+        json.dumps({"n": n, "atlases": [lv["cell"] for lv in meta["levels"]], "sheets": sheets})
+    )
 
 
 def free_port() -> int:
@@ -146,9 +174,21 @@ def free_port() -> int:
 
 def serve(var_dir: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--log-level", "warning"],
-        cwd=REPO, env=_env(var_dir), start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=_env(var_dir),
+        start_new_session=True,
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -210,7 +250,10 @@ def drive(url: str, chromium: str, width: int, height: int) -> dict:
         )
         page.wait_for_timeout(500)
         at_ready = dict(transferred)
-        print(f"  first drawn map after {timing['first_full']:.0f} ms, {at_ready['bytes'] / 1e6:.2f} MB; panning and zooming …", flush=True)
+        print(
+            f"  first drawn map after {timing['first_full']:.0f} ms, {at_ready['bytes'] / 1e6:.2f} MB; panning and zooming …",
+            flush=True,
+        )
         page.screenshot(path=str(REPO / "test-artifacts" / "bench-overview.png"))
         page.evaluate(FRAME_RECORDER)
         box = page.locator("#map-canvas").bounding_box()
@@ -240,8 +283,13 @@ def drive(url: str, chromium: str, width: int, height: int) -> dict:
         draw_ms = page.evaluate("() => window.collectionMap.timings.frames.slice()")
         browser.close()
     return {
-        "timing": timing, "at_ready": at_ready, "total": dict(transferred), "frames": frames, "draw_ms": draw_ms,
-        "state": deepest, "script_seconds": script_seconds,
+        "timing": timing,
+        "at_ready": at_ready,
+        "total": dict(transferred),
+        "frames": frames,
+        "draw_ms": draw_ms,
+        "state": deepest,
+        "script_seconds": script_seconds,
     }
 
 
@@ -268,11 +316,15 @@ def main(argv: list[str] | None = None) -> int:
         var_dir.mkdir(parents=True)
         print(f"building a synthetic collection of {args.n} works in {var_dir} …", flush=True)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--internal-build", str(args.n)], cwd=REPO, env=_env(var_dir), check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--internal-build", str(args.n)], cwd=REPO, env=_env(var_dir), check=True
+        )
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
     else:
         # Static files may have changed since the cached collection was made.
-        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=REPO, env=_env(var_dir), check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=REPO, env=_env(var_dir), check=True
+        )
     (REPO / "test-artifacts").mkdir(exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server below is stopped too
     port = free_port()
@@ -288,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         request = urllib.request.Request(url + "api/v1/maps/all/points/", headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request, timeout=120) as response:
             points_bytes, points_encoding = len(response.read()), response.headers.get("Content-Encoding")
-        print(f"  points response: {points_bytes / 1e6:.2f} MB ({points_encoding or 'not compressed'}; aim < 2 MB at 100,000)")
+        print(
+            f"  points response: {points_bytes / 1e6:.2f} MB ({points_encoding or 'not compressed'}; aim < 2 MB at 100,000)"
+        )
         result = drive(url, chromium, args.width, args.height)
         if args.keep_serving:
             print(f"serving on {url} (Ctrl-C to stop)")
@@ -304,13 +358,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmap of {t['points']:,} works, viewport {args.width}×{args.height}, Chromium headless (SwiftShader, CPU)")
     print(f"  time to first frame (points, placeholders): {t['first_frame']:.0f} ms after navigation")
     print(f"  time to first drawn map (atlas level 0):    {t['first_full']:.0f} ms after navigation")
-    print(f"  bytes transferred until then:               {result['at_ready']['bytes'] / 1e6:.2f} MB in {result['at_ready']['requests']} requests")
-    print(f"  bytes after the scripted pan and zoom:      {result['total']['bytes'] / 1e6:.2f} MB in {result['total']['requests']} requests")
+    print(
+        f"  bytes transferred until then:               {result['at_ready']['bytes'] / 1e6:.2f} MB in {result['at_ready']['requests']} requests"
+    )
+    print(
+        f"  bytes after the scripted pan and zoom:      {result['total']['bytes'] / 1e6:.2f} MB in {result['total']['requests']} requests"
+    )
     print(f"  frames during pan/zoom ({result['script_seconds']:.1f} s, {len(frames)} frames):")
-    print(f"    frame interval: median {statistics.median(frames):.1f} ms, p95 {pct(frames, 0.95):.1f} ms, max {frames[-1]:.0f} ms")
-    print(f"    map drawing (CPU side): median {statistics.median(draws):.2f} ms, p95 {pct(draws, 0.95):.2f} ms over {len(draws)} draws")
-    print(f"  deepest view: atlas level {result['state'].get('level')}, icon {result['state'].get('iconPx')} px, "
-          f"{result['state'].get('sharp')} single images drawn")
+    print(
+        f"    frame interval: median {statistics.median(frames):.1f} ms, p95 {pct(frames, 0.95):.1f} ms, max {frames[-1]:.0f} ms"
+    )
+    print(
+        f"    map drawing (CPU side): median {statistics.median(draws):.2f} ms, p95 {pct(draws, 0.95):.2f} ms over {len(draws)} draws"
+    )
+    print(
+        f"  deepest view: atlas level {result['state'].get('level')}, icon {result['state'].get('iconPx')} px, "
+        f"{result['state'].get('sharp')} single images drawn"
+    )
     print("  screenshots: test-artifacts/bench-overview.png, test-artifacts/bench-zoomed.png")
     return 0
 

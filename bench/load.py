@@ -111,9 +111,21 @@ def start_gunicorn(
     env.update(extra_env or {})
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     proc = subprocess.Popen(
-        [gunicorn, "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning"],
-        cwd=REPO, env=env, start_new_session=True,
+        [
+            gunicorn,
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -156,10 +168,23 @@ def run_wrk(port: int, paths: list[str], duration: int, connections: int, thread
     script.write_text(ROTATE_LUA % ", ".join(f'"{p}"' for p in paths))
     out = subprocess.run(
         [
-            "wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-            "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}",
+            "wrk",
+            "--latency",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
@@ -189,8 +214,13 @@ def main() -> None:
     accessions = prepare(var_dir, args.rebuild)
     works = accessions[:100]
     endpoints = {
-        "artwork list": ["/api/v1/artworks/", "/api/v1/artworks/?page=2", "/api/v1/artworks/?decade=1880",
-                         "/api/v1/artworks/?q=landscape", "/api/v1/artworks/?ordering=-year_start&page_size=20"],
+        "artwork list": [
+            "/api/v1/artworks/",
+            "/api/v1/artworks/?page=2",
+            "/api/v1/artworks/?decade=1880",
+            "/api/v1/artworks/?q=landscape",
+            "/api/v1/artworks/?ordering=-year_start&page_size=20",
+        ],
         "artwork detail": [f"/api/v1/artworks/{a}/" for a in works],
         "similar works": [f"/api/v1/artworks/{a}/similar/?k=12" for a in works],
         "map points": ["/api/v1/maps/all/points/"],
@@ -208,8 +238,10 @@ def main() -> None:
         stop(server)
 
     cpus = os.cpu_count()
-    print(f"\ngunicorn {args.workers} workers, wrk {args.threads} threads x {args.connections} connections, "
-          f"{args.duration} s per endpoint, {len(accessions)} mapped works, {cpus} CPUs (shared with wrk)")
+    print(
+        f"\ngunicorn {args.workers} workers, wrk {args.threads} threads x {args.connections} connections, "
+        f"{args.duration} s per endpoint, {len(accessions)} mapped works, {cpus} CPUs (shared with wrk)"
+    )
     print(f"{'endpoint':<16} {'requests':>9} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
     for name, r in results.items():
         print(f"{name:<16} {r['requests']:>9} {r['rps']:>9.1f} {r['p50']:>9.2f} {r['p99']:>9.2f} {r['errors']:>7}")

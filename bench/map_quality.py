@@ -26,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embeddings.metrics import map_quality, placement_quality  # noqa: E402
-from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
-from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
-from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
-from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
+from embeddings.metrics import map_quality, placement_quality
+from embeddings.parametric import ParametricConfig, ParametricTSNE
+from embeddings.placement import PlacementParams, Placer, Reference, choose_layout
+from embeddings.tsne import TSNEParams, build_tsne
+from tests.embeddings.synthetic import clustered_embeddings
 
 METRICS = ("trustworthiness", "knn_recall", "knn_accuracy")
 
@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--parametric", type=json.loads, default={}, metavar="JSON",
-        help='ParametricConfig overrides, e.g. \'{"local_weight": 0}\' for the absolute-error-only warm start',
+        "--parametric",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="ParametricConfig overrides, e.g. '{\"local_weight\": 0}' for the absolute-error-only warm start",
     )
     args = ap.parse_args(argv)
 
@@ -141,22 +144,30 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\ntimes")
     print(f"  openTSNE fit            {t_tsne:8.2f} s   (CPU {c_tsne:.1f} s; KL {tsne_map.kl_divergence:.3f})")
-    print(f"  parametric fit          {t_param:8.2f} s   (CPU {c_param:.1f} s; on top of openTSNE; KL est. "
-          f"{net.loss_history[0]:.3f} -> {net.loss_history[-1]:.3f})")
+    print(
+        f"  parametric fit          {t_param:8.2f} s   (CPU {c_param:.1f} s; on top of openTSNE; KL est. "
+        f"{net.loss_history[0]:.3f} -> {net.loss_history[-1]:.3f})"
+    )
     print(f"  openTSNE place 1 work   {ms_tsne:8.2f} ms  (median; batch of {len(X_new)}: {t_tsne_batch:.2f} s)")
     print(f"  network forward pass    {ms_net:8.3f} ms  (median of {len(rows)})")
-    print(f"  platform place 1 work   {ms_place:8.2f} ms  (median of {len(rows)}: forward pass + refinement; "
-          f"batch of {len(X_new)}: {t_place_batch:.2f} s; reference set-up once per map {t_reference * 1000:.0f} ms)")
+    print(
+        f"  platform place 1 work   {ms_place:8.2f} ms  (median of {len(rows)}: forward pass + refinement; "
+        f"batch of {len(X_new)}: {t_place_batch:.2f} s; reference set-up once per map {t_reference * 1000:.0f} ms)"
+    )
     print(f"  placement speed-up      {ms_tsne / ms_place:8.1f} x  (platform vs openTSNE)")
     if fit_o["subsampled"]:
         print(f"  (fitted-map metrics estimated on {int(fit_o['n_evaluated'])} sampled query works)")
     _print_table("fitted works", fit_o, fit_p)
-    print(f"\na build's auto layout shows {'the network' if layout == 'parametric' else 'openTSNE'}'s map "
-          f"(recall ratio {fit_p['knn_recall'] / fit_o['knn_recall']:.3f})")
+    print(
+        f"\na build's auto layout shows {'the network' if layout == 'parametric' else 'openTSNE'}'s map "
+        f"(recall ratio {fit_p['knn_recall'] / fit_o['knn_recall']:.3f})"
+    )
     _print_table("held-out works, network forward pass alone (on the network's map)", new_o, new_p)
     _print_table(f"held-out works, platform placement (on the {layout} layout)", new_o, new_r)
-    print(f"  (openTSNE transform at perplexity {placement.perplexity:g} instead of its default 5: trustworthiness "
-          f"{new_o30['trustworthiness']:.4f}, knn_recall {new_o30['knn_recall']:.4f})")
+    print(
+        f"  (openTSNE transform at perplexity {placement.perplexity:g} instead of its default 5: trustworthiness "
+        f"{new_o30['trustworthiness']:.4f}, knn_recall {new_o30['knn_recall']:.4f})"
+    )
 
     ok_fit = all(fit_p[m] >= 0.95 * fit_o[m] for m in METRICS if m in fit_o)
     ok_new = all(new_r[m] >= new_o[m] for m in METRICS if m in new_o)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import sys
 import time
-import statistics
 import tracemalloc
 from pathlib import Path
 
@@ -29,12 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embeddings.metrics import map_quality  # noqa: E402
-from embeddings.metrics import placement_quality  # noqa: E402
-from embeddings.parametric import ParametricConfig, ParametricTSNE  # noqa: E402
-from embeddings.placement import PlacementParams, Placer, Reference, choose_layout  # noqa: E402
-from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
-from embeddings.tsne import TSNEParams, build_tsne  # noqa: E402
+from embeddings.metrics import (
+    map_quality,
+    placement_quality,
+)
+from embeddings.parametric import ParametricConfig, ParametricTSNE
+from embeddings.placement import PlacementParams, Placer, Reference, choose_layout
+from embeddings.tsne import TSNEParams, build_tsne
+from tests.embeddings.synthetic import clustered_embeddings
 
 
 def _rss_mb() -> float:
@@ -59,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python-heap", action="store_true", help="also trace the Python-heap peak (slows the build ~3x)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
-        "--parametric", type=json.loads, default={}, metavar="JSON",
-        help='ParametricConfig overrides, e.g. \'{"local_weight": 0}\' for the absolute-error-only warm start',
+        "--parametric",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="ParametricConfig overrides, e.g. '{\"local_weight\": 0}' for the absolute-error-only warm start",
     )
     args = ap.parse_args(argv)
 
@@ -120,12 +125,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"  kNN acc {q['knn_accuracy']:.4f}  (on {int(q['n_evaluated'])} sampled works)"
             )
         layout = choose_layout("auto", recall)
-        print(f"recall ratio {recall['parametric'] / recall['opentsne']:.3f}: a build's \"auto\" layout shows {layout}'s map")
+        print(
+            f"recall ratio {recall['parametric'] / recall['opentsne']:.3f}: a build's \"auto\" layout shows {layout}'s map"
+        )
 
     if args.placements:
         shown = coords if layout == "parametric" else tsne_map.coords
         t0 = time.perf_counter()
-        placer = Placer(net, Reference(X, net.normalisation.invert(shown)), PlacementParams(perplexity=TSNEParams().perplexity))
+        placer = Placer(
+            net, Reference(X, net.normalisation.invert(shown)), PlacementParams(perplexity=TSNEParams().perplexity)
+        )
         t_ref = time.perf_counter() - t0
         times, placed = [], []
         for row in X_new:

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlserver.index import VectorIndex  # noqa: E402
+from mlserver.index import VectorIndex
 
 AIM_MS = 50.0
 
@@ -56,8 +56,13 @@ def bench_index(n: int, dim: int, queries: int, k: int, seed: int = 0) -> tuple[
 def bench_api(n: int, dim: int, queries: int, k: int) -> None:
     tmp = tempfile.mkdtemp(prefix="bench-similar-")
     os.environ.update(
-        {"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_INSECURE_DEV_KEY": "true", "VAR_DIR": tmp,
-         "DJANGO_ALLOWED_HOSTS": "testserver", "ML_ENABLED": "false"}
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_INSECURE_DEV_KEY": "true",
+            "VAR_DIR": tmp,
+            "DJANGO_ALLOWED_HOSTS": "testserver",
+            "ML_ENABLED": "false",
+        }
     )
     import django
 
@@ -71,7 +76,9 @@ def bench_api(n: int, dim: int, queries: int, k: int) -> None:
 
     call_command("migrate", verbosity=0)
     rng = np.random.default_rng(1)
-    image = ImageFile.objects.create(sha256="0" * 64, original="x", content_type="image/jpeg", width=1, height=1, byte_size=1)
+    image = ImageFile.objects.create(
+        sha256="0" * 64, original="x", content_type="image/jpeg", width=1, height=1, byte_size=1
+    )
     t = time.perf_counter()
     Artwork.objects.bulk_create(
         [Artwork(accession_number=f"B{i}", title=f"Work {i}", image=image) for i in range(n)], batch_size=5000
@@ -80,10 +87,13 @@ def bench_api(n: int, dim: int, queries: int, k: int) -> None:
     fm.activate()
     ids = list(Artwork.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, n, 5000):
-        chunk = ids[start:start + 5000]
+        chunk = ids[start : start + 5000]
         vectors = rng.normal(size=(len(chunk), dim)).astype(np.float32)
         Embedding.objects.bulk_create(
-            [Embedding(artwork_id=a, feature_model=fm, image_sha256="0" * 64, vector=Embedding.pack(v)) for a, v in zip(chunk, vectors)]
+            [
+                Embedding(artwork_id=a, feature_model=fm, image_sha256="0" * 64, vector=Embedding.pack(v))
+                for a, v in zip(chunk, vectors)
+            ]
         )
     bump_stamp()
     print(f"api: created {n} works with {dim}-d vectors in {time.perf_counter() - t:.1f} s")

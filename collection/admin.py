@@ -77,11 +77,15 @@ class ArtworkAdminForm(forms.ModelForm):
         labels = self.cleaned_data.get("labels")
         if labels is None:
             return labels
-        for kind, cap, name in ((Label.Kind.STYLE, MAX_STYLES, _("styles")), (Label.Kind.MOTIF, MAX_MOTIFS, _("motifs"))):
+        for kind, cap, name in (
+            (Label.Kind.STYLE, MAX_STYLES, _("styles")),
+            (Label.Kind.MOTIF, MAX_MOTIFS, _("motifs")),
+        ):
             count = sum(1 for label in labels if label.kind == kind)
             if count > cap:
                 raise forms.ValidationError(
-                    _("%(count)d %(name)s chosen, above the limit of %(cap)d.") % {"count": count, "name": name, "cap": cap}
+                    _("%(count)d %(name)s chosen, above the limit of %(cap)d.")
+                    % {"count": count, "name": name, "cap": cap}
                 )
         return labels
 
@@ -91,19 +95,26 @@ class ArtworkAdminForm(forms.ModelForm):
             return cleaned
         # The admin saves inside one transaction with this validation, so the row stays locked
         # until the save: nobody can slip a change in between the check and the write.
-        stored = Artwork.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        stored = (
+            Artwork.objects.select_for_update().filter(pk=self.instance.pk).values_list("version", flat=True).first()
+        )
         seen = cleaned.get("seen_version")
         if seen is None:
             raise forms.ValidationError(
-                _("This form did not say which version of the work it was opened at, so saving it could undo "
-                  "someone else's change. Nothing was saved: open the work again and make your change there."),
+                _(
+                    "This form did not say which version of the work it was opened at, so saving it could undo "
+                    "someone else's change. Nothing was saved: open the work again and make your change there."
+                ),
                 code="stale",
             )
         if stored is not None and seen != stored:
             raise forms.ValidationError(
-                _("Someone else changed this work while you were editing it (you opened version %(seen)d; it is "
-                  "now at version %(stored)d). Nothing was saved: open the work again in a new tab to see their "
-                  "changes, then make yours there.") % {"seen": seen, "stored": stored},
+                _(
+                    "Someone else changed this work while you were editing it (you opened version %(seen)d; it is "
+                    "now at version %(stored)d). Nothing was saved: open the work again in a new tab to see their "
+                    "changes, then make yours there."
+                )
+                % {"seen": seen, "stored": stored},
                 code="stale",
             )
         return cleaned
@@ -124,16 +135,32 @@ class ArtworkAdminForm(forms.ModelForm):
 class ArtworkAdmin(admin.ModelAdmin):
     form = ArtworkAdminForm
     list_display = [
-        "thumbnail", "accession_number", "title", "artist_display", "date_display", "decade",
-        "classification", "published", "processing_badge",
+        "thumbnail",
+        "accession_number",
+        "title",
+        "artist_display",
+        "date_display",
+        "decade",
+        "classification",
+        "published",
+        "processing_badge",
     ]
     list_display_links = ["thumbnail", "accession_number", "title"]
     list_filter = [DecadeFilter, "classification", "published", "processing_status", "labels"]
     search_fields = ["accession_number", "title", "artist_display", "medium", "credits__artist__name"]
     list_per_page = 50
     readonly_fields = [
-        "preview", "year_start", "year_end", "decade", "processing_status", "processing_stage",
-        "processing_error", "processing_updated", "image", "created", "updated",
+        "preview",
+        "year_start",
+        "year_end",
+        "decade",
+        "processing_status",
+        "processing_stage",
+        "processing_error",
+        "processing_updated",
+        "image",
+        "created",
+        "updated",
     ]
     filter_horizontal = ["labels"]
     inlines = [CreditInline]
@@ -143,7 +170,17 @@ class ArtworkAdmin(admin.ModelAdmin):
         (_("Maker and date"), {"fields": ["artist_display", "date_display", "year_start", "year_end", "decade"]}),
         (
             _("Object"),
-            {"fields": ["classification", "medium", "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url"]},
+            {
+                "fields": [
+                    "classification",
+                    "medium",
+                    "dimensions",
+                    "credit_line",
+                    "rights",
+                    "source_url",
+                    "iiif_manifest_url",
+                ]
+            },
         ),
         (_("Curator labels"), {"fields": ["labels"]}),
         (
@@ -165,7 +202,11 @@ class ArtworkAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Preview"))
     def preview(self, obj: Artwork) -> str:
-        url = obj.image.url("medium", signed=not obj.published and not obj.image.shown_publicly()) if obj and obj.image else None
+        url = (
+            obj.image.url("medium", signed=not obj.published and not obj.image.shown_publicly())
+            if obj and obj.image
+            else None
+        )
         if not url:
             return "—"
         return format_html('<img src="{}" alt="{}" style="max-height:320px">', url, obj.title)
@@ -173,7 +214,9 @@ class ArtworkAdmin(admin.ModelAdmin):
     @admin.display(description=_("Processing"), ordering="processing_status")
     def processing_badge(self, obj: Artwork) -> str:
         if obj.processing_status == ProcessingStatus.FAILED:
-            return format_html('<span style="color:#b00" title="{}">failed at {}</span>', obj.processing_error, obj.processing_stage)
+            return format_html(
+                '<span style="color:#b00" title="{}">failed at {}</span>', obj.processing_error, obj.processing_stage
+            )
         return obj.get_processing_status_display()
 
     def save_model(self, request: HttpRequest, obj: Artwork, form: ArtworkAdminForm, change: bool) -> None:
@@ -246,7 +289,9 @@ class PartnerTokenAdmin(admin.ModelAdmin):
         obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
         request._partner_token_key = key  # type: ignore[attr-defined]  # read by response_add below
 
-    def response_add(self, request: HttpRequest, obj: PartnerToken, post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: PartnerToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
         """Shows the new key in this response's body only.
 
         The messages framework would carry it through the messages cookie, which is
@@ -258,7 +303,8 @@ class PartnerTokenAdmin(admin.ModelAdmin):
         if key is None:
             return super().response_add(request, obj, post_url_continue)
         response = TemplateResponse(
-            request, "admin/collection/partnertoken/created.html",
+            request,
+            "admin/collection/partnertoken/created.html",
             {**self.admin_site.each_context(request), "opts": self.opts, "token": obj, "key": key},
         )
         add_never_cache_headers(response)

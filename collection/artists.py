@@ -89,9 +89,7 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 _QUALIFIER = re.compile(
-    r"^(?P<q>"
-    + "|".join(re.escape(q) for q in sorted(QUALIFIERS, key=len, reverse=True))
-    + r")\s+(?P<rest>.+)$",
+    r"^(?P<q>" + "|".join(re.escape(q) for q in sorted(QUALIFIERS, key=len, reverse=True)) + r")\s+(?P<rest>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|&)\s+", re.IGNORECASE)
@@ -111,27 +109,102 @@ _UNKNOWN_NAME = re.compile(
 # parenthesis-free culture credits ("Italian or Spanish"), so that a bare
 # name like "Raphael" is never mistaken for a culture.
 _CULTURES = {
-    "american", "austrian", "bavarian", "belgian", "bohemian", "bolognese",
-    "british", "byzantine", "canadian", "catalan", "chinese", "cretan", "czech",
-    "danish", "dutch", "egyptian", "english", "european", "finnish", "flemish",
-    "florentine", "franconian", "french", "genoese", "german", "greek",
-    "hungarian", "indian", "irish", "italian", "japanese", "korean", "lombard",
-    "mexican", "milanese", "neapolitan", "netherlandish", "norwegian", "persian",
-    "peruvian", "polish", "portuguese", "rhenish", "roman", "russian", "scottish",
-    "sienese", "spanish", "swabian", "swedish", "swiss", "tuscan", "tyrolean",
-    "umbrian", "venetian", "veronese", "welsh", "westphalian", "ferrarese",
-    "emilian", "piedmontese", "ligurian", "colombian", "ecuadorian", "bolivian",
-    "cuzco", "anglo-dutch", "franco-flemish", "south", "north", "southern",
-    "northern", "central", "eastern", "western", "upper", "lower", "east", "west",
+    "american",
+    "austrian",
+    "bavarian",
+    "belgian",
+    "bohemian",
+    "bolognese",
+    "british",
+    "byzantine",
+    "canadian",
+    "catalan",
+    "chinese",
+    "cretan",
+    "czech",
+    "danish",
+    "dutch",
+    "egyptian",
+    "english",
+    "european",
+    "finnish",
+    "flemish",
+    "florentine",
+    "franconian",
+    "french",
+    "genoese",
+    "german",
+    "greek",
+    "hungarian",
+    "indian",
+    "irish",
+    "italian",
+    "japanese",
+    "korean",
+    "lombard",
+    "mexican",
+    "milanese",
+    "neapolitan",
+    "netherlandish",
+    "norwegian",
+    "persian",
+    "peruvian",
+    "polish",
+    "portuguese",
+    "rhenish",
+    "roman",
+    "russian",
+    "scottish",
+    "sienese",
+    "spanish",
+    "swabian",
+    "swedish",
+    "swiss",
+    "tuscan",
+    "tyrolean",
+    "umbrian",
+    "venetian",
+    "veronese",
+    "welsh",
+    "westphalian",
+    "ferrarese",
+    "emilian",
+    "piedmontese",
+    "ligurian",
+    "colombian",
+    "ecuadorian",
+    "bolivian",
+    "cuzco",
+    "anglo-dutch",
+    "franco-flemish",
+    "south",
+    "north",
+    "southern",
+    "northern",
+    "central",
+    "eastern",
+    "western",
+    "upper",
+    "lower",
+    "east",
+    "west",
     # Countries appear where a nationality is expected ("Monogrammist PG (Germany, ...)").
-    "austria", "belgium", "england", "flanders", "france", "germany", "greece",
-    "holland", "italy", "netherlands", "spain", "switzerland",
+    "austria",
+    "belgium",
+    "england",
+    "flanders",
+    "france",
+    "germany",
+    "greece",
+    "holland",
+    "italy",
+    "netherlands",
+    "spain",
+    "switzerland",
 }
 _CULTURE_SEPARATOR = re.compile(r"\s+(?:or|and)\s+|\s*/\s*|\s+", re.IGNORECASE)
 
-_ACTIVE_WORDS = re.compile(
-    r"\b(?:active|documented|fl\.?|flourished|working|recorded)(?=\s|\d|$)", re.IGNORECASE
-)
+_ACTIVE_WORDS = re.compile(r"\b(?:active|documented|fl\.?|flourished|working|recorded)(?=\s|\d|$)", re.IGNORECASE)
 _NOTE_PREFIX = re.compile(
     r"^(?:active|documented|fl\.|flourished|working|born|b\.|died|d\.)(?:\s|$)",
     re.IGNORECASE,
@@ -193,7 +266,7 @@ def _split_artists(text: str) -> list[str]:
         if depth == 0 and char == ")":
             rest = text[i:]
             joint = re.match(r"\s*;\s*|\s+(?=(?:and|or|&)\s)", rest, re.IGNORECASE)
-            if joint and rest[joint.end():].strip():
+            if joint and rest[joint.end() :].strip():
                 segments.append("".join(current))
                 current = []
                 i += joint.end()
@@ -213,10 +286,8 @@ def _parse_one(raw: str) -> ParsedArtist:
     if not parens:
         if qualifier is None and _is_culture(body):
             nationality = re.split(r"\s*;\s*", body, maxsplit=1)[0]
-            return ParsedArtist(body, None, nationality, None, None, False, raw,
-                                anonymous=True)
-        return ParsedArtist(body, qualifier, None, None, None, False, raw,
-                            anonymous=bool(_UNKNOWN_NAME.match(body)))
+            return ParsedArtist(body, None, nationality, None, None, False, raw, anonymous=True)
+        return ParsedArtist(body, qualifier, None, None, None, False, raw, anonymous=bool(_UNKNOWN_NAME.match(body)))
 
     name = parens.group("name").strip()
     bio = _SPACES.sub(" ", parens.group("bio")).strip()
@@ -240,10 +311,26 @@ def _is_culture(text: str) -> bool:
     """True for credits naming only a culture, e.g. "Netherlandish or German; possibly Rhenish"."""
     head = re.split(r"\s*;\s*", text, maxsplit=1)[0]
     words = [w for w in _CULTURE_SEPARATOR.split(head.lower()) if w]
-    return bool(words) and all(w in _CULTURES for w in words) and any(
-        w not in {"south", "north", "southern", "northern", "central", "eastern",
-                  "western", "upper", "lower", "east", "west"}
-        for w in words
+    return (
+        bool(words)
+        and all(w in _CULTURES for w in words)
+        and any(
+            w
+            not in {
+                "south",
+                "north",
+                "southern",
+                "northern",
+                "central",
+                "eastern",
+                "western",
+                "upper",
+                "lower",
+                "east",
+                "west",
+            }
+            for w in words
+        )
     )
 
 

@@ -114,9 +114,7 @@ _MONTH = (
 )
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 # "5 March 1890", "March 5, 1890", "March 1890" -> keep only the year.
-_MONTH_DAY = re.compile(
-    rf"\b(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?,?\s+(?=\d{{3,4}}\b)"
-)
+_MONTH_DAY = re.compile(rf"\b(?:{_DAY}\s+)?{_MONTH}(?:\s+{_DAY})?,?\s+(?=\d{{3,4}}\b)")
 # Only full ISO dates: "1890-06" is far more likely a range (1890–1906? 1806?)
 # than a year-month, so it goes through range parsing and its checks.
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -135,15 +133,29 @@ _DECADE_SIDE = re.compile(
 )
 
 _ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11,
-    "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
-    "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
-    "twentieth": 20, "twenty-first": 21,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "twenty-first": 21,
 }
-_ORDINAL = r"(?:\d{1,2}(?:st|nd|rd|th)|" + "|".join(
-    sorted(map(re.escape, _ORDINAL_WORDS), key=len, reverse=True)
-) + ")"
+_ORDINAL = r"(?:\d{1,2}(?:st|nd|rd|th)|" + "|".join(sorted(map(re.escape, _ORDINAL_WORDS), key=len, reverse=True)) + ")"
 
 _PART_INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 _PART_COUNT = {"half": 2, "third": 3, "quarter": 4}
@@ -297,8 +309,7 @@ def _parse_range(text: str) -> _Span:
     # Abbreviated end years borrow the start's leading digits: 1868–70, 1690/95.
     # Not when the ends name different eras: "500 BC–AD 50" ends in AD 50.
     eras_differ = left.era is not None and right.era is not None and left.era != right.era
-    if (right.kind == "year" and left.kind == "year" and not eras_differ
-            and right.digits < left.digits):
+    if right.kind == "year" and left.kind == "year" and not eras_differ and right.digits < left.digits:
         prefix = str(left.number)[: left.digits - right.digits]
         right = right.with_number(int(prefix + str(right.number).zfill(right.digits)))
 
@@ -313,9 +324,7 @@ def _parse_range(text: str) -> _Span:
     start, end = start_span.start, end_span.end
     assert start is not None and end is not None
     if end < start:
-        raise _DateError(
-            f"range ends ({_show(end)}) before it starts ({_show(start)})", invalid=True
-        )
+        raise _DateError(f"range ends ({_show(end)}) before it starts ({_show(start)})", invalid=True)
     return _Span(start, end, start_span.approximate or end_span.approximate)
 
 
@@ -332,12 +341,10 @@ class _Side:
     part: tuple[int, int] | None = None  # (index, count): "first half" = (1, 2)
 
     def with_era(self, era: str) -> _Side:
-        return _Side(self.kind, self.number, self.digits, era, self.approximate,
-                     self.modifier, self.part)
+        return _Side(self.kind, self.number, self.digits, era, self.approximate, self.modifier, self.part)
 
     def with_number(self, number: int) -> _Side:
-        return _Side(self.kind, number, len(str(number)), self.era, self.approximate,
-                     self.modifier, self.part)
+        return _Side(self.kind, number, len(str(number)), self.era, self.approximate, self.modifier, self.part)
 
 
 def _era_of(raw: str | None) -> str | None:
@@ -353,19 +360,20 @@ def _parse_side(text: str, *, in_range: bool, century_context: bool = False) -> 
         era = _era_of(year.group("era") or year.group("pre_era"))
         digits = len(year.group("num"))
         if era is None and not in_range and digits < 3:
-            raise _DateError(
-                f"{text!r} is too short to be a year without an era (AD/BCE)"
-            )
-        return _Side("year", int(year.group("num")), digits, era,
-                     bool(year.group("circa") or year.group("query")))
+            raise _DateError(f"{text!r} is too short to be a year without an era (AD/BCE)")
+        return _Side("year", int(year.group("num")), digits, era, bool(year.group("circa") or year.group("query")))
 
     decade = _DECADE_SIDE.match(text)
     if decade:
         modifier = decade.group("mod")
-        return _Side("decade", int(decade.group("num")), len(decade.group("num")),
-                     _era_of(decade.group("era")),
-                     bool(decade.group("circa") or decade.group("query") or modifier),
-                     modifier)
+        return _Side(
+            "decade",
+            int(decade.group("num")),
+            len(decade.group("num")),
+            _era_of(decade.group("era")),
+            bool(decade.group("circa") or decade.group("query") or modifier),
+            modifier,
+        )
 
     century = _CENTURY_SIDE.match(text)
     if century and (century.group("word") or century_context):
@@ -381,9 +389,15 @@ def _parse_side(text: str, *, in_range: bool, century_context: bool = False) -> 
             if index > count:
                 raise _DateError(f"{text!r} names a part the century does not have")
             part = (index, count)
-        return _Side("century", number, len(str(number)), _era_of(century.group("era")),
-                     bool(century.group("circa") or century.group("query") or modifier),
-                     modifier, part)
+        return _Side(
+            "century",
+            number,
+            len(str(number)),
+            _era_of(century.group("era")),
+            bool(century.group("circa") or century.group("query") or modifier),
+            modifier,
+            part,
+        )
 
     raise _DateError(f"could not read {text!r} as a date")
 
@@ -409,8 +423,7 @@ def _to_span(side: _Side) -> _Span:
         if side.part:
             index, count = side.part
             length = end - start + 1
-            start, end = (start + (index - 1) * length // count,
-                          start + index * length // count - 1)
+            start, end = (start + (index - 1) * length // count, start + index * length // count - 1)
 
     if side.modifier:
         # early/mid/late = first/middle/last third; fuzzy words, so the thirds

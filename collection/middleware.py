@@ -9,7 +9,7 @@ Django's WSGI request reads such a body as empty.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -59,8 +59,7 @@ class BodyLimitMiddleware:
     @staticmethod
     def refuse(request: HttpRequest, declared: int, limit: int, what: str) -> HttpResponse:
         message = (
-            f"The request body is {declared / 1e6:.1f} MB; {what} accepts at most {limit / 1e6:.1f} MB "
-            f"({limit} bytes)."
+            f"The request body is {declared / 1e6:.1f} MB; {what} accepts at most {limit / 1e6:.1f} MB ({limit} bytes)."
         )
         if request.path_info.startswith("/api/"):
             response: HttpResponse = JsonResponse({"detail": message}, status=413)

@@ -91,19 +91,19 @@ class Label(CleanTextMixin, models.Model):
 
 
 class ArtworkQuerySet(models.QuerySet["Artwork"]):
-    def published(self) -> "ArtworkQuerySet":
+    def published(self) -> ArtworkQuerySet:
         return self.filter(published=True)
 
-    def visible_to(self, user: Any) -> "ArtworkQuerySet":
+    def visible_to(self, user: Any) -> ArtworkQuerySet:
         """Anonymous visitors and partner apps only ever see published works."""
         if user is not None and getattr(user, "is_authenticated", False) and is_curator(user):
             return self.all()
         return self.published()
 
-    def with_related(self) -> "ArtworkQuerySet":
+    def with_related(self) -> ArtworkQuerySet:
         return self.prefetch_related("credits__artist", "labels")
 
-    def search(self, text: str) -> "ArtworkQuerySet":
+    def search(self, text: str) -> ArtworkQuerySet:
         q = Q()
         for word in text.split()[:8]:
             q &= (
@@ -135,7 +135,9 @@ class Artwork(CleanTextMixin, models.Model):
     )
     title = models.CharField(max_length=500)
     artist_display = models.CharField(max_length=1000, blank=True, help_text=_("As the museum writes it."))
-    artists: "models.ManyToManyField[Artist, ArtworkArtist]" = models.ManyToManyField(Artist, through="ArtworkArtist", related_name="artworks", blank=True)
+    artists: models.ManyToManyField[Artist, ArtworkArtist] = models.ManyToManyField(
+        Artist, through="ArtworkArtist", related_name="artworks", blank=True
+    )
     date_display = models.CharField(max_length=200, blank=True, help_text=_("As the museum writes it."))
     year_start = models.IntegerField(null=True, blank=True, db_index=True)
     year_end = models.IntegerField(null=True, blank=True, db_index=True)
@@ -152,9 +154,7 @@ class Artwork(CleanTextMixin, models.Model):
     labels = models.ManyToManyField(Label, related_name="artworks", blank=True)
     published = models.BooleanField(default=True, db_index=True)
 
-    image = models.ForeignKey(
-        "ImageFile", null=True, blank=True, on_delete=models.PROTECT, related_name="artworks"
-    )
+    image = models.ForeignKey("ImageFile", null=True, blank=True, on_delete=models.PROTECT, related_name="artworks")
     processing_status = models.CharField(
         max_length=10, choices=ProcessingStatus.choices, default=ProcessingStatus.NONE, blank=True, db_index=True
     )
@@ -217,14 +217,20 @@ class Artwork(CleanTextMixin, models.Model):
     # Saves that write only these are bookkeeping (background processing, import provenance), not
     # edits: they neither bump the version nor get refused by it.
     UNVERSIONED_FIELDS = frozenset(
-        {"processing_status", "processing_stage", "processing_error", "processing_updated", "imported", "version", "updated"}
+        {
+            "processing_status",
+            "processing_stage",
+            "processing_error",
+            "processing_updated",
+            "imported",
+            "version",
+            "updated",
+        }
     )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
-        bump = not self._state.adding and (
-            update_fields is None or not set(update_fields) <= self.UNVERSIONED_FIELDS
-        )
+        bump = not self._state.adding and (update_fields is None or not set(update_fields) <= self.UNVERSIONED_FIELDS)
         if bump:
             # Counted by the database, so two saves racing without a lock still give two versions.
             self.version = models.F("version") + 1
@@ -284,8 +290,16 @@ class Artwork(CleanTextMixin, models.Model):
 # What an import sets on a work and remembers in Artwork.imported. Year span and decade follow
 # date_display; credits are their own key, because curators can fix them without the artist text.
 PROVENANCE_TEXT_KEYS = (
-    "title", "artist_display", "date_display", "classification", "medium", "dimensions", "credit_line",
-    "rights", "source_url", "iiif_manifest_url",
+    "title",
+    "artist_display",
+    "date_display",
+    "classification",
+    "medium",
+    "dimensions",
+    "credit_line",
+    "rights",
+    "source_url",
+    "iiif_manifest_url",
 )
 PROVENANCE_KEYS = (*PROVENANCE_TEXT_KEYS, "published", "image", "styles", "motifs", "credits")
 
@@ -382,7 +396,9 @@ class PartnerToken(models.Model):
     prefix = models.CharField(max_length=8, editable=False)
     scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
     rate = models.CharField(
-        max_length=30, blank=True, validators=[validate_rate],
+        max_length=30,
+        blank=True,
+        validators=[validate_rate],
         help_text=_('e.g. "600/minute"; empty uses API_TOKEN_RATE.'),
     )
     user = models.ForeignKey(
@@ -396,7 +412,7 @@ class PartnerToken(models.Model):
         return f"{self.name} ({self.prefix}…, {self.scope})"
 
     @classmethod
-    def issue(cls, name: str, *, scope: str = "read", rate: str = "", user: Any = None) -> tuple["PartnerToken", str]:
+    def issue(cls, name: str, *, scope: str = "read", rate: str = "", user: Any = None) -> tuple[PartnerToken, str]:
         """Returns the token and its secret key; the key is shown once and never stored."""
         validate_rate(rate)
         key = secrets.token_urlsafe(32)
@@ -406,7 +422,7 @@ class PartnerToken(models.Model):
         return token, key
 
     @classmethod
-    def find(cls, key: str) -> "PartnerToken | None":
+    def find(cls, key: str) -> PartnerToken | None:
         return cls.objects.filter(key_hash=_hash_token(key), active=True).select_related("user").first()
 
 

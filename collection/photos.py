@@ -11,6 +11,7 @@ A process-wide semaphore bounds how many of these decodes run at once.
 from __future__ import annotations
 
 import io
+import logging
 import threading
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from PIL import Image, ImageOps
 
 from collection import images
 from collection.images import ImageRejected
+
+log = logging.getLogger(__name__)
 
 # Modes that Pillow resizes as they are; others (palette, 16-bit, bilevel) are normalised to RGB first.
 _RESIZABLE = {"RGB", "RGBA", "L", "LA", "CMYK", "YCbCr", "RGBX"}
@@ -81,8 +84,8 @@ def _reduce(data: bytes, name: str) -> bytes:
         img.thumbnail((side, side), Image.Resampling.LANCZOS)  # in place: keeps EXIF and ICC for below
         try:
             img = ImageOps.exif_transpose(img)
-        except Exception:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
-            pass
+        except Exception as exc:  # noqa: BLE001 - broken EXIF is not fatal, the pixels are fine
+            log.info("search photo: ignoring unreadable EXIF orientation (%s)", exc)
         img = images._to_srgb_rgb(img)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=90)

@@ -17,6 +17,7 @@ from collection.models import Artwork, ImageFile, ProcessingStatus
 
 log = logging.getLogger(__name__)
 
+
 def enqueue(artwork: Artwork) -> None:
     """Marks the work queued and announces it (core.signals.work_queued) once the current transaction commits."""
     if artwork.image_id is None:
@@ -29,7 +30,7 @@ def enqueue(artwork: Artwork) -> None:
 
         try:
             work_queued.send(sender=Artwork, pk=pk)  # the pipeline app starts it (pipeline.signals)
-        except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the work, do not lose the import
+        except Exception as exc:
             log.exception("could not enqueue processing of artwork %s", pk)
             Artwork.objects.get(pk=pk).set_processing(
                 ProcessingStatus.FAILED, stage="queued", error=f"could not reach the task queue: {exc}"
@@ -95,7 +96,7 @@ def enqueue_visibility_sync(image_ids: set[int] | list[int]) -> None:
         for pk in ids:
             try:
                 sync_image_visibility.delay(pk)
-            except Exception:  # noqa: BLE001 - the broker is down: logged; `process_collection` re-syncs later
+            except Exception:
                 log.exception("could not enqueue the visibility sync of image %s", pk)
 
     transaction.on_commit(_send)

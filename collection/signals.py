@@ -29,7 +29,9 @@ def _remember_publication(instance: Any, update_fields: Any = None, **kwargs: An
     watched = {"published", "image"}
     if instance.pk is None or (update_fields is not None and not watched & set(update_fields)):
         return
-    instance._stored_before_save = type(instance).objects.filter(pk=instance.pk).values_list("published", "image_id").first()
+    instance._stored_before_save = (
+        type(instance).objects.filter(pk=instance.pk).values_list("published", "image_id").first()
+    )
 
 
 @receiver(post_save, sender="collection.Artwork")

@@ -97,7 +97,9 @@ def _checked_addresses(host: str, port: int) -> list[str]:
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     refused = [a for a in addresses if not address_permitted(a)]
     if refused or not addresses:
-        raise _Unreachable(f"{host!r} resolves to {', '.join(refused) or 'nothing'}: refused by IMPORT_ALLOWED_NETWORKS policy")
+        raise _Unreachable(
+            f"{host!r} resolves to {', '.join(refused) or 'nothing'}: refused by IMPORT_ALLOWED_NETWORKS policy"
+        )
     return addresses
 
 
@@ -126,11 +128,20 @@ def _open_pinned(url: str, timeout: float) -> urllib3.BaseHTTPResponse:
     headers = {"Host": host_header, "User-Agent": "museum-collection-importer", "Accept-Encoding": "identity"}
     last_error: Exception | None = None
     for address in _checked_addresses(ascii_host, port):
-        kwargs: dict = {"port": port, "maxsize": 1, "retries": False, "timeout": urllib3.Timeout(connect=min(timeout, 10.0), read=timeout)}
+        kwargs: dict = {
+            "port": port,
+            "maxsize": 1,
+            "retries": False,
+            "timeout": urllib3.Timeout(connect=min(timeout, 10.0), read=timeout),
+        }
         if parts.scheme == "https":
             pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-                address, server_hostname=ascii_host, assert_hostname=ascii_host,
-                cert_reqs="CERT_REQUIRED", ca_certs=requests.certs.where(), **kwargs,
+                address,
+                server_hostname=ascii_host,
+                assert_hostname=ascii_host,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=requests.certs.where(),
+                **kwargs,
             )
         else:
             pool = urllib3.HTTPConnectionPool(address, **kwargs)

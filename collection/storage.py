@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import IO, Any, Literal
+from collections.abc import Callable
+from typing import IO, Any, Literal, TypeVar
 
 from django.conf import settings
 from django.core import signing
@@ -19,9 +20,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.urls import reverse
 
-from core.errors import StorageUnavailable  # noqa: F401 - raised here; callers catch it as storage.StorageUnavailable
+from core.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 Area = Literal["public", "private"]
 
@@ -42,12 +44,12 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, (BotoConnectionError, EndpointConnectionError, ReadTimeoutError, ConnectionError))
 
 
-def _call(what: str, key: str, fn, *args):
+def _call(what: str, key: str, fn: Callable[..., _T], *args: Any) -> _T:
     try:
         return fn(*args)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # noqa: BLE001 - re-raised, classified
+    except Exception as exc:
         if _transient(exc):
             raise StorageUnavailable(f"storage unavailable while trying to {what} {key!r}: {exc}") from exc
         raise
@@ -146,7 +148,7 @@ def ensure_buckets() -> None:
     _allow_browser_reads(client)
 
 
-def _allow_public_reads(client, bucket: str) -> None:
+def _allow_public_reads(client: Any, bucket: str) -> None:
     """Lets browsers read the public area (derivatives) without signatures; the private area stays closed."""
     policy = {
         "Version": "2012-10-17",
@@ -171,7 +173,7 @@ def _allow_public_reads(client, bucket: str) -> None:
         )
 
 
-def _allow_browser_reads(client) -> None:
+def _allow_browser_reads(client: Any) -> None:
     """WebGL may only use cross-origin images the bucket allows with CORS: let browsers GET public files."""
     origins = list(settings.CORS_ALLOWED_ORIGINS) or ["*"]
     try:
@@ -179,9 +181,16 @@ def _allow_browser_reads(client) -> None:
             Bucket=settings.S3_BUCKET,
             CORSConfiguration={
                 "CORSRules": [
-                    {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": origins, "AllowedHeaders": ["*"], "MaxAgeSeconds": 86400}
+                    {
+                        "AllowedMethods": ["GET", "HEAD"],
+                        "AllowedOrigins": origins,
+                        "AllowedHeaders": ["*"],
+                        "MaxAgeSeconds": 86400,
+                    }
                 ]
             },
         )
     except Exception as exc:  # noqa: BLE001 - the platform still works; the map shows grey squares
-        log.warning("could not set CORS on bucket %s (%s): the WebGL map needs it for thumbnails", settings.S3_BUCKET, exc)
+        log.warning(
+            "could not set CORS on bucket %s (%s): the WebGL map needs it for thumbnails", settings.S3_BUCKET, exc
+        )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.storage_settings import local_storages, s3_storages
 from config.env import (
     ImproperlyConfiguredEnv,
     env_bool,
@@ -24,6 +23,7 @@ from config.env import (
     env_networks,
     env_str,
 )
+from config.storage_settings import local_storages, s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -36,7 +36,7 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY is not set. Set it (production) or set DJANGO_DEBUG=true or "
             "DJANGO_INSECURE_DEV_KEY=true for a local run."
         )
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

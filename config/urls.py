@@ -1,8 +1,8 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
@@ -15,9 +15,13 @@ from mlserver import api_urls as mlserver_api
 # numbers may hold "/". Each stage's router has no root view; this is the one root for all.
 STAGE_APIS = [embeddings_api, mlserver_api, collection_api]
 api_root = APIRootView.as_view(
-    api_root_dict={prefix: f"{basename}-list" for stage in reversed(STAGE_APIS) for prefix, _, basename in stage.router.registry}
+    api_root_dict={
+        prefix: f"{basename}-list" for stage in reversed(STAGE_APIS) for prefix, _, basename in stage.router.registry
+    }
 )
-api_urlpatterns = [path("", api_root, name="api-root")] + [pattern for stage in STAGE_APIS for pattern in stage.urlpatterns]
+api_urlpatterns = [path("", api_root, name="api-root")] + [
+    pattern for stage in STAGE_APIS for pattern in stage.urlpatterns
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

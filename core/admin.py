@@ -18,5 +18,10 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("Progress"))
     def progress_bar(self, obj: Job) -> str:
         return format_html(
-            '<progress value="{}" max="{}" title="{}/{}"></progress> {}%', obj.done, obj.total or 1, obj.done, obj.total, obj.percent
+            '<progress value="{}" max="{}" title="{}/{}"></progress> {}%',
+            obj.done,
+            obj.total or 1,
+            obj.done,
+            obj.total,
+            obj.percent,
         )

@@ -48,7 +48,9 @@ def shrink(source: Path, target: Path) -> None:
         if icc:
             try:
                 image = ImageCms.profileToProfile(
-                    image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB,
+                    image,
+                    ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                    _SRGB,
                     outputMode="RGB",
                 )
             except (ImageCms.PyCMSError, OSError, ValueError):
@@ -104,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding artworks.csv and images/")
     parser.add_argument(
-        "--dest", type=Path, default=Path(__file__).resolve().parent / "aic-paintings",
+        "--dest",
+        type=Path,
+        default=Path(__file__).resolve().parent / "aic-paintings",
         help="output folder (default: demo/aic-paintings next to this script)",
     )
     args = parser.parse_args(argv)

@@ -46,7 +46,9 @@ class MapAdmin(admin.ModelAdmin):
         from embeddings.tasks import enqueue_build
 
         jobs = [enqueue_build(m.pk) for m in queryset]
-        self.message_user(request, _("%(n)d map builds queued; follow them under Jobs.") % {"n": len(jobs)}, messages.SUCCESS)
+        self.message_user(
+            request, _("%(n)d map builds queued; follow them under Jobs.") % {"n": len(jobs)}, messages.SUCCESS
+        )
 
 
 @admin.register(MapBuild)

@@ -10,12 +10,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.urls import NoReverseMatch, reverse
 from django.shortcuts import get_object_or_404
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control
-from django.views.decorators.gzip import gzip_page
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from django.views.decorators.gzip import gzip_page
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -30,8 +36,8 @@ from collection.api.views import StrictQueryParamsMixin
 from collection.models import Artwork
 from collection.values import INT64_MAX, csv_safe, parse_id
 from core.stamp import current_stamp
-from mlserver.facecrops import CROP_SIZE, crop_url
 from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
+from mlserver.facecrops import CROP_SIZE, crop_url
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.
 COORD_SCALE = 32767
@@ -51,7 +57,16 @@ class BuildSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MapBuild
-        fields = ["version", "feature_version", "params", "metrics", "placed_metrics", "n_points", "created", "finished"]
+        fields = [
+            "version",
+            "feature_version",
+            "params",
+            "metrics",
+            "placed_metrics",
+            "n_points",
+            "created",
+            "finished",
+        ]
 
     def to_representation(self, build: MapBuild) -> dict[str, Any]:
         data = super().to_representation(build)
@@ -59,7 +74,11 @@ class BuildSerializer(serializers.ModelSerializer):
         if request is None or not request_sees_unpublished(request):
             data["n_points"] = build.n_published
             data["metrics"] = {
-                name: ({k: v for k, v in value.items() if k not in UNPUBLISHED_COUNTS} if isinstance(value, dict) else value)
+                name: (
+                    {k: v for k, v in value.items() if k not in UNPUBLISHED_COUNTS}
+                    if isinstance(value, dict)
+                    else value
+                )
                 for name, value in (build.metrics or {}).items()
             }
         return data
@@ -81,7 +100,9 @@ class MapSerializer(serializers.ModelSerializer):
 
 class MapDetailSerializer(MapSerializer):
     clusters = serializers.SerializerMethodField()
-    atlases = serializers.SerializerMethodField(help_text="Thumbnail texture atlases of the live build (embeddings.atlas), or null.")
+    atlases = serializers.SerializerMethodField(
+        help_text="Thumbnail texture atlases of the live build (embeddings.atlas), or null."
+    )
     filters = serializers.SerializerMethodField(help_text="Filter names /api/v1/maps/{slug}/match/ understands.")
 
     class Meta(MapSerializer.Meta):
@@ -135,9 +156,12 @@ class MapPointsView(APIView):
                 "y": serializers.ListField(child=serializers.IntegerField()),
                 "placed": serializers.ListField(child=serializers.IntegerField()),
                 "cluster": serializers.ListField(child=serializers.IntegerField()),
-                "subject": serializers.CharField(required=False, help_text='"faces" on a faces map, where ids are face ids.'),
+                "subject": serializers.CharField(
+                    required=False, help_text='"faces" on a faces map, where ids are face ids.'
+                ),
                 "artworks": serializers.ListField(
-                    child=serializers.IntegerField(), required=False,
+                    child=serializers.IntegerField(),
+                    required=False,
                     help_text="Faces maps only: the work of each face, parallel to ids.",
                 ),
             },
@@ -185,9 +209,15 @@ def _points_payload(map_obj: Map, build: MapBuild, sees_all: bool) -> dict[str, 
         clusters.append(-1 if cluster is None else cluster)
         artworks.append(artwork_id)
     payload = {
-        "map": map_obj.slug, "build": build.version,
+        "map": map_obj.slug,
+        "build": build.version,
         "tag": f"{build.pk}-{build.version}-{len(ids)}-{current_stamp()[:8]}",
-        "scale": COORD_SCALE, "ids": ids, "x": xs, "y": ys, "placed": placed, "cluster": clusters,
+        "scale": COORD_SCALE,
+        "ids": ids,
+        "x": xs,
+        "y": ys,
+        "placed": placed,
+        "cluster": clusters,
     }
     if _is_faces(map_obj):
         payload.update(subject=map_obj.subject, artworks=artworks)
@@ -223,8 +253,10 @@ def _decade_rows(request: Request, map_slug: str | None) -> tuple[Map, QuerySet[
     map_obj = get_object_or_404(Map.objects.select_related("live_build"), slug=map_slug)
     if map_obj.live_build is None:
         raise NotFound(f"map {map_slug!r} has no build yet")
-    rows = DecadeWork.objects.filter(build=map_obj.live_build).select_related("artwork__image").prefetch_related(
-        "artwork__credits__artist", "artwork__labels"
+    rows = (
+        DecadeWork.objects.filter(build=map_obj.live_build)
+        .select_related("artwork__image")
+        .prefetch_related("artwork__credits__artist", "artwork__labels")
     )
     # Decades are computed over published works; this guards a work unpublished since.
     rows = rows.filter(artwork__published=True)
@@ -235,25 +267,42 @@ class DecadeListView(StrictQueryParamsMixin, APIView):
     extra_query_params = {"map"}
 
     @extend_schema(
-        operation_id="decades_list", parameters=[OpenApiParameter("map", str, required=True)],
-        responses={200: DecadeListSerializer, 404: OpenApiResponse(ErrorSerializer, description="No such map, or it has no build yet.")},
+        operation_id="decades_list",
+        parameters=[OpenApiParameter("map", str, required=True)],
+        responses={
+            200: DecadeListSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such map, or it has no build yet."),
+        },
     )
     def get(self, request: Request) -> Response:
         map_obj, rows = _decade_rows(request, request.query_params.get("map"))
         decades: dict[int, dict[str, Any]] = {}
         for row in rows:
-            entry = decades.setdefault(row.decade, {"decade": row.decade, "count": row.decade_count, "typical": [], "outliers": []})
-            item = {"rank": row.rank, "distance": row.distance, "artwork": ArtworkSerializer(row.artwork, context={"request": request}).data}
+            entry = decades.setdefault(
+                row.decade, {"decade": row.decade, "count": row.decade_count, "typical": [], "outliers": []}
+            )
+            item = {
+                "rank": row.rank,
+                "distance": row.distance,
+                "artwork": ArtworkSerializer(row.artwork, context={"request": request}).data,
+            }
             entry["typical" if row.kind == DecadeWork.Kind.TYPICAL else "outliers"].append(item)
         build = map_obj.live_build  # never None: _decade_rows answered 404 otherwise
-        return Response({"map": map_obj.slug, "build": build.version if build else None, "decades": [decades[d] for d in sorted(decades)]})
+        return Response(
+            {
+                "map": map_obj.slug,
+                "build": build.version if build else None,
+                "decades": [decades[d] for d in sorted(decades)],
+            }
+        )
 
 
 class DecadeDetailView(StrictQueryParamsMixin, APIView):
     extra_query_params = {"map"}
 
     @extend_schema(
-        operation_id="decades_retrieve", parameters=[OpenApiParameter("map", str, required=True)],
+        operation_id="decades_retrieve",
+        parameters=[OpenApiParameter("map", str, required=True)],
         responses=DecadeDetailSerializer,
     )
     def get(self, request: Request, decade: int) -> Response:
@@ -268,7 +317,9 @@ class DecadeDetailView(StrictQueryParamsMixin, APIView):
 
         return Response(
             {
-                "map": map_obj.slug, "decade": decade, "count": found[0].decade_count,
+                "map": map_obj.slug,
+                "decade": decade,
+                "count": found[0].decade_count,
                 "typical": [serialise(r) for r in found if r.kind == DecadeWork.Kind.TYPICAL],
                 "outliers": [serialise(r) for r in found if r.kind == DecadeWork.Kind.OUTLIER],
             }
@@ -336,11 +387,19 @@ def _work_dict(point: MapPoint, classifications: dict[str, str]) -> dict[str, An
     work = point.artwork
     image = work.image
     data = {
-        "id": work.pk, "accession_number": work.accession_number, "title": work.title,
-        "artist": work.artist_display, "date": work.date_display, "year_start": work.year_start,
-        "year_end": work.year_end, "decade": work.decade, "classification": work.classification,
+        "id": work.pk,
+        "accession_number": work.accession_number,
+        "title": work.title,
+        "artist": work.artist_display,
+        "date": work.date_display,
+        "year_start": work.year_start,
+        "year_end": work.year_end,
+        "decade": work.decade,
+        "classification": work.classification,
         "classification_label": classifications.get(work.classification, work.classification),
-        "page": _page_url(work.accession_number), "x": point.x, "y": point.y,
+        "page": _page_url(work.accession_number),
+        "x": point.x,
+        "y": point.y,
         "images": ({**work.picture_urls(), "width": image.width, "height": image.height} if image else None),
     }
     face = point.face
@@ -366,10 +425,14 @@ class MapWorksView(APIView):
     throttle_classes = [MapDataThrottle, PartnerTokenThrottle]
 
     @extend_schema(
-        parameters=[OpenApiParameter(
-            "ids", str, required=True,
-            description="Comma-separated point ids (≤ 500): artwork ids, or face ids on a faces map.",
-        )],
+        parameters=[
+            OpenApiParameter(
+                "ids",
+                str,
+                required=True,
+                description="Comma-separated point ids (≤ 500): artwork ids, or face ids on a faces map.",
+            )
+        ],
         responses=inline_serializer("MapWorks", {"works": serializers.ListField(child=serializers.DictField())}),
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -397,23 +460,51 @@ class MapWorksView(APIView):
         faces = _is_faces(map_obj)
         out = io.StringIO()
         writer = csv.writer(out)
-        header = ["id", "accession_number", "title", "artist", "date", "year_start", "year_end", "decade",
-                  "classification", "medium", "x", "y", "page"]
+        header = [
+            "id",
+            "accession_number",
+            "title",
+            "artist",
+            "date",
+            "year_start",
+            "year_end",
+            "decade",
+            "classification",
+            "medium",
+            "x",
+            "y",
+            "page",
+        ]
         writer.writerow(header + (["artwork_id"] if faces else []))
         for start in range(0, len(ids), 5000):
             chunk = ids[start : start + 5000]
             rows = (
-                _visible_points(request, build).filter(**{f"{key}__in": chunk}).order_by(key)
-                .values_list(key, "artwork__accession_number", "artwork__title", "artwork__artist_display",
-                             "artwork__date_display", "artwork__year_start", "artwork__year_end", "artwork__decade",
-                             "artwork__classification", "artwork__medium", "x", "y", "artwork_id")
+                _visible_points(request, build)
+                .filter(**{f"{key}__in": chunk})
+                .order_by(key)
+                .values_list(
+                    key,
+                    "artwork__accession_number",
+                    "artwork__title",
+                    "artwork__artist_display",
+                    "artwork__date_display",
+                    "artwork__year_start",
+                    "artwork__year_end",
+                    "artwork__decade",
+                    "artwork__classification",
+                    "artwork__medium",
+                    "x",
+                    "y",
+                    "artwork_id",
+                )
             )
             for row in rows:
                 page = _page_url(row[1])
                 # ';' and ',' of an accession number encoded, so no splitting of the URL starts a field.
                 page = request.build_absolute_uri(page).replace(";", "%3B").replace(",", "%2C") if page else ""
                 writer.writerow(
-                    [csv_safe(v) for v in row[:10]] + [round(row[10], 6), round(row[11], 6), csv_safe(page)]
+                    [csv_safe(v) for v in row[:10]]
+                    + [round(row[10], 6), round(row[11], 6), csv_safe(page)]
                     + ([row[12]] if faces else [])
                 )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
@@ -443,7 +534,9 @@ class MapMatchView(APIView):
         map_obj, build = _live_map(slug)
         unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format"})
         if unknown:
-            raise ValidationError({"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)})
+            raise ValidationError(
+                {"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)}
+            )
         works = Artwork.objects.filter(map_points__build=build)
         if not request_sees_unpublished(request):
             works = works.filter(published=True)

@@ -48,6 +48,5 @@ def check_artefact(
         )
     if input_dim is not None and meta.get("input_dim") != input_dim:
         raise IncompatibleArtefact(
-            f"{kind} artefact expects {meta.get('input_dim')!r}-dimensional features, "
-            f"got {input_dim}"
+            f"{kind} artefact expects {meta.get('input_dim')!r}-dimensional features, got {input_dim}"
         )

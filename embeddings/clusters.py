@@ -67,9 +67,9 @@ def find_clusters(
     if n_fit < 2:
         return np.full(n, NOISE, dtype=np.int64)
 
-    fitted = HDBSCAN(
-        min_cluster_size=mcs, min_samples=ms, cluster_selection_method="eom", copy=True
-    ).fit_predict(coords[sample])
+    fitted = HDBSCAN(min_cluster_size=mcs, min_samples=ms, cluster_selection_method="eom", copy=True).fit_predict(
+        coords[sample]
+    )
 
     labels = np.full(n, NOISE, dtype=np.int64)
     labels[sample] = fitted

@@ -112,9 +112,7 @@ def trustworthiness(
     seed: int = 0,
 ) -> float:
     """Do points that are close on the map really belong together? (1 = always)."""
-    return map_quality(embeddings, coords, k=k, max_queries=max_queries, seed=seed)[
-        "trustworthiness"
-    ]
+    return map_quality(embeddings, coords, k=k, max_queries=max_queries, seed=seed)["trustworthiness"]
 
 
 def knn_recall(
@@ -175,9 +173,7 @@ def map_quality(
     if coords.shape[0] != n:
         raise ValueError("embeddings and coords must have the same number of rows")
     queries = _sample(n, max_queries, seed)
-    trust, recall = _neighbour_scores(
-        embeddings[queries], coords[queries], embeddings, coords, k, self_index=queries
-    )
+    trust, recall = _neighbour_scores(embeddings[queries], coords[queries], embeddings, coords, k, self_index=queries)
     out = {
         "trustworthiness": float(trust),
         "knn_recall": float(recall),

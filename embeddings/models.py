@@ -28,10 +28,10 @@ class Map(models.Model):
     classification = models.CharField(
         max_length=20, choices=Classification.choices, blank=True, help_text=_("Empty: every work.")
     )
-    params = models.JSONField(default=dict, blank=True, help_text=_('t-SNE parameters, e.g. {"perplexity": 30, "seed": 0}.'))
-    live_build = models.ForeignKey(
-        "MapBuild", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    params = models.JSONField(
+        default=dict, blank=True, help_text=_('t-SNE parameters, e.g. {"perplexity": 30, "seed": 0}.')
     )
+    live_build = models.ForeignKey("MapBuild", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Bumped by every publication change while holding this row's lock (embeddings.signals), so a
     # build going live under the same lock knows whether what it shows the public is still current.
     publication_epoch = models.PositiveBigIntegerField(default=0, editable=False)
@@ -52,7 +52,8 @@ class Map(models.Model):
         """
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
-                f.name for f in self._meta.concrete_fields
+                f.name
+                for f in self._meta.concrete_fields
                 if not f.primary_key and f.name not in ("live_build", "publication_epoch")
             ]
         super().save(*args, **kwargs)
@@ -65,13 +66,15 @@ class Map(models.Model):
         return qs
 
     def covers(self, artwork: Artwork) -> bool:
-        return artwork.image_id is not None and (not self.classification or artwork.classification == self.classification)
+        return artwork.image_id is not None and (
+            not self.classification or artwork.classification == self.classification
+        )
 
     def next_version(self) -> int:
         return (self.builds.aggregate(v=Max("version"))["v"] or 0) + 1
 
     def go_live(
-        self, build: "MapBuild", *, epoch: int | None = None, under_lock: Callable[["MapBuild"], None] | None = None
+        self, build: MapBuild, *, epoch: int | None = None, under_lock: Callable[[MapBuild], None] | None = None
     ) -> bool:
         """Switches to ``build`` holding this map's row lock, the lock publication changes take too.
 
@@ -81,7 +84,9 @@ class Map(models.Model):
         placement on this map can land (``embeddings.maps.publish_build``).
         """
         with transaction.atomic():
-            current = Map.objects.select_for_update().filter(pk=self.pk).values_list("publication_epoch", flat=True).get()
+            current = (
+                Map.objects.select_for_update().filter(pk=self.pk).values_list("publication_epoch", flat=True).get()
+            )
             if epoch is not None and current != epoch:
                 return False
             if under_lock is not None:
@@ -135,7 +140,9 @@ class MapPoint(models.Model):
     build = models.ForeignKey(MapBuild, on_delete=models.CASCADE, related_name="points")
     artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="map_points")
     # Set on faces maps, where a point is one face and a work with several faces has several points.
-    face = models.ForeignKey("mlserver.Face", null=True, blank=True, on_delete=models.CASCADE, related_name="map_points")
+    face = models.ForeignKey(
+        "mlserver.Face", null=True, blank=True, on_delete=models.CASCADE, related_name="map_points"
+    )
     x = models.FloatField()
     y = models.FloatField()
     placed = models.BooleanField(default=False, help_text=_("Placed by the network after the build."))

@@ -116,9 +116,7 @@ class ParametricTSNE:
 
         with torch_threads(config.n_threads):
             if affinities is None:
-                affinities = knn_affinities(
-                    X, perplexity=config.perplexity, n_jobs=config.n_threads, seed=config.seed
-                )
+                affinities = knn_affinities(X, perplexity=config.perplexity, n_jobs=config.n_threads, seed=config.seed)
             P = sp.coo_matrix(affinities)
             if P.shape != (n, n):
                 raise ValueError(f"affinities must be {n}x{n}, got {P.shape}")
@@ -226,7 +224,8 @@ class ParametricTSNE:
             hidden = [int(h) for h in checkpoint["architecture"]["hidden"]]
             config = ParametricConfig.from_dict(dict(checkpoint.get("config", {}), hidden=hidden))
             net = MapNet(
-                int(checkpoint["input_dim"]), hidden,
+                int(checkpoint["input_dim"]),
+                hidden,
                 projected_dim=int(checkpoint["state_dict"]["in_proj"].shape[1]),
             )
             net.load_state_dict(checkpoint["state_dict"])

@@ -99,9 +99,7 @@ def knn_affinities(X: np.ndarray, *, perplexity: float = 30.0, n_jobs: int = 2, 
 
     n = X.shape[0]
     perplexity = float(min(perplexity, max(1.0, (n - 1) / 3.0)))
-    aff = PerplexityBasedNN(
-        np.asarray(X, dtype=np.float64), perplexity=perplexity, n_jobs=n_jobs, random_state=seed
-    )
+    aff = PerplexityBasedNN(np.asarray(X, dtype=np.float64), perplexity=perplexity, n_jobs=n_jobs, random_state=seed)
     return aff.P.tocsr()
 
 

@@ -66,8 +66,10 @@ class PlacementParams:
         if self.n_iter < 0 or (self.k is not None and self.k < 1) or self.near < 1 or self.batch < 1:
             raise ValueError("placement needs n_iter >= 0 and k, near, batch >= 1")
         positive = {
-            "perplexity": self.perplexity, "learning_rate": self.learning_rate,
-            "exaggeration": self.exaggeration, "max_grad_norm": self.max_grad_norm,
+            "perplexity": self.perplexity,
+            "learning_rate": self.learning_rate,
+            "exaggeration": self.exaggeration,
+            "max_grad_norm": self.max_grad_norm,
         }
         bad = [name for name, v in positive.items() if not (math.isfinite(v) and v > 0)]
         if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
@@ -132,7 +134,9 @@ def choose_layout(requested: str, recall: dict[str, float | None]) -> str:
     return "opentsne"
 
 
-def perplexity_affinities(sq_dists: np.ndarray, perplexity: float, *, tol: float = 1e-5, max_iter: int = 100) -> np.ndarray:
+def perplexity_affinities(
+    sq_dists: np.ndarray, perplexity: float, *, tol: float = 1e-5, max_iter: int = 100
+) -> np.ndarray:
     """Row-wise Gaussian conditional probabilities with the given perplexity (rows sum to 1).
 
     Bisection on the precision per row, as openTSNE does for new points; rows
@@ -219,7 +223,8 @@ class Reference:
             near = [self._near(y, params.near) for y in starts]
             better = self._objective(starts[1], idx, p, near[1]) < self._objective(starts[0], idx, p, near[0])
             chosen_near, chosen_far, chosen_w = (
-                np.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), b, a) for a, b in zip(near[0], near[1], strict=True)
+                np.where(better.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+                for a, b in zip(near[0], near[1], strict=True)
             )
             chosen = (chosen_near, chosen_far, chosen_w)
             out[rows] = self._optimise(np.where(better[:, None], starts[1], starts[0]), idx, p, chosen, params)

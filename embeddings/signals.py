@@ -53,7 +53,9 @@ def _publication_changed(artwork_ids: Any = (), **kwargs: Any) -> None:
         locked = list(Map.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
         Map.objects.filter(pk__in=locked).update(publication_epoch=F("publication_epoch") + 1)
         builds = set(
-            MapPoint.objects.filter(artwork_id__in=ids, build__status="ready").values_list("build_id", flat=True).distinct()
+            MapPoint.objects.filter(artwork_id__in=ids, build__status="ready")
+            .values_list("build_id", flat=True)
+            .distinct()
         )
     for build_pk in sorted(builds):
         schedule_publication_refresh(build_pk)

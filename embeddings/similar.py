@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from django.db.models import QuerySet
 
 from collection.models import Artwork
 from core.stamp import current_stamp
@@ -20,7 +21,9 @@ _lock = threading.Lock()
 _cached: dict[str, tuple[str, VectorIndex]] = {}
 
 
-def load_vectors(feature_model: FeatureModel, artworks=None) -> tuple[np.ndarray, np.ndarray]:
+def load_vectors(
+    feature_model: FeatureModel, artworks: QuerySet[Artwork] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(ids, matrix) for the given works (default: published works) under one feature model."""
     if artworks is None:
         artworks = Artwork.objects.published()

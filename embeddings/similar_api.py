@@ -53,7 +53,9 @@ class SimilarWorksView(ArtworkViewSet):
         parameters=[OpenApiParameter("k", int, description="How many works (1–100, default 12).")],
         responses={
             200: SimilarWorkSerializer(many=True),
-            409: OpenApiResponse(ErrorSerializer, description="The work has no features yet, or no feature model is active."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The work has no features yet, or no feature model is active."
+            ),
         },
     )
     def similar(self, request: Request, accession_number: str) -> Response:
@@ -79,7 +81,9 @@ class ImageSearchView(APIView):
         request={"multipart/form-data": ImageSearchSerializer},
         responses={
             200: SimilarWorkSerializer(many=True),
-            503: OpenApiResponse(ErrorSerializer, description="No feature model is active, or the ML worker did not answer."),
+            503: OpenApiResponse(
+                ErrorSerializer, description="No feature model is active, or the ML worker did not answer."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

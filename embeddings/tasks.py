@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from core.models import Job
 from core.retry import MAP_RETRY, TRANSIENT_ERRORS
@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, **MAP_RETRY)
-def build_map(self, map_pk: int, job_pk: int | None = None) -> dict:
+def build_map(self: Task, map_pk: int, job_pk: int | None = None) -> dict:
     """Builds a new version of one map; the old build stays live if anything fails."""
     from embeddings.maps import MapBuildError
     from embeddings.maps import build_map as run_build

@@ -21,7 +21,10 @@ def js_strings() -> dict[str, str | list[str]]:
         # Literal ngettext calls (one per form), so makemessages finds them.
         "nWorks": [ngettext("{n} work", "{n} works", 1), ngettext("{n} work", "{n} works", 2)],
         "nFaces": [ngettext("{n} face", "{n} faces", 1), ngettext("{n} face", "{n} faces", 2)],
-        "selectedCount": [ngettext("{n} work selected", "{n} works selected", 1), ngettext("{n} work selected", "{n} works selected", 2)],
+        "selectedCount": [
+            ngettext("{n} work selected", "{n} works selected", 1),
+            ngettext("{n} work selected", "{n} works selected", 2),
+        ],
         "matchCount": _("{n} of {total} works match."),
         "moreInExport": _("…and {n} more in the CSV export."),
         "objectUnavailable": _("Searching by object is not available yet, so it was left out."),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.core.paginator import Paginator
-from csp.decorators import csp_update
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
@@ -78,7 +78,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def works_list(request: HttpRequest) -> HttpResponse:
-    works = Artwork.objects.published().with_related().select_related("image").order_by("year_start", "accession_number")
+    works = (
+        Artwork.objects.published().with_related().select_related("image").order_by("year_start", "accession_number")
+    )
     query = request.GET.get("q", "").strip()[:200]
     if query:
         refused = _search_refused(request)
@@ -99,7 +101,8 @@ def _search_refused(request: HttpRequest) -> HttpResponse | None:
     wait = max(1, round(throttle.wait() or 1))
     response = HttpResponse(
         _("Too many searches in a short time. Try again in %(seconds)s seconds.") % {"seconds": wait},
-        status=429, content_type="text/plain; charset=utf-8",
+        status=429,
+        content_type="text/plain; charset=utf-8",
     )
     response["Retry-After"] = str(wait)
     return response
@@ -124,8 +127,12 @@ def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
     if image is not None:
         urls = work.picture_urls()
         viewer = {
-            "width": image.width, "height": image.height,
-            "sizes": [[name, settings.IMAGE_SIZES[name], urls.get(name)] for name in sorted(settings.IMAGE_SIZES, key=lambda size: settings.IMAGE_SIZES[size])],
+            "width": image.width,
+            "height": image.height,
+            "sizes": [
+                [name, settings.IMAGE_SIZES[name], urls.get(name)]
+                for name in sorted(settings.IMAGE_SIZES, key=lambda size: settings.IMAGE_SIZES[size])
+            ],
             "detail": reverse("api:artwork-detail", kwargs={"accession_number": work.accession_number}),
         }
     return render(

@@ -190,7 +190,7 @@ def _quote(text: str) -> str:
 
 
 def _unquote(text: str) -> str:
-    return re.sub(r'\\(.)', lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
 def fill(path: Path = PO) -> list[str]:
@@ -231,15 +231,23 @@ def fill(path: Path = PO) -> list[str]:
         new = comments + [f"msgid {_quote(msgid)}"]
         if "msgid_plural" in fields:
             forms = value if isinstance(value, list) else [value, value]
-            new += [f"msgid_plural {_quote(fields['msgid_plural'])}"] + [f"msgstr[{i}] {_quote(f)}" for i, f in enumerate(forms)]
+            new += [f"msgid_plural {_quote(fields['msgid_plural'])}"] + [
+                f"msgstr[{i}] {_quote(f)}" for i, f in enumerate(forms)
+            ]
         else:
             new.append(f"msgstr {_quote(value if isinstance(value, str) else value[0])}")
         out.append("\n".join(new))
     text = "\n\n".join(out)
     text = text.replace('"Language: \\n"', '"Language: nb\\n"')
     header = text.split("\n\n", 1)
-    header[0] = header[0].replace("#, fuzzy\n", "").replace("SOME DESCRIPTIVE TITLE.", "Norwegian (bokmål) translation of the collection map.")
-    header[0] = header[0].replace('"Project-Id-Version: PACKAGE VERSION\\n"', '"Project-Id-Version: museum-collection-map\\n"')
+    header[0] = (
+        header[0]
+        .replace("#, fuzzy\n", "")
+        .replace("SOME DESCRIPTIVE TITLE.", "Norwegian (bokmål) translation of the collection map.")
+    )
+    header[0] = header[0].replace(
+        '"Project-Id-Version: PACKAGE VERSION\\n"', '"Project-Id-Version: museum-collection-map\\n"'
+    )
     header[0] = header[0].replace('"Language-Team: LANGUAGE <LL@li.org>\\n"', '"Language-Team: Norwegian Bokmål\\n"')
     text = "\n\n".join(header)
     path.write_text(text, encoding="utf-8")

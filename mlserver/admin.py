@@ -49,8 +49,7 @@ def warn_if_object_detection_is_off(request: HttpRequest) -> None:
     if not on:
         messages.warning(
             request,
-            _("Object detection is off: nothing about objects is shown to visitors. %(why)s")
-            % {"why": explanation},
+            _("Object detection is off: nothing about objects is shown to visitors. %(why)s") % {"why": explanation},
         )
 
 
@@ -66,10 +65,7 @@ def detections_table(artwork: Artwork) -> str:
     return _table(
         (_("Object"), _("Score"), _("Box (fractions of the image)"), _("Shown to visitors"), _("Detector")),
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        (
-            (d.label, f"{d.score:.3f}", _box(d.box), _shown(d, artwork.published), d.detector_version)
-            for d in rows
-        ),
+        ((d.label, f"{d.score:.3f}", _box(d.box), _shown(d, artwork.published), d.detector_version) for d in rows),
     )
 
 
@@ -128,7 +124,9 @@ class FeatureModelAdmin(admin.ModelAdmin):
         from mlserver.tasks import enqueue_training
 
         job = enqueue_training({})
-        self.message_user(request, _("Training queued as job %(pk)s; follow it under Jobs.") % {"pk": job.pk}, messages.SUCCESS)
+        self.message_user(
+            request, _("Training queued as job %(pk)s; follow it under Jobs.") % {"pk": job.pk}, messages.SUCCESS
+        )
 
     @admin.action(description=_("Make the selected model active"))
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:

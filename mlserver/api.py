@@ -57,7 +57,8 @@ class FaceArtworkSerializer(serializers.Serializer):
 
 class FaceSerializer(serializers.ModelSerializer):
     box = serializers.ListField(
-        child=serializers.FloatField(), read_only=True,
+        child=serializers.FloatField(),
+        read_only=True,
         help_text="[x0, y0, x1, y1] as fractions of the work's image width and height, origin top left.",
     )
     crop = serializers.SerializerMethodField(help_text="URL of a square crop around the face.")
@@ -81,7 +82,9 @@ def face_crop_url(face: Face, request: Request | None = None) -> str | None:
 
 
 class SimilarFaceSerializer(serializers.Serializer):
-    distance = serializers.FloatField(help_text="Euclidean distance of the dlib descriptors; below ~0.6 dlib calls it the same person.")
+    distance = serializers.FloatField(
+        help_text="Euclidean distance of the dlib descriptors; below ~0.6 dlib calls it the same person."
+    )
     face = FaceSerializer()
 
 

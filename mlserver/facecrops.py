@@ -51,7 +51,7 @@ def enqueue_sync(image_ids: list[int] | set[int]) -> None:
         for pk in ids:
             try:
                 sync_face_crops.delay(pk)
-            except Exception:  # noqa: BLE001 - the broker is down: logged; `detect_faces --all` re-files later
+            except Exception:
                 log.exception("could not enqueue the face-crop sync of image %s", pk)
 
     transaction.on_commit(_send)
@@ -67,5 +67,5 @@ def delete_crops(keys: set[str]) -> None:
             try:
                 if storage.exists(area, key):
                     storage.delete(area, key)
-            except Exception:  # noqa: BLE001 - an orphaned crop wastes bytes, it does not break anything
+            except Exception:
                 log.warning("could not delete the replaced face crop %s", key, exc_info=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.stamp import current_stamp
-from mlserver.index import VectorIndex
 from mlserver.faces import DESCRIPTOR_DIM
+from mlserver.index import VectorIndex
 from mlserver.models import Face
 
 _lock = threading.Lock()

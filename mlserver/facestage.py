@@ -20,9 +20,9 @@ from PIL import Image
 
 from collection import images, storage
 from collection.models import Artwork
+from mlserver import facecrops
 from mlserver.faces import Face as FoundFace
 from mlserver.faces import FaceConfig, FaceModel, crop_face, default_model
-from mlserver import facecrops
 from mlserver.models import AnalysisRun, Face
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,12 @@ class FaceOutcome:
 
 def is_current(artwork: Artwork, version: str) -> bool:
     image = artwork.image
-    return image is not None and AnalysisRun.objects.filter(
-        artwork=artwork, kind=AnalysisRun.Kind.FACES, version=version, image_sha256=image.sha256
-    ).exists()
+    return (
+        image is not None
+        and AnalysisRun.objects.filter(
+            artwork=artwork, kind=AnalysisRun.Kind.FACES, version=version, image_sha256=image.sha256
+        ).exists()
+    )
 
 
 def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) -> FaceOutcome:
@@ -98,8 +101,16 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
         x0, y0, x1, y1 = face.box
         rows.append(
             Face(
-                artwork=artwork, model_version=version, index=index, score=face.score,
-                x0=x0, y0=y0, x1=x1, y1=y1, descriptor=face.descriptor.astype("<f4").tobytes(), crop_key=key,
+                artwork=artwork,
+                model_version=version,
+                index=index,
+                score=face.score,
+                x0=x0,
+                y0=y0,
+                x1=x1,
+                y1=y1,
+                descriptor=face.descriptor.astype("<f4").tobytes(),
+                crop_key=key,
             )
         )
     with transaction.atomic():
@@ -111,7 +122,9 @@ def detect_artwork_faces(artwork: Artwork, *, model: FaceModel | None = None) ->
         # Runs of other versions described faces that no longer exist.
         AnalysisRun.objects.filter(artwork=artwork, kind=AnalysisRun.Kind.FACES).exclude(version=version).delete()
         AnalysisRun.objects.update_or_create(
-            artwork=artwork, kind=AnalysisRun.Kind.FACES, version=version,
+            artwork=artwork,
+            kind=AnalysisRun.Kind.FACES,
+            version=version,
             defaults={"image_sha256": image.sha256, "found": len(rows), "trusted": True},
         )
         stale = old_keys - {row.crop_key for row in rows} - {""}
@@ -147,6 +160,8 @@ def descriptors_for_upload(data: bytes) -> dict:
         return {"version": model.version, "faces": 0, "descriptor": None, "box": None}
     largest = faces[0]
     return {
-        "version": model.version, "faces": len(faces),
-        "descriptor": [float(v) for v in largest.descriptor], "box": [float(v) for v in largest.box],
+        "version": model.version,
+        "faces": len(faces),
+        "descriptor": [float(v) for v in largest.descriptor],
+        "box": [float(v) for v in largest.box],
     }

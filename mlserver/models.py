@@ -16,7 +16,7 @@ from collection.models import Artwork
 
 
 class FeatureModelQuerySet(models.QuerySet["FeatureModel"]):
-    def active(self) -> "FeatureModel | None":
+    def active(self) -> FeatureModel | None:
         return self.filter(is_active=True).first()
 
 
@@ -50,7 +50,9 @@ class FeatureModel(models.Model):
     class Meta:
         ordering = ["-created"]
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_feature_model")
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_feature_model"
+            )
         ]
 
     def __str__(self) -> str:
@@ -78,9 +80,7 @@ class Embedding(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["artwork", "feature_model"], name="one_embedding_per_model")
-        ]
+        constraints = [models.UniqueConstraint(fields=["artwork", "feature_model"], name="one_embedding_per_model")]
 
     def __str__(self) -> str:
         return f"{self.artwork_id} @ {self.feature_model_id}"
@@ -125,20 +125,16 @@ class AnalysisRun(models.Model):
 
 
 class DetectionQuerySet(models.QuerySet["Detection"]):
-    def visible(self) -> "DetectionQuerySet":
+    def visible(self) -> DetectionQuerySet:
         """Detections a visitor may see: trusted weights, published work."""
         return self.filter(trusted=True, artwork__published=True)
 
-    def label_counts(self, prefix: str = "") -> "models.QuerySet":
+    def label_counts(self, prefix: str = "") -> models.QuerySet:
         """``{"label", "count"}`` rows over visible detections: published works per label, most first."""
         qs = self.visible()
         if prefix:
             qs = qs.filter(label__istartswith=prefix)
-        return (
-            qs.values("label")
-            .annotate(count=models.Count("artwork", distinct=True))
-            .order_by("-count", "label")
-        )
+        return qs.values("label").annotate(count=models.Count("artwork", distinct=True)).order_by("-count", "label")
 
 
 class Detection(models.Model):
@@ -170,7 +166,7 @@ class Detection(models.Model):
 
 
 class FaceQuerySet(models.QuerySet["Face"]):
-    def visible(self) -> "FaceQuerySet":
+    def visible(self) -> FaceQuerySet:
         return self.filter(artwork__published=True)
 
 
@@ -193,9 +189,7 @@ class Face(models.Model):
 
     class Meta:
         ordering = ["artwork", "index"]
-        constraints = [
-            models.UniqueConstraint(fields=["artwork", "model_version", "index"], name="one_face_per_slot")
-        ]
+        constraints = [models.UniqueConstraint(fields=["artwork", "model_version", "index"], name="one_face_per_slot")]
 
     def __str__(self) -> str:
         return f"face {self.index} of {self.artwork_id}"

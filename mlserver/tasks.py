@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from collection.models import Artwork
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, **RETRY)
-def detect_objects(self, pk: int, force: bool = False) -> str:
+def detect_objects(self: Task, pk: int, force: bool = False) -> str:
     """Objects in one work, outside the pipeline (bulk re-runs). Idempotent per (image, detector version)."""
     from mlserver import objects
     from mlserver.detection import DetectorUnavailable
@@ -64,7 +64,7 @@ def embed_upload(key: str) -> list[float] | None:
 
 
 @shared_task(bind=True, **RETRY)
-def detect_faces(self, pk: int) -> str:
+def detect_faces(self: Task, pk: int) -> str:
     """Faces of one work (and their places on the live faces maps); a no-op when already current."""
     from mlserver import facestage
 
@@ -99,7 +99,7 @@ def face_upload(key: str) -> dict | None:
 
 
 @shared_task(bind=True, **RETRY)
-def embed_collection(self, feature_model_pk: int, job_pk: int | None = None) -> dict:
+def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = None) -> dict:
     """(Re-)embeds every work missing a vector under one feature model, resumably.
 
     Works already embedded are skipped, so a restarted job continues where it
@@ -125,7 +125,7 @@ def embed_collection(self, feature_model_pk: int, job_pk: int | None = None) -> 
 
 
 @shared_task(bind=True, acks_late=True)
-def train_features(self, job_pk: int) -> dict:
+def train_features(self: Task, job_pk: int) -> dict:
     """Fine-tunes the backbone on curator labels (and/or a labelled image set), then re-embeds."""
     from mlserver import services
 

@@ -87,13 +87,18 @@ class ObjectFilter(django_filters.CharFilter):
 def extend_works_api() -> None:
     """Called once from MlserverConfig.ready(): the works API shows and filters by what this stage found."""
     add_detail_field(
-        "objects", detected_objects,
+        "objects",
+        detected_objects,
         help_text="Objects detected in the picture, best first; empty until detection has run with real weights.",
     )
     add_detail_field("faces", artwork_faces, help_text="Faces found in the picture, largest first.")
-    add_filter("object", ObjectFilter(
-        max_length=100, help_text="An object detected in the picture, e.g. horse (see /api/v1/objects/ for the labels).",
-    ))
+    add_filter(
+        "object",
+        ObjectFilter(
+            max_length=100,
+            help_text="An object detected in the picture, e.g. horse (see /api/v1/objects/ for the labels).",
+        ),
+    )
 
 
 class ObjectLabelListView(StrictQueryParamsMixin, APIView):

@@ -13,7 +13,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from collection import processing
 from collection.models import Artwork, ProcessingStatus
@@ -39,28 +39,29 @@ def run_queue(task: Any, pk: int, queue: str) -> str:
     except TRANSIENT_ERRORS as exc:
         if task.request.retries >= task.max_retries:  # the service stayed away: a failure curators must see
             artwork.set_processing(
-                ProcessingStatus.FAILED, stage=stage.name if stage else queue,
+                ProcessingStatus.FAILED,
+                stage=stage.name if stage else queue,
                 error=f"gave up after {task.request.retries} retries: {type(exc).__name__}: {exc}",
             )
             return "failed"
         raise
-    except Exception:  # noqa: BLE001 - stored on the work with its reason by run_stage; a permanent error is not retried
+    except Exception:
         log.exception("processing of artwork %s failed on the %s queue", pk, queue)
         return "failed"
-    following = stages[stages.index(mine[-1]) + 1:] if mine else stages
+    following = stages[stages.index(mine[-1]) + 1 :] if mine else stages
     if following and following[0].queue != queue:
         NEXT[following[0].queue].delay(pk)
     return "ok"
 
 
 @shared_task(bind=True, **RETRY)
-def process_artwork(self, pk: int) -> str:
+def process_artwork(self: Task, pk: int) -> str:
     """The ``default`` queue's stages (derivatives), then the hand-over to the ML worker."""
     return run_queue(self, pk, "default")
 
 
 @shared_task(bind=True, **RETRY)
-def analyse_artwork(self, pk: int) -> str:
+def analyse_artwork(self: Task, pk: int) -> str:
     """The ``gpu`` queue's stages: features, objects, faces, then the work's place on every live map."""
     return run_queue(self, pk, "gpu")
 
@@ -74,10 +75,10 @@ LEGACY_NAMES = {"collection.tasks.process_artwork": "default", "mlserver.tasks.a
 
 
 @shared_task(bind=True, name="collection.tasks.process_artwork", **RETRY)
-def legacy_process_artwork(self, pk: int) -> str:
+def legacy_process_artwork(self: Task, pk: int) -> str:
     return run_queue(self, pk, "default")
 
 
 @shared_task(bind=True, name="mlserver.tasks.analyse_artwork", **RETRY)
-def legacy_analyse_artwork(self, pk: int) -> str:
+def legacy_analyse_artwork(self: Task, pk: int) -> str:
     return run_queue(self, pk, "gpu")

@@ -93,7 +93,7 @@ def local_storage(tmp_path: Path, s3_storage: str) -> Iterator[Path]:
         yield tmp_path / "media"
 
 
-def clear_own_cache(cache) -> None:  # noqa: ANN001 - any Django cache
+def clear_own_cache(cache) -> None:
     """Empties this run's cache keys; Django's RedisCache.clear() would FLUSHDB every run's keys."""
     if not hasattr(cache, "_cache") or not hasattr(cache._cache, "get_client"):
         cache.clear()  # a per-process cache is this run's alone

@@ -248,7 +248,9 @@ def redis_server() -> Iterator[str]:
     """A private redis-server on a free loopback port, no RDB or AOF; yields its URL (database 0)."""
     exe = shutil.which("redis-server")
     if exe is None:
-        raise ServiceError("Redis did not start: redis-server is not installed (apt-get install redis-server) and CACHE_URL is not set")
+        raise ServiceError(
+            "Redis did not start: redis-server is not installed (apt-get install redis-server) and CACHE_URL is not set"
+        )
     folder = Path(tempfile.mkdtemp(prefix="museum-test-redis-"))
     proc: subprocess.Popen | None = None
     log = folder / "redis.log"
@@ -267,7 +269,9 @@ def redis_server() -> Iterator[str]:
                 yield f"redis://127.0.0.1:{port}/0"
                 return
             if proc.poll() is None:
-                raise ServiceError(f"Redis did not start: no PONG on 127.0.0.1:{port} within {START_TIMEOUT_S:.0f} s. Its log:\n{_tail(log)}")
+                raise ServiceError(
+                    f"Redis did not start: no PONG on 127.0.0.1:{port} within {START_TIMEOUT_S:.0f} s. Its log:\n{_tail(log)}"
+                )
             if "Address already in use" not in _tail(log):
                 raise ServiceError(f"Redis did not start: {exe} exited {proc.returncode}. Its log:\n{_tail(log)}")
         raise ServiceError(f"Redis did not start: three free ports were taken. Its log:\n{_tail(log)}")

@@ -16,14 +16,20 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     exe = str(local) if local.exists() else shutil.which("lint-imports")
     assert exe, "lint-imports is missing: install requirements-dev.txt"
     return subprocess.run(
-        [exe, "--no-cache"], cwd=root, capture_output=True, text=True, timeout=120,
+        [exe, "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
     )
 
 
 def copy_of_the_tree(tmp_path: Path) -> Path:
     for name in PACKAGES:
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "js", "static", "templates"))
+        shutil.copytree(
+            REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "js", "static", "templates")
+        )
     shutil.copy(REPO / ".importlinter", tmp_path / ".importlinter")
     return tmp_path
 
@@ -36,7 +42,9 @@ def test_every_import_contract_is_kept():
 
 def test_an_earlier_stage_importing_a_later_one_breaks_the_stages_contract(tmp_path):
     root = copy_of_the_tree(tmp_path)
-    (root / "collection" / "planted.py").write_text("from embeddings import models  # collection reaching up to the maps\n")
+    (root / "collection" / "planted.py").write_text(
+        "from embeddings import models  # collection reaching up to the maps\n"
+    )
 
     result = lint_imports(root)
 

@@ -18,7 +18,7 @@ from tests import services
 
 REPO = Path(__file__).resolve().parents[1]
 
-PROBE = '''
+PROBE = """
 import os
 
 import pytest
@@ -34,7 +34,7 @@ def test_the_test_database_is_created_migrated_and_named_for_the_run():
     with connection.cursor() as cursor:
         cursor.execute("SHOW password_encryption")
         assert cursor.fetchone()[0] == "scram-sha-256"
-'''
+"""
 
 
 def _refused(port: int) -> bool:
@@ -134,9 +134,7 @@ def test_a_stopped_run_stops_and_removes_its_services():
 def test_a_service_that_cannot_start_stops_the_run_before_any_test_naming_it(tmp_path):
     marker = tmp_path / "ran"
     path_without_redis = str(Path(sys.executable).parent)  # has python, not redis-server
-    proc = _service_command(
-        ["touch", str(marker)], DATABASE_URL=os.environ["DATABASE_URL"], PATH=path_without_redis
-    )
+    proc = _service_command(["touch", str(marker)], DATABASE_URL=os.environ["DATABASE_URL"], PATH=path_without_redis)
     _, err = proc.communicate(timeout=60)
 
     assert proc.returncode == 3

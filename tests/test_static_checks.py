@@ -48,7 +48,9 @@ def test_ruff_fails_on_a_planted_unused_import_and_a_bare_except(tmp_path: Path)
 def test_ruff_format_check_fails_on_a_planted_badly_formatted_file(tmp_path: Path):
     planted = tmp_path / "planted.py"
     planted.write_text("x = {  'a':1 }\n")
-    result = _run(str(BIN / "ruff"), "format", "--no-cache", "--check", "--config", str(REPO / "pyproject.toml"), str(planted))
+    result = _run(
+        str(BIN / "ruff"), "format", "--no-cache", "--check", "--config", str(REPO / "pyproject.toml"), str(planted)
+    )
     assert result.returncode == 1
     assert "planted.py" in result.stdout
 
@@ -60,8 +62,6 @@ def test_mypy_fails_on_a_planted_type_error_in_a_django_model_lookup(tmp_path: P
         "def title(pk: int) -> int:\n"
         "    return Artwork.objects.get(pk=pk).title\n"
     )
-    result = _run(
-        str(BIN / "mypy"), "--no-incremental", "--config-file", str(REPO / "pyproject.toml"), str(planted)
-    )
+    result = _run(str(BIN / "mypy"), "--no-incremental", "--config-file", str(REPO / "pyproject.toml"), str(planted))
     assert result.returncode == 1, result.stdout
     assert 'Incompatible return value type (got "str", expected "int")' in result.stdout

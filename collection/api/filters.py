@@ -9,7 +9,9 @@ from collection.models import Artwork, ArtworkQuerySet, Classification
 
 
 class ArtworkFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in title, artist, medium or labels.")
+    q = django_filters.CharFilter(
+        method="filter_text", max_length=200, help_text="Words in title, artist, medium or labels."
+    )
     artist = django_filters.CharFilter(method="filter_artist", max_length=200, help_text="Part of an artist's name.")
     decade = django_filters.NumberFilter(field_name="decade", help_text="e.g. 1880")
     year_min = django_filters.NumberFilter(method="filter_year_min", help_text="Works made in or after this year.")

@@ -23,7 +23,8 @@ class ErrorSerializer(serializers.Serializer):
         required=False, help_text="On 400 for invalid fields: each field's name and what was wrong with it."
     )
     allowed = serializers.ListField(
-        child=serializers.CharField(), required=False,
+        child=serializers.CharField(),
+        required=False,
         help_text="On 400 for an unknown query parameter: the parameters the operation understands.",
     )
 

@@ -39,11 +39,17 @@ class ArtworkSerializer(serializers.ModelSerializer):
         child=serializers.CharField(max_length=LABEL_NAME_MAX_LENGTH), required=False, max_length=MAX_MOTIFS
     )
     artist = serializers.CharField(
-        source="artist_display", required=False, allow_blank=True, max_length=1000,
+        source="artist_display",
+        required=False,
+        allow_blank=True,
+        max_length=1000,
         help_text="As the museum writes it, e.g. 'Attributed to Anthony van Dyck (Flemish, 1599–1641)'.",
     )
     date = serializers.CharField(
-        source="date_display", required=False, allow_blank=True, max_length=200,
+        source="date_display",
+        required=False,
+        allow_blank=True,
+        max_length=200,
         help_text="As the museum writes it, e.g. 'c. 1631' or '1868–70'.",
     )
     classification = serializers.ChoiceField(choices=Classification.choices, required=False)
@@ -53,8 +59,21 @@ class ArtworkSerializer(serializers.ModelSerializer):
     class Meta:
         model = Artwork
         fields = [
-            "id", "accession_number", "url", "title", "artist", "artists", "date", "year_start", "year_end",
-            "decade", "classification", "medium", "styles", "motifs", "images",
+            "id",
+            "accession_number",
+            "url",
+            "title",
+            "artist",
+            "artists",
+            "date",
+            "year_start",
+            "year_end",
+            "decade",
+            "classification",
+            "medium",
+            "styles",
+            "motifs",
+            "images",
         ]
         read_only_fields = ["year_start", "year_end", "decade"]
         # Uniqueness is checked by the view (a clear 400); the accession rule is the model's.
@@ -92,11 +111,18 @@ class ArtworkSerializer(serializers.ModelSerializer):
 class ArtworkDetailSerializer(ArtworkSerializer):
     class Meta(ArtworkSerializer.Meta):
         fields = ArtworkSerializer.Meta.fields + [
-            "dimensions", "credit_line", "rights", "source_url", "iiif_manifest_url", "published",
+            "dimensions",
+            "credit_line",
+            "rights",
+            "source_url",
+            "iiif_manifest_url",
+            "published",
         ]
         extra_kwargs: dict[str, dict[str, Any]] = {
-            "accession_number": {"validators": [validate_accession_number]}, "published": {"required": False},
+            "accession_number": {"validators": [validate_accession_number]},
+            "published": {"required": False},
         }
+
 
 class ImageUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG, WebP, TIFF or GIF; content is checked, not the name.")

@@ -37,7 +37,9 @@ class PhotoServiceBusy(APIException):
 class InMemoryUploadHandler(MemoryFileUploadHandler):
     """Claims every upload for memory whatever its size (the size was checked before parsing)."""
 
-    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None) -> None:
+    def handle_raw_input(
+        self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None
+    ) -> None:
         self.activated = True
 
 
@@ -50,7 +52,9 @@ def keep_photo_in_memory(request: Request) -> None:
         length = 0
     if length > limit:
         raise ValidationError(
-            {"image": f"The photo is {length / 1e6:.1f} MB, above the limit of {settings.SEARCH_PHOTO_MAX_BYTES / 1e6:.1f} MB."}
+            {
+                "image": f"The photo is {length / 1e6:.1f} MB, above the limit of {settings.SEARCH_PHOTO_MAX_BYTES / 1e6:.1f} MB."
+            }
         )
     request._request.upload_handlers = [InMemoryUploadHandler(request._request)]
 

@@ -8,11 +8,11 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.serializers import BaseSerializer
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from collection import images, importers, services, values
 from collection.api.auth import request_sees_unpublished
@@ -181,11 +181,15 @@ class ArtworkViewSet(
 
 def accession_taken(accession: str) -> ValidationError:
     """The one refusal for a taken accession number: it echoes the caller's input and names no work."""
-    return ValidationError({"accession_number": f"The accession number {accession!r} cannot be used for a new work: choose another."})
+    return ValidationError(
+        {"accession_number": f"The accession number {accession!r} cannot be used for a new work: choose another."}
+    )
 
 
 def parse_k(request: Request, default: int = 12) -> int:
-    raw = request.query_params.get("k", request.data.get("k") if hasattr(request, "data") and request.method == "POST" else None)
+    raw = request.query_params.get(
+        "k", request.data.get("k") if hasattr(request, "data") and request.method == "POST" else None
+    )
     if raw in (None, ""):
         return default
     try:

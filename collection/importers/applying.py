@@ -119,9 +119,7 @@ def apply(
     accession = prepared.fields["accession_number"]
     digest = hashlib.sha256(prepared.image_bytes).hexdigest() if prepared.image_bytes is not None else None
     image_record: ImageFile | None = None
-    if digest is not None and _image_needed(
-        accession, digest, provenance=provenance, overwrite_edits=overwrite_edits
-    ):
+    if digest is not None and _image_needed(accession, digest, provenance=provenance, overwrite_edits=overwrite_edits):
         image_record = _image_record(prepared, digest)
     wanted = _wanted(prepared, digest)
     with transaction.atomic():
@@ -218,7 +216,10 @@ def _set_related(artwork: Artwork, prepared: Prepared, take: set[str], *, create
         related_changed = True
     if "styles" in take or "motifs" in take:
         labels: list[Label] = []
-        for kind, key, names in ((Label.Kind.STYLE, "styles", prepared.styles), (Label.Kind.MOTIF, "motifs", prepared.motifs)):
+        for kind, key, names in (
+            (Label.Kind.STYLE, "styles", prepared.styles),
+            (Label.Kind.MOTIF, "motifs", prepared.motifs),
+        ):
             labels += _labels(kind, names) if key in take else list(artwork.labels.filter(kind=kind))
         artwork.labels.set(labels)
         related_changed = True

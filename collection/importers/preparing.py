@@ -151,7 +151,7 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> Prepared:
     if parsed_date.reason and date_text and parsed_date.reason != REASON_UNKNOWN:
         warnings.append(f"date {date_text!r} kept as written without years: {parsed_date.reason}")
     artist_text = _clean_text(record, "artist")
-    credits = []
+    artist_credits: list[tuple[dict[str, Any], str]] = []
     for person in parse_artists(artist_text) if artist_text else []:
         identity = {
             "name": person.name[:300],
@@ -159,7 +159,7 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> Prepared:
             "birth_year": person.birth_year,
             "death_year": person.death_year,
         }
-        credits.append((identity, (person.qualifier or "")[:60]))
+        artist_credits.append((identity, (person.qualifier or "")[:60]))
     classification, problem = _classification(_clean_text(record, "classification"))
     if problem:
         warnings.append(problem)
@@ -190,7 +190,7 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> Prepared:
             raise RowRejected(f"{url_field} {fields[url_field]!r} is not an http(s) URL")
     return Prepared(
         fields={"accession_number": accession, **fields},
-        credits=credits,
+        credits=artist_credits,
         styles=_split_terms(record.get("styles"), "styles", MAX_STYLES),
         motifs=_split_terms(record.get("motifs"), "motifs", MAX_MOTIFS),
         image_bytes=image_bytes,

@@ -57,7 +57,9 @@ def _normalise_header(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def build_column_map(headers: Iterable[str], overrides: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+def build_column_map(
+    headers: Iterable[str], overrides: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Maps file columns to fields; returns (column -> field, unknown columns)."""
     normalised = {_normalise_header(h): h for h in headers if h is not None}
     mapping: dict[str, str] = {}
@@ -155,9 +157,7 @@ def _read_csv(ref: str, text: str, base: Path | None, overrides: dict[str, str] 
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(headers):
-            records.append(
-                (line, {"__error__": f"the row has {len(row)} cells but the header has {len(headers)}"})
-            )
+            records.append((line, {"__error__": f"the row has {len(row)} cells but the header has {len(headers)}"}))
             continue
         records.append((line, {target: row[index[col]] for col, target in column_map.items()}))
     return Source(name=ref, records=records, image_dir=base, unknown_columns=unknown)

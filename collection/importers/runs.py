@@ -94,7 +94,7 @@ def import_records(
             result.rejected += 1
             reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             result.errors.append(RowProblem(line, accession, f"invalid value(s): {reasons}"))
-        except Exception as exc:  # noqa: BLE001 - one broken row must not stop the others
+        except Exception as exc:
             log.exception("unexpected error importing line %s of %s", line, source.name)
             result.rejected += 1
             result.errors.append(RowProblem(line, accession, f"unexpected error: {type(exc).__name__}: {exc}"))

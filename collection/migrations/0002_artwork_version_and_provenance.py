@@ -8,25 +8,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
+        ("collection", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='artwork',
-            name='imported',
+            model_name="artwork",
+            name="imported",
             field=models.JSONField(blank=True, default=dict, editable=False),
         ),
         migrations.AddField(
-            model_name='artwork',
-            name='version',
+            model_name="artwork",
+            name="version",
             field=models.PositiveIntegerField(default=1, editable=False),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='conflicts',
+            model_name="importrun",
+            name="conflicts",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

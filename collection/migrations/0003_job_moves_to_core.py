@@ -4,7 +4,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("collection", "0002_artwork_version_and_provenance"),
         ("core", "0001_initial"),

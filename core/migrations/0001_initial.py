@@ -23,7 +23,6 @@ def unlabel_content_type(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -38,10 +37,27 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="Job",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("kind", models.CharField(max_length=40)),
                         ("target", models.CharField(blank=True, max_length=200)),
-                        ("status", models.CharField(choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")], default="queued", max_length=10)),
+                        (
+                            "status",
+                            models.CharField(
+                                choices=[
+                                    ("queued", "Queued"),
+                                    ("running", "Running"),
+                                    ("done", "Done"),
+                                    ("failed", "Failed"),
+                                ],
+                                default="queued",
+                                max_length=10,
+                            ),
+                        ),
                         ("done", models.PositiveIntegerField(default=0)),
                         ("total", models.PositiveIntegerField(default=0)),
                         ("message", models.CharField(blank=True, max_length=500)),

@@ -120,7 +120,9 @@ def cell_origin(i: int, cell: int, sheet_size: int = SHEET_SIZE) -> tuple[int, i
     return sheet, col * cell, row * cell
 
 
-def image_rect(i: int, aspect_w: int, aspect_h: int, cell: int, sheet_size: int = SHEET_SIZE, pad: int = PAD) -> tuple[int, int, int, int, int]:
+def image_rect(
+    i: int, aspect_w: int, aspect_h: int, cell: int, sheet_size: int = SHEET_SIZE, pad: int = PAD
+) -> tuple[int, int, int, int, int]:
     """(sheet, x, y, w, h): where work ``i``'s image lies, in pixels of its sheet."""
     sheet, x0, y0 = cell_origin(i, cell, sheet_size)
     inner = cell - 2 * pad
@@ -213,8 +215,12 @@ class SheetPacker:
         height = sheet_height(self._in_sheet, self.cell, self.sheet_size)
         image = self._sheet if height == self.sheet_size else self._sheet.crop((0, 0, self.sheet_size, height))
         packed = PackedSheet(
-            level=self.level, cell=self.cell, index=self._sheet_no, first=self._placed - self._in_sheet,
-            count=self._in_sheet, image=image,
+            level=self.level,
+            cell=self.cell,
+            index=self._sheet_no,
+            first=self._placed - self._in_sheet,
+            count=self._in_sheet,
+            image=image,
         )
         self._sheet, self._sheet_no, self._in_sheet = None, self._sheet_no + 1, 0
         return packed

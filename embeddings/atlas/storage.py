@@ -109,7 +109,9 @@ class _ThumbReader:
                 yield from pool.map(self._read, keys[start : start + self.window])
 
 
-def build_atlases(build: Any, *, progress: Callable[[int, int], None] | None = None, threads: int = 8) -> dict[str, Any]:
+def build_atlases(
+    build: Any, *, progress: Callable[[int, int], None] | None = None, threads: int = 8
+) -> dict[str, Any]:
     """Packs the build's thumbnails into sheets, stores them in the public area and records them in ``build.atlases``."""
     from django.conf import settings
     from django.utils import timezone
@@ -142,8 +144,12 @@ def build_atlases(build: Any, *, progress: Callable[[int, int], None] | None = N
         xy = np.asarray(positions[sheet.first : sheet.first + sheet.count])
         levels[sheet.level]["sheets"].append(
             {
-                "key": key, "width": sheet.image.width, "height": sheet.image.height, "first": sheet.first,
-                "count": sheet.count, "bytes": len(data),
+                "key": key,
+                "width": sheet.image.width,
+                "height": sheet.image.height,
+                "first": sheet.first,
+                "count": sheet.count,
+                "bytes": len(data),
                 "bbox": [float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())],
             }
         )
@@ -172,14 +178,28 @@ def build_atlases(build: Any, *, progress: Callable[[int, int], None] | None = N
     index_key = _content_key(prefix, "index", index, "bin")
     storage.put("public", index_key, index)
     meta = {
-        "format": FORMAT_VERSION, "count": len(ids), "skipped": skipped, "sheet_size": SHEET_SIZE, "pad": PAD,
-        "aspect_box": ASPECT_BOX, "image_format": fmt, "index": index_key, "index_bytes": len(index),
-        "levels": [lvl for lvl in levels if lvl["sheets"]], "built": timezone.now().isoformat(),
+        "format": FORMAT_VERSION,
+        "count": len(ids),
+        "skipped": skipped,
+        "sheet_size": SHEET_SIZE,
+        "pad": PAD,
+        "aspect_box": ASPECT_BOX,
+        "image_format": fmt,
+        "index": index_key,
+        "index_bytes": len(index),
+        "levels": [lvl for lvl in levels if lvl["sheets"]],
+        "built": timezone.now().isoformat(),
     }
     _save(build, meta)
     if progress:
         progress(len(ordered), len(ordered))
-    log.info("atlases for %s: %d works, levels %s, %d sheets", build, len(ids), cells, sum(len(lv["sheets"]) for lv in levels))
+    log.info(
+        "atlases for %s: %d works, levels %s, %d sheets",
+        build,
+        len(ids),
+        cells,
+        sum(len(lv["sheets"]) for lv in levels),
+    )
     return meta
 
 
@@ -196,7 +216,7 @@ def store_atlases(build: Any) -> dict[str, Any]:
     """
     try:
         return build_atlases(build)
-    except Exception as exc:  # noqa: BLE001 - recorded; the map is still usable without atlases
+    except Exception as exc:
         log.exception("building atlases for %s failed", build)
         meta = {"format": FORMAT_VERSION, "count": 0, "levels": [], "error": f"{type(exc).__name__}: {exc}"}
         _save(build, meta)
@@ -249,11 +269,18 @@ def public_description(atlases: dict[str, Any] | None) -> dict[str, Any] | None:
         "index_bytes": atlases.get("index_bytes"),
         "levels": [
             {
-                "cell": level["cell"], "columns": level["columns"], "per_sheet": level["per_sheet"],
+                "cell": level["cell"],
+                "columns": level["columns"],
+                "per_sheet": level["per_sheet"],
                 "sheets": [
                     {
-                        "url": storage.public_url(s["key"]), "width": s["width"], "height": s["height"],
-                        "first": s["first"], "count": s["count"], "bbox": s["bbox"], "bytes": s.get("bytes"),
+                        "url": storage.public_url(s["key"]),
+                        "width": s["width"],
+                        "height": s["height"],
+                        "first": s["first"],
+                        "count": s["count"],
+                        "bbox": s["bbox"],
+                        "bytes": s.get("bytes"),
                     }
                     for s in level["sheets"]
                 ],

@@ -5,106 +5,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('collection', '0001_initial'),
+        ("collection", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Map',
+            name="Map",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('subject', models.CharField(choices=[('artworks', 'Artworks'), ('faces', 'Faces')], default='artworks', max_length=20)),
-                ('classification', models.CharField(blank=True, choices=[('painting', 'Painting'), ('drawing', 'Drawing'), ('print', 'Print'), ('photograph', 'Photograph'), ('sculpture', 'Sculpture'), ('design', 'Design'), ('textile', 'Textile'), ('other', 'Other')], help_text='Empty: every work.', max_length=20)),
-                ('params', models.JSONField(blank=True, default=dict, help_text='t-SNE parameters, e.g. {"perplexity": 30, "seed": 0}.')),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "subject",
+                    models.CharField(
+                        choices=[("artworks", "Artworks"), ("faces", "Faces")], default="artworks", max_length=20
+                    ),
+                ),
+                (
+                    "classification",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("painting", "Painting"),
+                            ("drawing", "Drawing"),
+                            ("print", "Print"),
+                            ("photograph", "Photograph"),
+                            ("sculpture", "Sculpture"),
+                            ("design", "Design"),
+                            ("textile", "Textile"),
+                            ("other", "Other"),
+                        ],
+                        help_text="Empty: every work.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "params",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='t-SNE parameters, e.g. {"perplexity": 30, "seed": 0}.'
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='MapBuild',
+            name="MapBuild",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('building', 'Building'), ('ready', 'Ready'), ('failed', 'Failed')], default='building', max_length=10)),
-                ('feature_version', models.CharField(max_length=200)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('placed_metrics', models.JSONField(blank=True, default=dict)),
-                ('parametric_key', models.CharField(blank=True, max_length=300)),
-                ('atlases', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('n_points', models.PositiveIntegerField(default=0)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('map', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='builds', to='embeddings.map')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("building", "Building"), ("ready", "Ready"), ("failed", "Failed")],
+                        default="building",
+                        max_length=10,
+                    ),
+                ),
+                ("feature_version", models.CharField(max_length=200)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("placed_metrics", models.JSONField(blank=True, default=dict)),
+                ("parametric_key", models.CharField(blank=True, max_length=300)),
+                ("atlases", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("n_points", models.PositiveIntegerField(default=0)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                (
+                    "map",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="builds", to="embeddings.map"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['map', '-version'],
+                "ordering": ["map", "-version"],
             },
         ),
         migrations.AddField(
-            model_name='map',
-            name='live_build',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='embeddings.mapbuild'),
+            model_name="map",
+            name="live_build",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="embeddings.mapbuild",
+            ),
         ),
         migrations.CreateModel(
-            name='DecadeWork',
+            name="DecadeWork",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decade', models.IntegerField()),
-                ('decade_count', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('typical', 'Typical'), ('outlier', 'Outlier')], max_length=10)),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('distance', models.FloatField()),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='collection.artwork')),
-                ('build', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decade_works', to='embeddings.mapbuild')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("decade", models.IntegerField()),
+                ("decade_count", models.PositiveIntegerField()),
+                ("kind", models.CharField(choices=[("typical", "Typical"), ("outlier", "Outlier")], max_length=10)),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("distance", models.FloatField()),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="collection.artwork"
+                    ),
+                ),
+                (
+                    "build",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decade_works",
+                        to="embeddings.mapbuild",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['build', 'decade', 'kind', 'rank'],
+                "ordering": ["build", "decade", "kind", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.IntegerField()),
-                ('name', models.CharField(max_length=300)),
-                ('terms', models.JSONField(default=list)),
-                ('size', models.PositiveIntegerField()),
-                ('x', models.FloatField()),
-                ('y', models.FloatField()),
-                ('build', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clusters', to='embeddings.mapbuild')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.IntegerField()),
+                ("name", models.CharField(max_length=300)),
+                ("terms", models.JSONField(default=list)),
+                ("size", models.PositiveIntegerField()),
+                ("x", models.FloatField()),
+                ("y", models.FloatField()),
+                (
+                    "build",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="clusters", to="embeddings.mapbuild"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['build', 'label'],
+                "ordering": ["build", "label"],
             },
         ),
         migrations.CreateModel(
-            name='MapPoint',
+            name="MapPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('x', models.FloatField()),
-                ('y', models.FloatField()),
-                ('placed', models.BooleanField(default=False, help_text='Placed by the network after the build.')),
-                ('cluster', models.IntegerField(blank=True, null=True)),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='map_points', to='collection.artwork')),
-                ('build', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='points', to='embeddings.mapbuild')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("x", models.FloatField()),
+                ("y", models.FloatField()),
+                ("placed", models.BooleanField(default=False, help_text="Placed by the network after the build.")),
+                ("cluster", models.IntegerField(blank=True, null=True)),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="map_points", to="collection.artwork"
+                    ),
+                ),
+                (
+                    "build",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="points", to="embeddings.mapbuild"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='mapbuild',
-            constraint=models.UniqueConstraint(fields=('map', 'version'), name='unique_build_version'),
+            model_name="mapbuild",
+            constraint=models.UniqueConstraint(fields=("map", "version"), name="unique_build_version"),
         ),
         migrations.AddConstraint(
-            model_name='mappoint',
-            constraint=models.UniqueConstraint(fields=('build', 'artwork'), name='one_point_per_work'),
+            model_name="mappoint",
+            constraint=models.UniqueConstraint(fields=("build", "artwork"), name="one_point_per_work"),
         ),
     ]

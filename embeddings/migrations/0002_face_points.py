@@ -5,29 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
-        ('embeddings', '0001_initial'),
-        ('mlserver', '0002_objects_and_faces'),
+        ("collection", "0001_initial"),
+        ("embeddings", "0001_initial"),
+        ("mlserver", "0002_objects_and_faces"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='mappoint',
-            name='one_point_per_work',
+            model_name="mappoint",
+            name="one_point_per_work",
         ),
         migrations.AddField(
-            model_name='mappoint',
-            name='face',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='map_points', to='mlserver.face'),
+            model_name="mappoint",
+            name="face",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="map_points",
+                to="mlserver.face",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappoint',
-            constraint=models.UniqueConstraint(condition=models.Q(('face__isnull', True)), fields=('build', 'artwork'), name='one_point_per_work'),
+            model_name="mappoint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("face__isnull", True)), fields=("build", "artwork"), name="one_point_per_work"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mappoint',
-            constraint=models.UniqueConstraint(condition=models.Q(('face__isnull', False)), fields=('build', 'face'), name='one_point_per_face'),
+            model_name="mappoint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("face__isnull", False)), fields=("build", "face"), name="one_point_per_face"
+            ),
         ),
     ]

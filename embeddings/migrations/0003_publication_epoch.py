@@ -13,21 +13,20 @@ def count_published(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
-        ('embeddings', '0002_face_points'),
+        ("collection", "0001_initial"),
+        ("embeddings", "0002_face_points"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='map',
-            name='publication_epoch',
+            model_name="map",
+            name="publication_epoch",
             field=models.PositiveBigIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='mapbuild',
-            name='n_published',
+            model_name="mapbuild",
+            name="n_published",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.RunPython(count_published, migrations.RunPython.noop),

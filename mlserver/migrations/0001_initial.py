@@ -5,49 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('collection', '0001_initial'),
+        ("collection", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FeatureModel',
+            name="FeatureModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=200, unique=True)),
-                ('backbone', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('pretrained', 'Pretrained backbone'), ('finetuned', 'Fine-tuned on styles and motifs')], max_length=20)),
-                ('dim', models.PositiveIntegerField(blank=True, null=True)),
-                ('checkpoint_key', models.CharField(blank=True, help_text='Key in the private storage.', max_length=300)),
-                ('label_sets', models.JSONField(blank=True, default=dict)),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('training', 'Training'), ('embedding', 'Embedding the collection'), ('ready', 'Ready'), ('failed', 'Failed')], default='ready', max_length=20)),
-                ('status_message', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=False)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('activated', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.CharField(max_length=200, unique=True)),
+                ("backbone", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pretrained", "Pretrained backbone"),
+                            ("finetuned", "Fine-tuned on styles and motifs"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("dim", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "checkpoint_key",
+                    models.CharField(blank=True, help_text="Key in the private storage.", max_length=300),
+                ),
+                ("label_sets", models.JSONField(blank=True, default=dict)),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("training", "Training"),
+                            ("embedding", "Embedding the collection"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="ready",
+                        max_length=20,
+                    ),
+                ),
+                ("status_message", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=False)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("activated", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='one_active_feature_model')],
+                "ordering": ["-created"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)), fields=("is_active",), name="one_active_feature_model"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Embedding',
+            name="Embedding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image_sha256', models.CharField(max_length=64)),
-                ('vector', models.BinaryField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='collection.artwork')),
-                ('feature_model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='mlserver.featuremodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image_sha256", models.CharField(max_length=64)),
+                ("vector", models.BinaryField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="embeddings", to="collection.artwork"
+                    ),
+                ),
+                (
+                    "feature_model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embeddings",
+                        to="mlserver.featuremodel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('artwork', 'feature_model'), name='one_embedding_per_model')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("artwork", "feature_model"), name="one_embedding_per_model")
+                ],
             },
         ),
     ]

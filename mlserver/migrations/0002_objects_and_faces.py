@@ -5,68 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
-        ('mlserver', '0001_initial'),
+        ("collection", "0001_initial"),
+        ("mlserver", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AnalysisRun',
+            name="AnalysisRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('objects', 'Objects'), ('faces', 'Faces')], max_length=10)),
-                ('version', models.CharField(help_text='Detector or face model version that produced the results.', max_length=200)),
-                ('image_sha256', models.CharField(max_length=64)),
-                ('found', models.PositiveIntegerField(default=0)),
-                ('trusted', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='analysis_runs', to='collection.artwork')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("objects", "Objects"), ("faces", "Faces")], max_length=10)),
+                (
+                    "version",
+                    models.CharField(
+                        help_text="Detector or face model version that produced the results.", max_length=200
+                    ),
+                ),
+                ("image_sha256", models.CharField(max_length=64)),
+                ("found", models.PositiveIntegerField(default=0)),
+                ("trusted", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="analysis_runs",
+                        to="collection.artwork",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('artwork', 'kind', 'version'), name='one_run_per_work_kind_version')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("artwork", "kind", "version"), name="one_run_per_work_kind_version")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Detection',
+            name="Detection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('detector_version', models.CharField(max_length=200)),
-                ('label', models.CharField(db_index=True, max_length=100)),
-                ('score', models.FloatField()),
-                ('x0', models.FloatField()),
-                ('y0', models.FloatField()),
-                ('x1', models.FloatField()),
-                ('y1', models.FloatField()),
-                ('trusted', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='detections', to='collection.artwork')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("detector_version", models.CharField(max_length=200)),
+                ("label", models.CharField(db_index=True, max_length=100)),
+                ("score", models.FloatField()),
+                ("x0", models.FloatField()),
+                ("y0", models.FloatField()),
+                ("x1", models.FloatField()),
+                ("y1", models.FloatField()),
+                ("trusted", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="detections", to="collection.artwork"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['artwork', '-score'],
-                'indexes': [models.Index(fields=['label', 'trusted'], name='mlserver_de_label_2c336b_idx')],
+                "ordering": ["artwork", "-score"],
+                "indexes": [models.Index(fields=["label", "trusted"], name="mlserver_de_label_2c336b_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Face',
+            name="Face",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_version', models.CharField(max_length=200)),
-                ('index', models.PositiveSmallIntegerField(help_text="Position among the work's faces, largest first.")),
-                ('score', models.FloatField()),
-                ('x0', models.FloatField()),
-                ('y0', models.FloatField()),
-                ('x1', models.FloatField()),
-                ('y1', models.FloatField()),
-                ('descriptor', models.BinaryField()),
-                ('crop_key', models.CharField(blank=True, help_text='Key of the face crop in public storage.', max_length=300)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('artwork', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='faces', to='collection.artwork')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_version", models.CharField(max_length=200)),
+                (
+                    "index",
+                    models.PositiveSmallIntegerField(help_text="Position among the work's faces, largest first."),
+                ),
+                ("score", models.FloatField()),
+                ("x0", models.FloatField()),
+                ("y0", models.FloatField()),
+                ("x1", models.FloatField()),
+                ("y1", models.FloatField()),
+                ("descriptor", models.BinaryField()),
+                (
+                    "crop_key",
+                    models.CharField(blank=True, help_text="Key of the face crop in public storage.", max_length=300),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artwork",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="faces", to="collection.artwork"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['artwork', 'index'],
-                'constraints': [models.UniqueConstraint(fields=('artwork', 'model_version', 'index'), name='one_face_per_slot')],
+                "ordering": ["artwork", "index"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("artwork", "model_version", "index"), name="one_face_per_slot")
+                ],
             },
         ),
     ]

@@ -127,15 +127,23 @@ def test_a_curator_can_publish_and_unpublish_works_in_bulk(admin_client_for_cura
         CHANGELIST, {"action": "unpublish", "_selected_action": [first.pk, second.pk]}, follow=True
     )
     assert "2 works unpublished." in response.content.decode()
-    assert dict(Artwork.objects.values_list("pk", "published")) == {first.pk: False, second.pk: False, untouched.pk: True}
+    assert dict(Artwork.objects.values_list("pk", "published")) == {
+        first.pk: False,
+        second.pk: False,
+        untouched.pk: True,
+    }
 
-    response = admin_client_for_curator.post(CHANGELIST, {"action": "publish", "_selected_action": [first.pk]}, follow=True)
+    response = admin_client_for_curator.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [first.pk]}, follow=True
+    )
     assert "1 works published." in response.content.decode()
     assert Artwork.objects.get(pk=first.pk).published is True
     assert Artwork.objects.get(pk=second.pk).published is False
 
 
-def test_a_curator_can_upload_an_image_through_the_change_form(admin_client_for_curator, django_capture_on_commit_callbacks):
+def test_a_curator_can_upload_an_image_through_the_change_form(
+    admin_client_for_curator, django_capture_on_commit_callbacks
+):
     work = ArtworkFactory(title="Haystacks", date_display="1890")
     upload = SimpleUploadedFile("haystacks.jpg", image_bytes("JPEG", size=(90, 60)), content_type="image/jpeg")
 
@@ -161,7 +169,9 @@ def test_a_curator_editing_the_date_in_the_admin_re_parses_the_years(admin_clien
     assert (work.date_display, work.year_start, work.decade) == ("c. 1631", 1631, 1630)
 
 
-def test_an_upload_that_is_not_an_image_is_refused_on_the_form_and_nothing_is_stored(admin_client_for_curator, stored_keys):
+def test_an_upload_that_is_not_an_image_is_refused_on_the_form_and_nothing_is_stored(
+    admin_client_for_curator, stored_keys
+):
     work = ArtworkFactory(title="Haystacks")
     upload = SimpleUploadedFile("haystacks.jpg", b"<html><body>Sign in</body></html>", content_type="image/jpeg")
 
@@ -178,7 +188,9 @@ def test_an_upload_that_is_not_an_image_is_refused_on_the_form_and_nothing_is_st
 
 def test_a_curator_sees_why_processing_failed(admin_client_for_curator):
     work = artwork_with_image(image_bytes("JPEG"))
-    work.set_processing(ProcessingStatus.FAILED, stage="derivatives", error="ImageRejected: the image is corrupt or truncated")
+    work.set_processing(
+        ProcessingStatus.FAILED, stage="derivatives", error="ImageRejected: the image is corrupt or truncated"
+    )
 
     change_page = admin_client_for_curator.get(change_url(work)).content.decode()
     list_page = admin_client_for_curator.get(CHANGELIST).content.decode()
@@ -206,7 +218,9 @@ def test_creating_a_partner_token_in_the_admin_shows_its_key_once(client):
     client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
 
     response = client.post(
-        "/admin/collection/partnertoken/add/", {"name": "Museum app", "scope": "read", "rate": "", "active": "on"}, follow=True
+        "/admin/collection/partnertoken/add/",
+        {"name": "Museum app", "scope": "read", "rate": "", "active": "on"},
+        follow=True,
     )
 
     page = response.content.decode()
@@ -249,7 +263,9 @@ def test_the_change_form_carries_the_version_it_was_opened_at(admin_client_for_c
     assert f'<input type="hidden" name="seen_version" value="{work.version}"' in page
 
 
-def test_a_curator_saving_a_form_opened_before_someone_elses_save_is_told_and_nothing_is_saved(admin_client_for_curator):
+def test_a_curator_saving_a_form_opened_before_someone_elses_save_is_told_and_nothing_is_saved(
+    admin_client_for_curator,
+):
     work = ArtworkFactory(title="Haystacks", medium="Oil on canvas")
     first_form = change_form_data(work, title="Haystacks at Sunset")
     second_form = change_form_data(work, medium="Oil on panel")  # opened at the same version
@@ -259,7 +275,10 @@ def test_a_curator_saving_a_form_opened_before_someone_elses_save_is_told_and_no
 
     assert response.status_code == 200  # the form again, with the reason
     page = response.content.decode()
-    assert "Someone else changed this work while you were editing it (you opened version 1; it is now at version 2)" in page
+    assert (
+        "Someone else changed this work while you were editing it (you opened version 1; it is now at version 2)"
+        in page
+    )
     assert "Nothing was saved: open the work again" in page
     work.refresh_from_db()
     assert (work.title, work.medium, work.version) == ("Haystacks at Sunset", "Oil on canvas", 2)
@@ -296,7 +315,9 @@ def test_the_admin_refuses_more_motifs_than_the_cap_naming_it(admin_client_for_c
     work = ArtworkFactory(title="Crowded")
     labels = Label.objects.bulk_create(Label(kind="motif", name=f"motif {n}") for n in range(MAX_MOTIFS + 1))
 
-    response = admin_client_for_curator.post(change_url(work), change_form_data(work, labels=[label.pk for label in labels]))
+    response = admin_client_for_curator.post(
+        change_url(work), change_form_data(work, labels=[label.pk for label in labels])
+    )
 
     assert response.status_code == 200
     assert f"{MAX_MOTIFS + 1} motifs chosen, above the limit of {MAX_MOTIFS}." in response.content.decode()

@@ -30,25 +30,49 @@ def works(db) -> dict[str, Artwork]:
     monet = ArtistFactory(name="Claude Monet", nationality="French", birth_year=1840, death_year=1926)
     dyck = ArtistFactory(name="Anthony van Dyck", nationality="Flemish", birth_year=1599, death_year=1641)
     haystacks = ArtworkFactory(
-        accession_number="1880.1", title="Haystacks at Sunset", artist_display="Claude Monet (French, 1840–1926)",
-        date_display="1885", year_start=1885, year_end=1885, decade=1880,
+        accession_number="1880.1",
+        title="Haystacks at Sunset",
+        artist_display="Claude Monet (French, 1840–1926)",
+        date_display="1885",
+        year_start=1885,
+        year_end=1885,
+        decade=1880,
     )
     CreditFactory(artwork=haystacks, artist=monet)
     haystacks.labels.add(LabelFactory(kind="style", name="Impressionism"), LabelFactory(kind="motif", name="landscape"))
     lady = ArtworkFactory(
-        accession_number="1630.7", title="Portrait of a Lady", artist_display="Attributed to Anthony van Dyck",
-        date_display="c. 1631", year_start=1631, year_end=1631, decade=1630,
+        accession_number="1630.7",
+        title="Portrait of a Lady",
+        artist_display="Attributed to Anthony van Dyck",
+        date_display="c. 1631",
+        year_start=1631,
+        year_end=1631,
+        decade=1630,
     )
     CreditFactory(artwork=lady, artist=dyck, qualifier="Attributed to")
     lady.labels.add(LabelFactory(kind="style", name="Baroque"), LabelFactory(kind="motif", name="portrait"))
     hands = ArtworkFactory(
-        accession_number="1900.3", title="Study of Hands", artist_display="Unknown", classification="drawing",
-        medium="Charcoal on paper", date_display="1898–1902", year_start=1898, year_end=1902, decade=1900,
+        accession_number="1900.3",
+        title="Study of Hands",
+        artist_display="Unknown",
+        classification="drawing",
+        medium="Charcoal on paper",
+        date_display="1898–1902",
+        year_start=1898,
+        year_end=1902,
+        decade=1900,
     )
     hands.labels.add(LabelFactory(kind="motif", name="hands"))
     secret = ArtworkFactory(
-        accession_number="1999.9", title="Secret Sketch", artist_display="Claude Monet", classification="drawing",
-        date_display="1895", year_start=1895, year_end=1895, decade=1890, published=False,
+        accession_number="1999.9",
+        title="Secret Sketch",
+        artist_display="Claude Monet",
+        classification="drawing",
+        date_display="1895",
+        year_start=1895,
+        year_end=1895,
+        decade=1890,
+        published=False,
     )
     return {"haystacks": haystacks, "lady": lady, "hands": hands, "secret": secret}
 
@@ -67,7 +91,13 @@ def test_anonymous_visitors_list_published_works_only(api_client, works):
     first = body["results"][0]
     assert first["url"] == "http://testserver/api/v1/artworks/1630.7/"
     assert first["artists"] == [
-        {"name": "Anthony van Dyck", "qualifier": "Attributed to", "nationality": "Flemish", "birth_year": 1599, "death_year": 1641}
+        {
+            "name": "Anthony van Dyck",
+            "qualifier": "Attributed to",
+            "nationality": "Flemish",
+            "birth_year": 1599,
+            "death_year": 1641,
+        }
     ]
     assert first["styles"] == ["Baroque"] and first["motifs"] == ["portrait"]
     assert first["images"] is None
@@ -143,8 +173,13 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(api_client, works):
 
 
 def test_the_detail_is_found_by_accession_number_and_has_image_urls_for_each_size(api_client, settings):
-    work = artwork_with_image(image_bytes("JPEG", size=(90, 60)), accession_number="1961.1", title="Sunflowers",
-                              dimensions="92 × 73 cm", rights="CC0")
+    work = artwork_with_image(
+        image_bytes("JPEG", size=(90, 60)),
+        accession_number="1961.1",
+        title="Sunflowers",
+        dimensions="92 × 73 cm",
+        rights="CC0",
+    )
 
     response = api_client.get(detail("1961.1"))
 
@@ -392,8 +427,15 @@ def detected(works) -> dict[str, Artwork]:
     def found(work: Artwork, label: str, score: float, *, trusted: bool = True) -> None:
         version = "torchvision-0.28/fasterrcnn/coco" if trusted else "torchvision-0.28/fasterrcnn/random-weights"
         Detection.objects.create(
-            artwork=work, detector_version=version, label=label, score=score,
-            x0=0.1, y0=0.2, x1=0.6, y1=0.9, trusted=trusted,
+            artwork=work,
+            detector_version=version,
+            label=label,
+            score=score,
+            x0=0.1,
+            y0=0.2,
+            x1=0.6,
+            y1=0.9,
+            trusted=trusted,
         )
 
     found(works["haystacks"], "horse", 0.9)
@@ -461,8 +503,15 @@ def test_the_objects_endpoint_is_empty_before_trusted_detection_ran(api_client, 
     from mlserver.models import Detection
 
     Detection.objects.create(
-        artwork=works["lady"], detector_version="random-weights", label="dog", score=0.9,
-        x0=0, y0=0, x1=1, y1=1, trusted=False,
+        artwork=works["lady"],
+        detector_version="random-weights",
+        label="dog",
+        score=0.9,
+        x0=0,
+        y0=0,
+        x1=1,
+        y1=1,
+        trusted=False,
     )
 
     assert api_client.get("/api/v1/objects/").json() == []
@@ -531,11 +580,16 @@ def test_a_patch_with_the_current_if_match_saves_and_answers_with_the_new_etag(r
 
 def test_a_patch_with_a_stale_if_match_is_a_412_telling_the_editor_and_saves_nothing(registrar, works):
     etag = registrar.get(detail("1880.1"))["ETag"]
-    assert registrar.patch(detail("1880.1"), {"title": "First editor's"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    assert (
+        registrar.patch(detail("1880.1"), {"title": "First editor's"}, format="json", HTTP_IF_MATCH=etag).status_code
+        == 200
+    )
 
     response = registrar.put(
-        detail("1880.1"), {"accession_number": "1880.1", "title": "Second editor's", "medium": "Pastel"},
-        format="json", HTTP_IF_MATCH=etag,
+        detail("1880.1"),
+        {"accession_number": "1880.1", "title": "Second editor's", "medium": "Pastel"},
+        format="json",
+        HTTP_IF_MATCH=etag,
     )
 
     assert response.status_code == 412

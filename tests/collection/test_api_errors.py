@@ -71,7 +71,9 @@ def test_a_json_body_over_the_upload_limit_is_a_413_naming_the_limit_and_stores_
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
     body = {"accession_number": "BIG.1", "title": "x" * 200_000}
 
-    response = client.post("/api/v1/artworks/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.post(
+        "/api/v1/artworks/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+    )
 
     assert response.status_code == 413
     assert "at most 0.1 MB" in response.json()["detail"]

@@ -44,8 +44,11 @@ def test_it_reads_name_nationality_and_life_dates() -> None:
         ("Studio of Titian (Italian, c. 1488–1576)", "Studio of", "Titian"),
         ("Possibly Rembrandt van Rijn", "Possibly", "Rembrandt van Rijn"),
         ("attributed to Anthony van Dyck", "Attributed to", "Anthony van Dyck"),
-        ("Follower of the Master of Saint Veronica (German, active c. 1395–1420)", "Follower of",
-         "Master of Saint Veronica"),
+        (
+            "Follower of the Master of Saint Veronica (German, active c. 1395–1420)",
+            "Follower of",
+            "Master of Saint Veronica",
+        ),
     ],
 )
 def test_it_separates_the_attribution_qualifier_from_the_name(text: str, qualifier: str, name: str) -> None:
@@ -109,8 +112,11 @@ def test_it_treats_active_in_a_place_as_a_note_not_a_statement_about_the_dates()
 @pytest.mark.parametrize(
     ("text", "name", "alias"),
     [
-        ("Jean Hey (Master of Moulins; Netherlandish, active in France, c. 1480-c.1504)", "Jean Hey",
-         "Master of Moulins"),
+        (
+            "Jean Hey (Master of Moulins; Netherlandish, active in France, c. 1480-c.1504)",
+            "Jean Hey",
+            "Master of Moulins",
+        ),
         ("Fra Bartolommeo (Baccio della Porta; Italian, 1472-1517)", "Fra Bartolommeo", "Baccio della Porta"),
         ("Titian (Tiziano Vecellio)", "Titian", "Tiziano Vecellio"),
     ],
@@ -232,8 +238,8 @@ def test_it_returns_no_artists_for_a_blank_credit(text: str | None) -> None:
 @pytest.mark.skipif(not DEMO_CSV.exists(), reason="demo collection not built")
 def test_every_demo_credit_yields_named_artists_with_dates_or_a_culture() -> None:
     with DEMO_CSV.open(newline="", encoding="utf-8") as handle:
-        credits = [row["artist"] for row in csv.DictReader(handle)]
-    for credit in credits:
+        demo_credits = [row["artist"] for row in csv.DictReader(handle)]
+    for credit in demo_credits:
         artists = parse_artists(credit)
         assert artists, credit
         for artist in artists:

@@ -61,16 +61,12 @@ def test_it_parses_a_circa_date_as_approximate(text: str) -> None:
         ("c. 1860/70", 1860, 1870),
     ],
 )
-def test_it_treats_a_circa_range_as_approximate_across_the_whole_span(
-    text: str, start: int, end: int
-) -> None:
+def test_it_treats_a_circa_range_as_approximate_across_the_whole_span(text: str, start: int, end: int) -> None:
     parsed = parse_date(text)
     assert (parsed.year_start, parsed.year_end, parsed.approximate) == (start, end, True)
 
 
-@pytest.mark.parametrize(
-    "text", ["  c.  1631 ", "C. 1631", "c.\t1631", "CIRCA 1631", "c. 1631\n"]
-)
+@pytest.mark.parametrize("text", ["  c.  1631 ", "C. 1631", "c.\t1631", "CIRCA 1631", "c. 1631\n"])
 def test_it_ignores_whitespace_and_case(text: str) -> None:
     assert (parse_date(text).year_start, parse_date(text).year_end) == (1631, 1631)
 
@@ -194,9 +190,7 @@ def test_it_reports_a_blank_date_as_not_given(text: str | None) -> None:
         ("1850–60–70", "could not read"),
     ],
 )
-def test_it_keeps_an_unparseable_or_absurd_date_as_written_with_a_reason(
-    text: str, reason_mentions: str
-) -> None:
+def test_it_keeps_an_unparseable_or_absurd_date_as_written_with_a_reason(text: str, reason_mentions: str) -> None:
     parsed = parse_date(text)
     assert parsed.text == text
     assert (parsed.year_start, parsed.year_end, parsed.decade) == (None, None, None)

@@ -56,13 +56,20 @@ def test_the_home_page_is_paginated(client):
 
 def test_a_work_page_shows_its_metadata_and_large_image(client):
     work = artwork_with_image(
-        image_bytes("JPEG"), accession_number="1630.7", title="Portrait of a Lady",
-        artist_display="Attributed to Anthony van Dyck (Flemish, 1599–1641)", date_display="c. 1631",
-        medium="Oil on canvas", dimensions="104 × 84 cm", credit_line="Gift of a friend",
-        rights="Public domain", source_url="https://museum.example/artworks/1630.7",
+        image_bytes("JPEG"),
+        accession_number="1630.7",
+        title="Portrait of a Lady",
+        artist_display="Attributed to Anthony van Dyck (Flemish, 1599–1641)",
+        date_display="c. 1631",
+        medium="Oil on canvas",
+        dimensions="104 × 84 cm",
+        credit_line="Gift of a friend",
+        rights="Public domain",
+        source_url="https://museum.example/artworks/1630.7",
     )
     CreditFactory(
-        artwork=work, qualifier="Attributed to",
+        artwork=work,
+        qualifier="Attributed to",
         artist=ArtistFactory(name="Anthony van Dyck", nationality="Flemish", birth_year=1599, death_year=1641),
     )
 

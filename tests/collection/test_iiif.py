@@ -206,7 +206,9 @@ def test_a_json_document_that_is_not_a_manifest_is_refused(tmp_path):
     doc = tmp_path / "thing.json"
     doc.write_text(json.dumps({"type": "Collection", "label": "Not a manifest"}))
 
-    with pytest.raises(CommandError, match="expected a list of artworks, an object with 'artworks', or a IIIF manifest"):
+    with pytest.raises(
+        CommandError, match="expected a list of artworks, an object with 'artworks', or a IIIF manifest"
+    ):
         run_import(doc)
 
 

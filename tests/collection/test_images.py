@@ -88,13 +88,34 @@ def _sixteen_bit_grey() -> bytes:
 @pytest.mark.parametrize(
     ("make", "content_type", "expected_colour"),
     [
-        pytest.param(lambda: image_bytes("JPEG", mode="CMYK", size=(40, 20), colour=(0, 255, 255, 0)), "image/jpeg", (255, 0, 0), id="cmyk-jpeg"),
-        pytest.param(lambda: image_bytes("PNG", mode="RGBA", size=(40, 20), colour=(0, 0, 0, 0)), "image/png", (255, 255, 255), id="transparent-png-on-white"),
-        pytest.param(lambda: image_bytes("PNG", mode="RGBA", size=(40, 20), colour=(0, 128, 0, 255)), "image/png", (0, 128, 0), id="opaque-png-with-alpha"),
+        pytest.param(
+            lambda: image_bytes("JPEG", mode="CMYK", size=(40, 20), colour=(0, 255, 255, 0)),
+            "image/jpeg",
+            (255, 0, 0),
+            id="cmyk-jpeg",
+        ),
+        pytest.param(
+            lambda: image_bytes("PNG", mode="RGBA", size=(40, 20), colour=(0, 0, 0, 0)),
+            "image/png",
+            (255, 255, 255),
+            id="transparent-png-on-white",
+        ),
+        pytest.param(
+            lambda: image_bytes("PNG", mode="RGBA", size=(40, 20), colour=(0, 128, 0, 255)),
+            "image/png",
+            (0, 128, 0),
+            id="opaque-png-with-alpha",
+        ),
         pytest.param(_animated_gif, "image/gif", (255, 0, 0), id="animated-gif-first-frame"),
-        pytest.param(lambda: image_bytes("TIFF", size=(40, 20), colour=(0, 200, 0)), "image/tiff", (0, 200, 0), id="tiff"),
-        pytest.param(lambda: image_bytes("PNG", mode="L", size=(40, 20), colour=90), "image/png", (90, 90, 90), id="8-bit-grey"),
-        pytest.param(lambda: image_bytes("BMP", size=(40, 20), colour=(10, 20, 200)), "image/bmp", (10, 20, 200), id="bmp"),
+        pytest.param(
+            lambda: image_bytes("TIFF", size=(40, 20), colour=(0, 200, 0)), "image/tiff", (0, 200, 0), id="tiff"
+        ),
+        pytest.param(
+            lambda: image_bytes("PNG", mode="L", size=(40, 20), colour=90), "image/png", (90, 90, 90), id="8-bit-grey"
+        ),
+        pytest.param(
+            lambda: image_bytes("BMP", size=(40, 20), colour=(10, 20, 200)), "image/bmp", (10, 20, 200), id="bmp"
+        ),
     ],
 )
 def test_it_turns_every_accepted_kind_of_image_into_rgb_derivatives(make, content_type, expected_colour):
@@ -133,14 +154,20 @@ def _bomb() -> bytes:
     ("make", "reason"),
     [
         pytest.param(lambda: b"", "upload.jpg: the file is empty (0 bytes)", id="zero-bytes"),
-        pytest.param(lambda: image_bytes("JPEG", size=(200, 200))[:400], "upload.jpg: the image is corrupt or truncated", id="truncated-jpeg"),
+        pytest.param(
+            lambda: image_bytes("JPEG", size=(200, 200))[:400],
+            "upload.jpg: the image is corrupt or truncated",
+            id="truncated-jpeg",
+        ),
         pytest.param(
             lambda: b"<!DOCTYPE html><html><head><title>404</title></head><body>Not found</body></html>",
             "upload.jpg: not a recognisable image (is it HTML, text or another file type?)",
             id="html-renamed-jpg",
         ),
         pytest.param(_bomb, "upload.jpg: refused as a possible decompression bomb", id="decompression-bomb"),
-        pytest.param(lambda: image_bytes("ICO", size=(32, 32)), "upload.jpg: ICO images are not accepted", id="unaccepted-format"),
+        pytest.param(
+            lambda: image_bytes("ICO", size=(32, 32)), "upload.jpg: ICO images are not accepted", id="unaccepted-format"
+        ),
     ],
 )
 def test_it_rejects_a_file_that_is_not_a_usable_image_and_writes_nothing(make, reason, settings, stored_keys):

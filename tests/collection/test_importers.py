@@ -37,8 +37,7 @@ def summary_line(output: str) -> str:
 def test_it_imports_a_csv_with_images_artists_dates_and_labels(tmp_path, image_folder):
     csv_file = write(
         tmp_path / "works.csv",
-        HEADER
-        + 'A1,Helena Tromper Du Bois,"Attributed to Anthony van Dyck (Flemish, 1599–1641)",c. 1631,'
+        HEADER + 'A1,Helena Tromper Du Bois,"Attributed to Anthony van Dyck (Flemish, 1599–1641)",c. 1631,'
         "Oil on canvas,images/a.jpg,painting,Baroque,portrait|woman\n"
         + 'A2,The Marsh,"Charles François Daubigny (French, 1817–1878)",1868–70,Oil on panel,images/b.jpg,'
         "paintings,Barbizon School,landscape\n",
@@ -65,8 +64,7 @@ def test_it_imports_a_csv_with_images_artists_dates_and_labels(tmp_path, image_f
 def test_it_keeps_the_attribution_qualifier_and_parses_the_artists_nationality_and_years(tmp_path):
     csv_file = write(
         tmp_path / "works.csv",
-        "object_id,title,artist\n"
-        'A1,Helena Tromper Du Bois,"Attributed to Anthony van Dyck (Flemish, 1599–1641)"\n',
+        'object_id,title,artist\nA1,Helena Tromper Du Bois,"Attributed to Anthony van Dyck (Flemish, 1599–1641)"\n',
     )
 
     run_import(csv_file)
@@ -228,15 +226,43 @@ GOOD_ROW_AFTER = "G2,After,,1900,,,painting,,"
     [
         pytest.param("B1,,Someone,1890,,,painting,,", "line 3 (B1): title is empty", id="missing-title"),
         pytest.param(",No number,,1890,,,painting,,", "line 3: accession number is empty", id="missing-accession"),
-        pytest.param("B1,Broken,,1890,,broken.jpg,,,", "line 3 (B1): broken.jpg: the image is corrupt or truncated", id="broken-image"),
-        pytest.param("B1,Not a picture,,1890,,page.jpg,,,", "line 3 (B1): page.jpg: not a recognisable image", id="html-as-jpg"),
-        pytest.param("B1,Escapes,,1890,,../secret.jpg,,,", "line 3 (B1): image path '../secret.jpg' escapes the image folder", id="escaping-path"),
-        pytest.param("B1,Absolute,,1890,,/etc/hostname,,,", "line 3 (B1): image path '/etc/hostname' escapes the image folder", id="absolute-path"),
-        pytest.param("B1,Linked,,1890,,link.jpg,,,", "line 3 (B1): image path 'link.jpg' escapes the image folder", id="symlink-out"),
-        pytest.param("B1,Nowhere,,1890,,nope.jpg,,,", "line 3 (B1): image file 'nope.jpg' was not found", id="missing-file"),
-        pytest.param("G1,Twin,,1890,,,painting,,", "line 3 (G1): duplicate accession number 'G1' (first seen on line 2)", id="duplicate-accession"),
+        pytest.param(
+            "B1,Broken,,1890,,broken.jpg,,,",
+            "line 3 (B1): broken.jpg: the image is corrupt or truncated",
+            id="broken-image",
+        ),
+        pytest.param(
+            "B1,Not a picture,,1890,,page.jpg,,,", "line 3 (B1): page.jpg: not a recognisable image", id="html-as-jpg"
+        ),
+        pytest.param(
+            "B1,Escapes,,1890,,../secret.jpg,,,",
+            "line 3 (B1): image path '../secret.jpg' escapes the image folder",
+            id="escaping-path",
+        ),
+        pytest.param(
+            "B1,Absolute,,1890,,/etc/hostname,,,",
+            "line 3 (B1): image path '/etc/hostname' escapes the image folder",
+            id="absolute-path",
+        ),
+        pytest.param(
+            "B1,Linked,,1890,,link.jpg,,,",
+            "line 3 (B1): image path 'link.jpg' escapes the image folder",
+            id="symlink-out",
+        ),
+        pytest.param(
+            "B1,Nowhere,,1890,,nope.jpg,,,", "line 3 (B1): image file 'nope.jpg' was not found", id="missing-file"
+        ),
+        pytest.param(
+            "G1,Twin,,1890,,,painting,,",
+            "line 3 (G1): duplicate accession number 'G1' (first seen on line 2)",
+            id="duplicate-accession",
+        ),
         pytest.param("B1,Odd cells,,1890", "line 3: the row has 4 cells but the header has 9", id="short-row"),
-        pytest.param("B1,Bad flag,,1890,,,painting,,\u0000", "line 3 (B1): motifs contains a NUL character (0x00)", id="nul-in-cell"),
+        pytest.param(
+            "B1,Bad flag,,1890,,,painting,,\u0000",
+            "line 3 (B1): motifs contains a NUL character (0x00)",
+            id="nul-in-cell",
+        ),
     ],
 )
 def test_it_rejects_a_bad_row_with_its_line_number_and_reason_while_the_other_rows_import(
@@ -297,7 +323,11 @@ def test_it_imports_an_image_from_a_url(tmp_path, website, image_folder):
     ("date", "warning"),
     [
         pytest.param("30000", "date '30000' kept as written without years: year 30000 is later than", id="absurd-year"),
-        pytest.param("1900–1850", "date '1900–1850' kept as written without years: range ends (1850) before it starts (1900)", id="end-before-start"),
+        pytest.param(
+            "1900–1850",
+            "date '1900–1850' kept as written without years: range ends (1850) before it starts (1900)",
+            id="end-before-start",
+        ),
     ],
 )
 def test_it_imports_a_work_with_an_impossible_date_without_years_and_warns(tmp_path, date, warning):
@@ -458,7 +488,9 @@ def test_re_importing_keeps_an_image_a_curator_replaced_and_reports_the_conflict
     assert work.image_id == replaced.pk
     (line,) = conflict_lines(output)
     assert line.startswith(f"conflict line 2 (A1): image: kept the curator's picture sha256 {replaced.sha256[:12]}")
-    assert summary_line(output).startswith("Import finished: created 0, updated 0, unchanged 1, rejected 0, 1 curator edit(s) kept")
+    assert summary_line(output).startswith(
+        "Import finished: created 0, updated 0, unchanged 1, rejected 0, 1 curator edit(s) kept"
+    )
     assert ImportRun.objects.order_by("started").last().conflicts == [line.removeprefix("conflict ")]
 
 
@@ -521,7 +553,9 @@ def test_a_value_the_curator_and_the_file_agree_on_is_no_conflict(tmp_path):
 def test_a_work_stored_before_provenance_keeps_its_differing_values_and_records_the_ones_the_file_agrees_with(tmp_path):
     from tests.factories import ArtworkFactory
 
-    ArtworkFactory(accession_number="OLD.1", title="Helena", medium="Oil on panel", artist_display="Painter", published=True)
+    ArtworkFactory(
+        accession_number="OLD.1", title="Helena", medium="Oil on panel", artist_display="Painter", published=True
+    )
     csv_file = write(tmp_path / "works.csv", "id,title,medium,artist,date\nOLD.1,Helena,Oil on canvas,Painter,1880\n")
 
     output = run_import(csv_file)
@@ -583,7 +617,10 @@ def test_a_motif_longer_than_a_label_may_be_rejects_the_row_instead_of_being_cut
 
     output = run_import(csv_file)
 
-    assert f"rejected line 2 (M1): motifs term 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is {LABEL_NAME_MAX_LENGTH + 1} characters long, above the limit of {LABEL_NAME_MAX_LENGTH}" in output
+    assert (
+        f"rejected line 2 (M1): motifs term 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is {LABEL_NAME_MAX_LENGTH + 1} characters long, above the limit of {LABEL_NAME_MAX_LENGTH}"
+        in output
+    )
     assert "rejected line 3 (M2): styles term" in output
     assert not Artwork.objects.exists()
     assert not Label.objects.exists()

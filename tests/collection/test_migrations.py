@@ -15,7 +15,9 @@ def test_the_version_and_provenance_migration_keeps_every_work_and_starts_them_a
     old.get_model("collection", "Artwork").objects.create(
         accession_number="1880.1", title="Haystacks", medium="Oil on canvas", published=False
     )
-    old.get_model("collection", "ImportRun").objects.create(source="works.csv", created=1, errors=["line 3: title is empty"])
+    old.get_model("collection", "ImportRun").objects.create(
+        source="works.csv", created=1, errors=["line 3: title is empty"]
+    )
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

@@ -66,7 +66,9 @@ def test_an_import_queues_processing_only_once_its_transaction_commits(
     assert Artwork.objects.get(accession_number="P1").processing_status == ProcessingStatus.QUEUED
 
 
-def test_nothing_is_queued_when_the_transaction_is_rolled_back(tmp_path, image_folder, sent, django_capture_on_commit_callbacks):
+def test_nothing_is_queued_when_the_transaction_is_rolled_back(
+    tmp_path, image_folder, sent, django_capture_on_commit_callbacks
+):
     csv_file = write_csv(tmp_path, image_folder)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -158,7 +160,9 @@ def test_processing_a_deleted_work_or_one_without_an_image_is_skipped():
     assert process_artwork.delay(ArtworkFactory().pk).get() == "skipped"
 
 
-def test_a_curator_can_re_run_processing_from_the_admin(admin_client_for_curator, sent, django_capture_on_commit_callbacks):
+def test_a_curator_can_re_run_processing_from_the_admin(
+    admin_client_for_curator, sent, django_capture_on_commit_callbacks
+):
     done = artwork_with_image(image_bytes("JPEG", colour=(1, 2, 3)))
     done.set_processing(ProcessingStatus.DONE, stage="done")
     failed = artwork_with_image(image_bytes("JPEG", colour=(4, 5, 6)))

@@ -71,8 +71,14 @@ def test_an_unreachable_s3_endpoint_is_reported_as_storage_unavailable(closed_po
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # fail at once instead of retrying with back-off
     endpoint = closed_port_url.rsplit("/", 1)[0]
     down = s3_storages(
-        bucket="down", endpoint_url=endpoint, region="us-east-1", access_key="testing", secret_key="testing",
-        public_url=None, signed_seconds=600, static_backend="django.contrib.staticfiles.storage.StaticFilesStorage",
+        bucket="down",
+        endpoint_url=endpoint,
+        region="us-east-1",
+        access_key="testing",
+        secret_key="testing",
+        public_url=None,
+        signed_seconds=600,
+        static_backend="django.contrib.staticfiles.storage.StaticFilesStorage",
     )
 
     with override_settings(STORAGES=down, S3_BUCKET="down"):
@@ -82,8 +88,13 @@ def test_an_unreachable_s3_endpoint_is_reported_as_storage_unavailable(closed_po
 
 def test_setup_storage_creates_the_bucket_once(s3_endpoint):
     fresh = s3_storages(
-        bucket="fresh-bucket", endpoint_url=s3_endpoint, region="us-east-1", access_key="testing",
-        secret_key="testing", public_url=None, signed_seconds=600,
+        bucket="fresh-bucket",
+        endpoint_url=s3_endpoint,
+        region="us-east-1",
+        access_key="testing",
+        secret_key="testing",
+        public_url=None,
+        signed_seconds=600,
         static_backend="django.contrib.staticfiles.storage.StaticFilesStorage",
     )
     out = io.StringIO()

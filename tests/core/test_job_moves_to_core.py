@@ -22,7 +22,9 @@ def test_a_database_from_before_core_keeps_its_jobs_works_and_job_permissions_wh
     executor.migrate([*BEFORE_CORE, ("core", None)])
     old = executor.loader.project_state([*BEFORE_CORE, *DJANGO_APPS]).apps
     assert old.get_model("collection", "Job")._meta.db_table == "collection_job"
-    job = old.get_model("collection", "Job").objects.create(kind="build_map", target="all", status="done", done=6, total=6)
+    job = old.get_model("collection", "Job").objects.create(
+        kind="build_map", target="all", status="done", done=6, total=6
+    )
     old.get_model("collection", "Artwork").objects.create(accession_number="1880.1", title="Haystacks", published=True)
     job_type = old.get_model("contenttypes", "ContentType").objects.get(app_label="collection", model="job")
     view_job = old.get_model("auth", "Permission").objects.get(content_type=job_type, codename="view_job")

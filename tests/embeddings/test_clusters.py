@@ -62,10 +62,7 @@ def test_terms_common_to_the_whole_map_never_name_a_cluster() -> None:
     coords, truth = _islands()
     rng = np.random.default_rng(5)
     signature = {0: "ukiyo-e", 1: "impressionism", 2: "bronze"}
-    terms = [
-        ["painting", signature[t]] + (["japan"] if t == 0 and rng.random() < 0.5 else [])
-        for t in truth
-    ]
+    terms = [["painting", signature[t]] + (["japan"] if t == 0 and rng.random() < 0.5 else []) for t in truth]
     labels, clusters = cluster_map(coords, terms)
     assert len(clusters) == 3
     for cluster in clusters:

@@ -13,6 +13,7 @@ def s3_storage() -> None:
     """Pure algorithm tests store nothing: skip the project-wide S3 bucket per test."""
     return None
 
+
 E1, E2, E3, E4 = np.eye(4)
 
 

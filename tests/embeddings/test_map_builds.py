@@ -9,10 +9,10 @@ from django.core.management import call_command
 from collection.models import Artwork
 from embeddings import maps, tasks
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
-from tests.embeddings.synthetic import clustered_embeddings
 from mlserver.models import Embedding, FeatureModel
-from tests.factories import ArtworkFactory, LabelFactory
 from tests.conftest import make_jpeg
+from tests.embeddings.synthetic import clustered_embeddings
+from tests.factories import ArtworkFactory, LabelFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -191,9 +191,7 @@ def test_decades_list_the_works_closest_to_and_farthest_from_the_mean(feature_mo
     vectors = [_unit(base + 0.05 * rng.normal(size=16).astype(np.float32)) for _ in range(5)]
     vectors.append(_unit(-base + 0.1 * rng.normal(size=16).astype(np.float32)))
     filler = _unit(rng.normal(size=(8, 16)).astype(np.float32))
-    works = _works_with_vectors(
-        feature_model, image, list(vectors) + list(filler), decades=[1880] * 6 + [1920] * 8
-    )
+    works = _works_with_vectors(feature_model, image, list(vectors) + list(filler), decades=[1880] * 6 + [1920] * 8)
     map_obj = new_map()
     build = maps.build_map(map_obj)
     rows = DecadeWork.objects.filter(build=build, decade=1880)
@@ -262,7 +260,8 @@ def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_s
 ):
     works, X, _ = clustered
     map_obj = Map.objects.create(
-        slug="all", title="All works",
+        slug="all",
+        title="All works",
         params={"layout": "opentsne", "parametric": {"pretrain_steps": [1500, 1500], "kl_steps": [100, 100]}},
     )
     build = maps.build_map(map_obj)

@@ -88,9 +88,7 @@ def test_placed_works_are_classified_by_the_labels_of_the_fitted_works_around_th
     fitted = np.array([[0, 0], [0, 1], [1, 0], [9, 9], [9, 10], [10, 9]], float)
     labels = np.array([0, 0, 0, 1, 1, 1])
     new = np.array([[0.5, 0.5], [9.5, 9.5]])
-    quality = placement_quality(
-        fitted, fitted, new, new, fitted_labels=labels, new_labels=np.array([0, 0]), k=3
-    )
+    quality = placement_quality(fitted, fitted, new, new, fitted_labels=labels, new_labels=np.array([0, 0]), k=3)
     assert quality["knn_accuracy"] == pytest.approx(0.5)
 
 

@@ -101,8 +101,12 @@ def test_held_out_works_are_placed_as_well_as_fitted_ones(
     X, labels = data
     fitted = model.transform(X[:N_FIT])
     quality = placement_quality(
-        X[:N_FIT], fitted, X[N_FIT:], model.transform(X[N_FIT:]),
-        fitted_labels=labels[:N_FIT], new_labels=labels[N_FIT:],
+        X[:N_FIT],
+        fitted,
+        X[N_FIT:],
+        model.transform(X[N_FIT:]),
+        fitted_labels=labels[:N_FIT],
+        new_labels=labels[N_FIT:],
     )
     assert quality["trustworthiness"] > 0.97
     assert quality["knn_recall"] > 0.25
@@ -156,14 +160,15 @@ def test_refined_placement_lands_held_out_works_among_their_neighbours_as_well_a
     theirs = recall(tsne_map.raw_coords, tsne_map.normalisation.invert(tsne_map.transform(new, clip=False)))
     assert ours > forward_pass + 0.02
     assert ours_on_opentsne >= 0.95 * theirs
-    assert placement_quality(fitted, on_network, new, refined, fitted_labels=labels[:N_FIT], new_labels=labels[N_FIT:])[
-        "knn_accuracy"
-    ] > 0.95
+    assert (
+        placement_quality(fitted, on_network, new, refined, fitted_labels=labels[:N_FIT], new_labels=labels[N_FIT:])[
+            "knn_accuracy"
+        ]
+        > 0.95
+    )
 
 
-def test_a_checkpoint_round_trips_through_bytes(
-    data: tuple[np.ndarray, np.ndarray], model: ParametricTSNE
-) -> None:
+def test_a_checkpoint_round_trips_through_bytes(data: tuple[np.ndarray, np.ndarray], model: ParametricTSNE) -> None:
     X, _ = data
     blob = model.to_bytes()
     assert isinstance(blob, bytes)
@@ -218,7 +223,10 @@ def test_the_principal_component_projection_travels_with_the_network(
         hidden=(32,), input_pcs=8, whiten=True, pretrain_steps=(100, 100), kl_steps=(20, 20), seed=5
     )
     small = ParametricTSNE.fit(
-        X[:N_FIT], feature_version=FEATURES, init_coords=tsne_map.raw_coords, affinities=tsne_map.affinities,
+        X[:N_FIT],
+        feature_version=FEATURES,
+        init_coords=tsne_map.raw_coords,
+        affinities=tsne_map.affinities,
         config=config,
     )
     checkpoint = small.to_checkpoint()

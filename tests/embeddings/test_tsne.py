@@ -68,9 +68,7 @@ def test_the_same_seed_builds_the_same_map(data: tuple[np.ndarray, np.ndarray]) 
     np.testing.assert_array_equal(first.coords, second.coords)
 
 
-def test_it_places_new_works_without_moving_the_others(
-    data: tuple[np.ndarray, np.ndarray], tsne_map: TSNEMap
-) -> None:
+def test_it_places_new_works_without_moving_the_others(data: tuple[np.ndarray, np.ndarray], tsne_map: TSNEMap) -> None:
     X, _ = data
     before = tsne_map.coords.copy()
     raw_before = tsne_map.raw_coords.copy()
@@ -87,9 +85,7 @@ def test_a_new_work_lands_near_its_nearest_neighbours_in_embedding_space(
     X, _ = data
     fitted, new = X[:N_FIT], X[N_FIT:]
     placed = tsne_map.transform(new)
-    gaps = [
-        np.linalg.norm(p - _neighbour_centroid(tsne_map, fitted, x)) for p, x in zip(placed, new)
-    ]
+    gaps = [np.linalg.norm(p - _neighbour_centroid(tsne_map, fitted, x)) for p, x in zip(placed, new)]
     # compared with the map's size (2 across), new works land right by their neighbours
     assert np.median(gaps) < 0.05
     assert np.max(gaps) < 0.3

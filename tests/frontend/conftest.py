@@ -71,8 +71,8 @@ def page(browser, request) -> Iterator[object]:
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-    except Exception:  # noqa: BLE001 - a screenshot of a closed page is no loss
-        pass
+    except Exception as exc:  # noqa: BLE001 - a screenshot of a closed page is no loss
+        print(f"no final screenshot: {exc}")
     if messages:
         (ARTIFACTS / f"{request.node.name}-console.txt").write_text("\n".join(messages))
     context.close()
@@ -87,7 +87,14 @@ def public_cors(s3_storage: str) -> str:
     client.put_bucket_cors(
         Bucket=s3_storage,
         CORSConfiguration={
-            "CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"], "MaxAgeSeconds": 600}]
+            "CORSRules": [
+                {
+                    "AllowedOrigins": ["*"],
+                    "AllowedMethods": ["GET", "HEAD"],
+                    "AllowedHeaders": ["*"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
         },
     )
     return s3_storage

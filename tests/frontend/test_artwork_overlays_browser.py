@@ -19,17 +19,37 @@ def _rect(page, selector: str) -> dict:
     return page.locator(selector).bounding_box()
 
 
-def test_the_artwork_page_draws_objects_and_faces_where_they_are_and_never_untrusted_ones(page, live_server, synthetic_map):
+def test_the_artwork_page_draws_objects_and_faces_where_they_are_and_never_untrusted_ones(
+    page, live_server, synthetic_map
+):
     from mlserver.models import Detection, Face
 
     work = synthetic_map.works[0]
-    Detection.objects.create(artwork=work, detector_version="tv-1", label="horse", score=0.91,
-                             x0=HORSE[0], y0=HORSE[1], x1=HORSE[2], y1=HORSE[3], trusted=True)
-    Detection.objects.create(artwork=work, detector_version="random", label="giraffe", score=0.99,
-                             x0=0, y0=0, x1=1, y1=1, trusted=False)
-    Face.objects.create(artwork=work, model_version="dlib-test", index=0, score=1.2,
-                        x0=FACE[0], y0=FACE[1], x1=FACE[2], y1=FACE[3],
-                        descriptor=np.zeros(128, dtype="<f4").tobytes())
+    Detection.objects.create(
+        artwork=work,
+        detector_version="tv-1",
+        label="horse",
+        score=0.91,
+        x0=HORSE[0],
+        y0=HORSE[1],
+        x1=HORSE[2],
+        y1=HORSE[3],
+        trusted=True,
+    )
+    Detection.objects.create(
+        artwork=work, detector_version="random", label="giraffe", score=0.99, x0=0, y0=0, x1=1, y1=1, trusted=False
+    )
+    Face.objects.create(
+        artwork=work,
+        model_version="dlib-test",
+        index=0,
+        score=1.2,
+        x0=FACE[0],
+        y0=FACE[1],
+        x1=FACE[2],
+        y1=FACE[3],
+        descriptor=np.zeros(128, dtype="<f4").tobytes(),
+    )
 
     page.goto(f"{live_server.url}/works/{work.accession_number}/")
     page.wait_for_function("document.querySelector('.viewer-canvas')?.dataset.loaded")
@@ -44,8 +64,12 @@ def test_the_artwork_page_draws_objects_and_faces_where_they_are_and_never_untru
     horse, face = _rect(page, ".detections-layer .detection-object"), _rect(page, ".detections-layer .detection-face")
     # Boxes keep the image's proportions: the face sits inside the horse box where its fractions say.
     assert horse["width"] / face["width"] == pytest.approx((HORSE[2] - HORSE[0]) / (FACE[2] - FACE[0]), rel=0.05)
-    assert (face["x"] - horse["x"]) / horse["width"] == pytest.approx((FACE[0] - HORSE[0]) / (HORSE[2] - HORSE[0]), abs=0.03)
-    assert (face["y"] - horse["y"]) / horse["height"] == pytest.approx((FACE[1] - HORSE[1]) / (HORSE[3] - HORSE[1]), abs=0.03)
+    assert (face["x"] - horse["x"]) / horse["width"] == pytest.approx(
+        (FACE[0] - HORSE[0]) / (HORSE[2] - HORSE[0]), abs=0.03
+    )
+    assert (face["y"] - horse["y"]) / horse["height"] == pytest.approx(
+        (FACE[1] - HORSE[1]) / (HORSE[3] - HORSE[1]), abs=0.03
+    )
     canvas = _rect(page, ".viewer-canvas")
     assert canvas["x"] <= horse["x"] and horse["x"] + horse["width"] <= canvas["x"] + canvas["width"]
     ARTIFACTS.mkdir(exist_ok=True)

@@ -12,7 +12,6 @@ from embeddings import atlas
 from embeddings.atlas import packing
 from embeddings.atlas import storage as atlas_storage
 
-
 # --- Pure functions -------------------------------------------------------------------------------
 
 
@@ -47,7 +46,7 @@ def test_hilbert_order_keeps_neighbours_together():
     assert np.median(steps) < np.median(random_steps) / 20
     # A sheet of 4096 consecutive works covers a compact part of the map, not all of it.
     chunk = order[:4096]
-    area = (np.ptp(x[chunk]) * np.ptp(y[chunk]))
+    area = np.ptp(x[chunk]) * np.ptp(y[chunk])
     assert area < 0.5
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -167,7 +168,7 @@ def test_box_selection_lists_and_exports(page, live_server, synthetic_map):
     assert panel.locator("li").count() == 4
     with page.expect_download() as download_info:
         panel.get_by_role("button", name="Export as CSV").click()
-    csv_text = open(download_info.value.path(), encoding="utf-8").read()
+    csv_text = Path(download_info.value.path()).read_text(encoding="utf-8")
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("id,accession_number,title")
     assert len(lines) == 5
@@ -221,7 +222,9 @@ def test_norwegian_page(browser, live_server, synthetic_map):
 
 
 def test_phone_tap_opens_work(browser, live_server, synthetic_map):
-    context = browser.new_context(viewport={"width": 390, "height": 760}, has_touch=True, is_mobile=True, device_scale_factor=2, locale="en-GB")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 760}, has_touch=True, is_mobile=True, device_scale_factor=2, locale="en-GB"
+    )
     page = context.new_page()
     try:
         page.goto(f"{live_server.url}/")

@@ -45,20 +45,32 @@ def faces_map(transactional_db, public_cors):
         hidden = w == 3
         work = artwork_with_image(
             image_bytes("PNG", size=(300, 400), colour=(90, 90, 90 + w)),
-            accession_number=f"FACE.{w}", title=f"Portrait {w}", published=not hidden,
+            accession_number=f"FACE.{w}",
+            title=f"Portrait {w}",
+            published=not hidden,
         )
         for i in range(1 if hidden else 2):
             colour = HIDDEN if hidden else COLOURS[2 * w + i]
             key = f"faces/test/{w}-{i}.webp"
             storage.put("public", key, _crop(colour))
             face = Face.objects.create(
-                artwork=work, model_version="dlib-test", index=i, score=1.0, x0=0.3, y0=0.2, x1=0.6, y1=0.5,
-                descriptor=np.zeros(128, dtype="<f4").tobytes(), crop_key=key,
+                artwork=work,
+                model_version="dlib-test",
+                index=i,
+                score=1.0,
+                x0=0.3,
+                y0=0.2,
+                x1=0.6,
+                y1=0.5,
+                descriptor=np.zeros(128, dtype="<f4").tobytes(),
+                crop_key=key,
             )
             faces.append(face)
             colours[face.pk] = colour
     for n, face in enumerate(faces):
-        MapPoint.objects.create(build=build, artwork=face.artwork, face=face, x=-0.7 + 0.45 * (n % 4), y=-0.4 + 0.8 * (n // 4))
+        MapPoint.objects.create(
+            build=build, artwork=face.artwork, face=face, x=-0.7 + 0.45 * (n % 4), y=-0.4 + 0.8 * (n // 4)
+        )
     build.n_points = len(faces)
     build.save(update_fields=["n_points"])
     build_atlases(build)

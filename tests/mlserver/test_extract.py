@@ -166,7 +166,11 @@ def test_the_uint8_transform_feeds_the_model_exactly_what_timm_s_transform_does(
 
 @pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
 def test_every_cpu_engine_gives_the_vectors_pytorch_gives(extractor: Extractor, items, runtime) -> None:
-    engine = extractor if extractor.runtime == runtime else Extractor.from_backbone(BackboneSpec(img_size=96), runtime=runtime)
+    engine = (
+        extractor
+        if extractor.runtime == runtime
+        else Extractor.from_backbone(BackboneSpec(img_size=96), runtime=runtime)
+    )
     eager = Extractor.from_backbone(BackboneSpec(img_size=96), runtime="torch")
     assert engine.runtime == runtime and eager.runtime == "torch"
     assert eager.feature_version == engine.feature_version  # same weights, same preprocessing, same vectors

@@ -29,7 +29,21 @@ from tests.mlserver.test_faces import LANDSCAPES, SITTER_FACE
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Portraits with exactly one face each (HOG, upsample 1), enough for a small faces map.
-ONE_FACE_PORTRAITS = ["10281", "14594", "15698", "16151", "16281", "16413", "218072", "28876", "30365", "59874", "80463", "80553", "866"]
+ONE_FACE_PORTRAITS = [
+    "10281",
+    "14594",
+    "15698",
+    "16151",
+    "16281",
+    "16413",
+    "218072",
+    "28876",
+    "30365",
+    "59874",
+    "80463",
+    "80553",
+    "866",
+]
 FAST_MAP = {"perplexity": 4, "parametric": {"pretrain_steps": [300, 300], "kl_steps": [100, 100]}}
 
 
@@ -197,7 +211,10 @@ def test_a_curator_sees_the_works_faces_with_their_crops_on_its_change_page(admi
 @pytest.fixture
 def gallery():
     """Six portraits, one of them unpublished (its sitter is 16281), and a landscape."""
-    works = {object_id: analysed(object_id, decade=1600 if object_id in ("866", "80553") else 1800) for object_id in sorted(SITTER_FACE)}
+    works = {
+        object_id: analysed(object_id, decade=1600 if object_id in ("866", "80553") else 1800)
+        for object_id in sorted(SITTER_FACE)
+    }
     for object_id in ("79586", "59874"):
         works[object_id] = analysed(object_id, decade=1800)
     works["874"] = analysed("874", decade=1800)
@@ -322,7 +339,9 @@ def test_the_uploaded_photo_leaves_no_file_behind(gallery, api_client, settings,
 def faces_map():
     from embeddings.maps import build_map
 
-    works = [analysed(i, artist_display="Frans Hals" if i in ("866", "80553") else "Painter") for i in ONE_FACE_PORTRAITS]
+    works = [
+        analysed(i, artist_display="Frans Hals" if i in ("866", "80553") else "Painter") for i in ONE_FACE_PORTRAITS
+    ]
     hidden = works[0]
     Artwork.objects.filter(pk=hidden.pk).update(published=False)
     map_obj = Map.objects.create(slug="faces", title="Faces", subject=Map.Subject.FACES, params=FAST_MAP)
@@ -383,7 +402,9 @@ def test_the_faces_map_api_speaks_in_faces_and_hides_unpublished_ones(faces_map,
     hals = Face.objects.filter(artwork__artist_display="Frans Hals").values_list("pk", flat=True)
     assert matched["ids"] == sorted(hals)
 
-    csv_text = api_client.post("/api/v1/maps/faces/works/", {"ids": points["ids"][:2], "format": "csv"}, format="json").content.decode()
+    csv_text = api_client.post(
+        "/api/v1/maps/faces/works/", {"ids": points["ids"][:2], "format": "csv"}, format="json"
+    ).content.decode()
     assert csv_text.splitlines()[0].endswith(",artwork_id") and len(csv_text.splitlines()) == 3
 
 
@@ -397,7 +418,6 @@ def test_the_default_faces_map_is_created_and_waits_for_enough_faces(capsys):
     map_obj = Map.objects.get(slug="faces")
     assert (map_obj.title, map_obj.subject, map_obj.live_build) == ("Faces", Map.Subject.FACES, None)
     assert "has 1 faces found by dlib-" in capsys.readouterr().out
-
 
 
 # --- Crops follow publication -------------------------------------------------------------------

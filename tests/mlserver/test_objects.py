@@ -108,7 +108,9 @@ def test_a_listed_detector_satisfies_the_protocol_the_worker_needs():
 
 def test_random_weight_detections_are_stored_untrusted_and_reach_no_visitor(work, settings, api_client, monkeypatch):
     # A 128 px network input keeps the untrained model fast; the settings -> load_detector path is the real one.
-    monkeypatch.setattr(choice, "TorchvisionDetector", partial(detection.TorchvisionDetector, min_size=128, max_size=128))
+    monkeypatch.setattr(
+        choice, "TorchvisionDetector", partial(detection.TorchvisionDetector, min_size=128, max_size=128)
+    )
     settings.DETECTION_BACKEND = "torchvision"
     settings.DETECTION_RANDOM_WEIGHTS = True
     settings.DETECTION_SCORE_THRESHOLD = 0.0
@@ -141,7 +143,11 @@ def test_trusted_detections_are_stored_with_label_score_box_and_version(work, se
         ("person", 0.77, [0.2, 0.05, 0.45, 0.6], "listed-v1", True),
     ]
     assert (run.kind, run.version, run.image_sha256, run.found, run.trusted) == (
-        "objects", "listed-v1", work.image.sha256, 2, True,
+        "objects",
+        "listed-v1",
+        work.image.sha256,
+        2,
+        True,
     )
     # The configured threshold reached the detector, with the work's derivative (not a blank image).
     [(size, threshold)] = detector.calls

@@ -187,7 +187,9 @@ def constructed():
     for name, vector in vectors.items():
         work = ArtworkFactory(accession_number=name, image=record, published=name != "HIDDEN")
         Embedding.objects.create(
-            artwork=work, feature_model=feature_model, image_sha256=record.sha256,
+            artwork=work,
+            feature_model=feature_model,
+            image_sha256=record.sha256,
             vector=Embedding.pack(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)),
         )
         works[name] = work

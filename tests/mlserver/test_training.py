@@ -188,7 +188,7 @@ def _as_format_1(checkpoint: dict) -> dict:
         if key.startswith("embedding.0."):
             continue
         if key.startswith("embedding."):
-            index, rest = key[len("embedding."):].split(".", 1)
+            index, rest = key[len("embedding.") :].split(".", 1)
             key = f"embedding.{int(index) - 1}.{rest}"
         shifted[key] = tensor
     old = {k: v for k, v in checkpoint.items() if k != "pooling"}
@@ -205,6 +205,7 @@ def test_a_model_trained_before_pooling_choices_still_loads_and_gives_the_same_v
     assert not any(key.startswith("embedding.") and key.endswith(".mean") for key in loaded.model.state_dict())
     image = Path(samples[0].image).read_bytes()
     np.testing.assert_allclose(
-        Extractor.from_checkpoint(old).embed_bytes([image]), Extractor.from_checkpoint(checkpoint).embed_bytes([image]),
+        Extractor.from_checkpoint(old).embed_bytes([image]),
+        Extractor.from_checkpoint(checkpoint).embed_bytes([image]),
         atol=1e-5,
     )

@@ -14,11 +14,17 @@ pytestmark = pytest.mark.django_db
 
 def test_a_work_passes_derivatives_features_objects_faces_and_placement_in_that_order_with_ml_work_on_the_gpu_queue():
     assert [(s.name, s.queue) for s in stages.STAGES] == [
-        ("derivatives", "default"), ("features", "gpu"), ("objects", "gpu"), ("faces", "gpu"), ("map", "gpu"),
+        ("derivatives", "default"),
+        ("features", "gpu"),
+        ("objects", "gpu"),
+        ("faces", "gpu"),
+        ("map", "gpu"),
     ]
 
 
-def test_with_ml_on_the_derivatives_hand_the_work_to_the_gpu_task_and_only_the_last_stage_marks_it_done(settings, monkeypatch):
+def test_with_ml_on_the_derivatives_hand_the_work_to_the_gpu_task_and_only_the_last_stage_marks_it_done(
+    settings, monkeypatch
+):
     settings.ML_ENABLED = True
     sent: list[int] = []
     monkeypatch.setattr(analyse_artwork, "delay", lambda pk: sent.append(pk))

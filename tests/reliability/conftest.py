@@ -39,10 +39,31 @@ class Workers:
         log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-P", "prefork",
-                "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                queue,
+                "-c",
+                "1",
+                "-P",
+                "prefork",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
             ],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         proc.log_file = log  # type: ignore[attr-defined]
         self.procs.append(proc)
@@ -129,7 +150,9 @@ def workers(worker_env: dict[str, str], broker, tmp_path: Path) -> Iterator[Work
         pool.stop_all()
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.02, what: str = "condition", workers: Workers | None = None):
+def wait_for(
+    predicate, *, timeout: float, interval: float = 0.02, what: str = "condition", workers: Workers | None = None
+):
     """Polls until ``predicate()`` is truthy; a bounded wait, so a hung worker fails the test instead of CI."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

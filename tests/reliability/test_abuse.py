@@ -70,7 +70,7 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale_and_only_a_small_jpeg_reaches_
     decoded_sizes: list[tuple[int, int]] = []
     original_load = ImageFile.ImageFile.load
 
-    def spy_load(self):  # noqa: ANN001, ANN202
+    def spy_load(self):
         decoded_sizes.append(self.size)
         return original_load(self)
 
@@ -118,7 +118,7 @@ def test_concurrent_photo_decodes_never_exceed_the_slots(settings, monkeypatch):
     running, peak, lock = [0], [0], threading.Lock()
     original = photos._reduce
 
-    def slow_reduce(data, name):  # noqa: ANN001, ANN202
+    def slow_reduce(data, name):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
@@ -170,15 +170,22 @@ def writer(api_client):
     ("path", "declared", "content_type", "limit"),
     [
         pytest.param(
-            "/api/v1/artworks/UP.1/image/", 300_000_000, "multipart/form-data; boundary=xyz", "52.5 MB",
+            "/api/v1/artworks/UP.1/image/",
+            300_000_000,
+            "multipart/form-data; boundary=xyz",
+            "52.5 MB",
             id="300-MB-image-upload",
         ),
         pytest.param("/api/v1/maps/all/works/", 49_500_000, "application/json", "2.6 MB", id="49-MB-map-export"),
-        pytest.param("/api/v1/search/image/", 40_000_000, "multipart/form-data; boundary=xyz", "15.8 MB", id="search-photo"),
+        pytest.param(
+            "/api/v1/search/image/", 40_000_000, "multipart/form-data; boundary=xyz", "15.8 MB", id="search-photo"
+        ),
         pytest.param("/list/", 10_000_000, "application/x-www-form-urlencoded", "2.6 MB", id="html-page"),
     ],
 )
-def test_a_body_above_its_endpoints_limit_is_refused_with_a_413_before_it_is_read(writer, path, declared, content_type, limit):
+def test_a_body_above_its_endpoints_limit_is_refused_with_a_413_before_it_is_read(
+    writer, path, declared, content_type, limit
+):
     ArtworkFactory(accession_number="UP.1")
     body = UnreadableBody()
 
@@ -202,6 +209,7 @@ def test_an_export_of_200000_ids_still_fits_the_body_limit(writer, settings):
 
 
 # --- Queued photos: a claim check that expires with the request -----------------------------------
+
 
 @pytest.fixture
 def broker_without_worker(settings) -> Iterator[redis_lib.Redis]:
@@ -233,7 +241,7 @@ def broker_without_worker(settings) -> Iterator[redis_lib.Redis]:
         client.close()
 
 
-def _drop_connections(app) -> None:  # noqa: ANN001
+def _drop_connections(app) -> None:
     """Celery caches its broker pool, producers and result backend: dropped so the new URLs are used.
 
     Not closed: kombu's process-wide pool registry hands the same pools out again for the same URL.
@@ -341,4 +349,3 @@ def test_search_by_photo_has_its_own_narrow_limit(api_client, settings, path):
         assert api_client.post(path, {"image": upload(b"not an image")}, format="multipart").status_code == 400
     response = api_client.post(path, {"image": upload(b"not an image")}, format="multipart")
     assert response.status_code == 429 and "Retry-After" in response
-

@@ -92,8 +92,16 @@ def collection(db, s3_storage, monkeypatch):
     work = synthetic.works[0]
     for pk, index in zip(FACE_IDS, range(2), strict=True):
         Face.objects.create(
-            pk=pk, artwork=work, model_version="dlib-test", index=index, score=1.0, x0=0.1 + index / 2, y0=0.1,
-            x1=0.4 + index / 2, y1=0.5, descriptor=np.full(128, index, dtype="<f4").tobytes(),
+            pk=pk,
+            artwork=work,
+            model_version="dlib-test",
+            index=index,
+            score=1.0,
+            x0=0.1 + index / 2,
+            y0=0.1,
+            x1=0.4 + index / 2,
+            y1=0.5,
+            descriptor=np.full(128, index, dtype="<f4").tobytes(),
         )
     Detection.objects.create(
         artwork=work, detector_version="tv-1", label="horse", score=0.9, x0=0.1, y0=0.2, x1=0.5, y1=0.9, trusted=True
@@ -147,7 +155,9 @@ def call_and_validate(case: Any, headers: dict[str, str] | None = None) -> Any:
 
     savepoint = transaction.savepoint()
     try:
-        return case.call_and_validate(headers={"Accept-Encoding": "identity", **(headers or {})}, checks=CHECKS, excluded_checks=[])
+        return case.call_and_validate(
+            headers={"Accept-Encoding": "identity", **(headers or {})}, checks=CHECKS, excluded_checks=[]
+        )
     finally:
         transaction.savepoint_rollback(savepoint)
 

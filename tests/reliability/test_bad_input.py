@@ -122,7 +122,9 @@ def test_a_url_that_drips_forever_is_given_up_after_the_fetch_time_limit(drippin
     settings.IMAGE_FETCH_TIMEOUT = 1.5
     started = time.monotonic()
 
-    with pytest.raises(sources.SourceError, match=r"image URL .*/slow.jpg could not be fetched: refused by policy or not reachable"):
+    with pytest.raises(
+        sources.SourceError, match=r"image URL .*/slow.jpg could not be fetched: refused by policy or not reachable"
+    ):
         sources.fetch_url(dripping_server)
 
     assert time.monotonic() - started < 5
@@ -160,7 +162,9 @@ def writer(api_client):
 def test_an_upload_above_the_size_cap_is_a_413_naming_the_limit_and_stores_nothing(writer, settings):
     work = ArtworkFactory(accession_number="UP.1")
     settings.IMAGE_MAX_UPLOAD_BYTES = 2000
-    upload = SimpleUploadedFile("big.png", image_bytes("PNG", size=(300, 300), compress_level=0), content_type="image/png")
+    upload = SimpleUploadedFile(
+        "big.png", image_bytes("PNG", size=(300, 300), compress_level=0), content_type="image/png"
+    )
 
     response = writer.post(f"/api/v1/artworks/{work.accession_number}/image/", {"image": upload}, format="multipart")
 
@@ -254,7 +258,8 @@ def test_a_read_token_cannot_upload_or_edit(api_client):
     patch = api_client.patch(f"/api/v1/artworks/{work.accession_number}/", {"title": "Changed"}, format="json")
     upload = api_client.post(
         f"/api/v1/artworks/{work.accession_number}/image/",
-        {"image": SimpleUploadedFile("a.jpg", image_bytes("JPEG"), content_type="image/jpeg")}, format="multipart",
+        {"image": SimpleUploadedFile("a.jpg", image_bytes("JPEG"), content_type="image/jpeg")},
+        format="multipart",
     )
 
     assert (patch.status_code, upload.status_code) == (403, 403)

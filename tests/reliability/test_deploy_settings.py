@@ -32,8 +32,12 @@ def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """A fresh process with only these variables, as a container gets them (no DJANGO_DEBUG, no test settings)."""
     base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env={**base, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -117,7 +121,9 @@ def test_behind_a_proxy_the_trusted_proxy_count_defaults_to_one(tmp_path):
     env = production(tmp_path, DJANGO_BEHIND_PROXY="true")
     del env["DJANGO_NUM_PROXIES"]
 
-    result = run_manage(env, "shell", "-c", "from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])")
+    result = run_manage(
+        env, "shell", "-c", "from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1"

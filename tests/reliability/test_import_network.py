@@ -35,7 +35,7 @@ class Recorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 recorder.requests.append((self.path, self.headers.get("Host", "")))
                 status, headers, body = recorder.routes.get(self.path, (404, {}, b"not here"))
                 self.send_response(status)
@@ -151,9 +151,7 @@ def test_a_loopback_server_gets_no_request_unless_its_network_is_allowed(recorde
     assert sources.fetch_url(f"{server.base}/a.jpg") == b"bytes"
 
 
-def test_a_redirect_from_an_allowed_server_to_loopback_is_refused_and_the_target_is_never_asked(
-    recorder, settings
-):
+def test_a_redirect_from_an_allowed_server_to_loopback_is_refused_and_the_target_is_never_asked(recorder, settings):
     # 127.0.0.1 plays an allowed (intranet or public) server; 127.0.0.2 plays the Redis or metadata
     # service behind it, on loopback, which nobody allowed.
     settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
@@ -221,10 +219,14 @@ def tls_recorder(recorder, tmp_path, monkeypatch) -> Recorder:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -232,7 +234,9 @@ def tls_recorder(recorder, tmp_path, monkeypatch) -> Recorder:
     )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     server = recorder("127.0.0.1")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -241,9 +245,7 @@ def tls_recorder(recorder, tmp_path, monkeypatch) -> Recorder:
     return server
 
 
-def test_an_https_url_is_verified_against_its_host_name_while_connecting_to_the_checked_address(
-    tls_recorder, settings
-):
+def test_an_https_url_is_verified_against_its_host_name_while_connecting_to_the_checked_address(tls_recorder, settings):
     settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
     tls_recorder.routes["/a.jpg"] = (200, {}, b"over tls")
 
@@ -258,9 +260,7 @@ def test_an_https_url_is_verified_against_its_host_name_while_connecting_to_the_
 # --- The error text is not a port scanner --------------------------------------------------------
 
 
-def test_closed_open_silent_and_forbidden_ports_all_read_the_same(
-    closed_port_url, raw_listener, settings
-):
+def test_closed_open_silent_and_forbidden_ports_all_read_the_same(closed_port_url, raw_listener, settings):
     settings.IMAGE_FETCH_TIMEOUT = 1.0
     settings.IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     cases = {

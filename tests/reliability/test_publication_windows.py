@@ -27,7 +27,9 @@ def writer(api_client):
 
 
 def _answer(response) -> tuple[int, str]:
-    return response.status_code, response.content.decode().replace("HIDDEN.1", "#").replace("SHOWN.1", "#").replace("FREE.1", "#")
+    return response.status_code, response.content.decode().replace("HIDDEN.1", "#").replace("SHOWN.1", "#").replace(
+        "FREE.1", "#"
+    )
 
 
 def test_creating_a_work_with_the_number_of_one_the_token_cannot_read_answers_as_for_a_readable_one(writer):
@@ -73,13 +75,19 @@ def test_a_work_created_between_the_check_and_the_save_is_refused_not_overwritte
         pytest.param("delete", "", None, None, id="delete"),
     ],
 )
-def test_every_write_to_a_work_the_token_cannot_read_answers_as_for_one_that_does_not_exist(writer, method, suffix, body, fmt):
+def test_every_write_to_a_work_the_token_cannot_read_answers_as_for_one_that_does_not_exist(
+    writer, method, suffix, body, fmt
+):
     ArtworkFactory(accession_number="HIDDEN.1", title="Secret sketch", published=False)
 
     def send(number: str):
         data = {k: (v.format(n=number) if isinstance(v, str) else v) for k, v in (body or {}).items()}
         kwargs = {"format": fmt} if fmt else {}
-        return getattr(writer, method)(f"{LIST}{number}/{suffix}", data, **kwargs) if body is not None else getattr(writer, method)(f"{LIST}{number}/{suffix}")
+        return (
+            getattr(writer, method)(f"{LIST}{number}/{suffix}", data, **kwargs)
+            if body is not None
+            else getattr(writer, method)(f"{LIST}{number}/{suffix}")
+        )
 
     hidden, missing = send("HIDDEN.1"), send("FREE.1")
 
@@ -116,7 +124,10 @@ class Collection:
     def add_work(self, vector: np.ndarray, **fields) -> Artwork:
         work = ArtworkFactory(image=self.image, **fields)
         Embedding.objects.create(
-            artwork=work, feature_model=self.feature_model, image_sha256=self.image.sha256, vector=Embedding.pack(vector)
+            artwork=work,
+            feature_model=self.feature_model,
+            image_sha256=self.image.sha256,
+            vector=Embedding.pack(vector),
         )
         return work
 
@@ -125,7 +136,9 @@ class Collection:
 def collection(db) -> Collection:
     from collection import images
 
-    feature_model = FeatureModel.objects.create(version="test:pretrained:0001", backbone="test", kind="pretrained", dim=16)
+    feature_model = FeatureModel.objects.create(
+        version="test:pretrained:0001", backbone="test", kind="pretrained", dim=16
+    )
     feature_model.activate()
     image = images.ingest(make_jpeg(), name="shared.jpg")
     X, _ = clustered_embeddings(n=60, dim=16, n_clusters=3, seed=5)
@@ -310,7 +323,9 @@ def test_a_cluster_is_never_named_after_an_artist_whose_works_are_all_unpublishe
     assert curator_client.get("/api/v1/maps/all/").json()["build"]["n_points"] == len(hidden) + len(shown)
 
 
-def test_publishing_the_works_again_brings_their_clusters_name_back(two_painters, api_client, django_capture_on_commit_callbacks):
+def test_publishing_the_works_again_brings_their_clusters_name_back(
+    two_painters, api_client, django_capture_on_commit_callbacks
+):
     hidden, shown, build = two_painters
     unpublish(hidden, django_capture_on_commit_callbacks)
 
@@ -322,7 +337,9 @@ def test_publishing_the_works_again_brings_their_clusters_name_back(two_painters
     assert body["build"]["n_points"] == len(hidden) + len(shown)
 
 
-def test_the_fit_metrics_visitors_get_carry_no_count_of_unpublished_works(two_painters, api_client, django_capture_on_commit_callbacks):
+def test_the_fit_metrics_visitors_get_carry_no_count_of_unpublished_works(
+    two_painters, api_client, django_capture_on_commit_callbacks
+):
     hidden, shown, build = two_painters
     MapBuild.objects.filter(pk=build.pk).update(
         metrics={"layout": "parametric", "parametric": {"trustworthiness": 0.9, "n_points": 60.0, "n_evaluated": 60.0}}
@@ -345,7 +362,9 @@ def test_an_unpublish_sent_while_a_build_is_switching_waits_for_the_switch_then_
     from tests.factories import artwork_with_image, image_bytes
 
     works = [
-        artwork_with_image(image_bytes("PNG", size=(40, 30), colour=(60 * i, 90, 200 - 60 * i)), accession_number=f"LOCK.{i}")
+        artwork_with_image(
+            image_bytes("PNG", size=(40, 30), colour=(60 * i, 90, 200 - 60 * i)), accession_number=f"LOCK.{i}"
+        )
         for i in range(3)
     ]
     victim = works[1]

@@ -61,7 +61,8 @@ def test_only_the_webgl_pages_may_compile_script_and_only_the_api_docs_may_inlin
     by_url = {url: directives(client.get(url)) for url in site_pages(synthetic)}
 
     assert {url for url, p in by_url.items() if "'unsafe-eval'" in p["script-src"]} == {
-        "/", f"/works/{work.accession_number}/"
+        "/",
+        f"/works/{work.accession_number}/",
     }
     assert {url for url, p in by_url.items() if "'unsafe-inline'" in p["style-src"]} == {"/api/docs/"}
 

@@ -63,9 +63,7 @@ def assert_done_with_jpeg_derivatives(work: Artwork) -> None:
     assert all(key.endswith(".jpg") and storage.exists("public", key) for key in work.image.derivatives.values())
 
 
-def test_when_object_storage_is_briefly_away_the_work_waits_retries_and_finishes(
-    workers, jpeg_work, s3_endpoint
-):
+def test_when_object_storage_is_briefly_away_the_work_waits_retries_and_finishes(workers, jpeg_work, s3_endpoint):
     endpoint = urlparse(s3_endpoint)
     relay = Outage(endpoint.hostname, endpoint.port)
     workers.env["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{relay.port}"
@@ -75,7 +73,9 @@ def test_when_object_storage_is_briefly_away_the_work_waits_retries_and_finishes
         workers.start()
         send_processing(jpeg_work.pk)
 
-        wait_for(lambda: retried(workers), timeout=120, interval=0.2, what="the worker to schedule a retry", workers=workers)
+        wait_for(
+            lambda: retried(workers), timeout=120, interval=0.2, what="the worker to schedule a retry", workers=workers
+        )
 
         def waiting_with_reason() -> bool:
             work = Artwork.objects.get(pk=jpeg_work.pk)
@@ -85,13 +85,18 @@ def test_when_object_storage_is_briefly_away_the_work_waits_retries_and_finishes
 
         # Curators see why it waits, and that it is not a failure. Polled: between retries the work is
         # queued with the reason, while a retry runs it is briefly "running" again.
-        wait_for(waiting_with_reason, timeout=120, interval=0.01, what="the work to wait with the reason", workers=workers)
+        wait_for(
+            waiting_with_reason, timeout=120, interval=0.01, what="the work to wait with the reason", workers=workers
+        )
         assert Artwork.objects.get(pk=jpeg_work.pk).processing_status != ProcessingStatus.FAILED
 
         relay.up()  # storage is back
         wait_for(
             lambda: Artwork.objects.get(pk=jpeg_work.pk).processing_status == ProcessingStatus.DONE,
-            timeout=120, interval=0.2, what="the retried task to finish", workers=workers,
+            timeout=120,
+            interval=0.2,
+            what="the retried task to finish",
+            workers=workers,
         )
     finally:
         relay.down()
@@ -103,21 +108,24 @@ def test_when_the_database_is_briefly_away_the_task_is_retried_and_the_work_fini
 
     db = connection.settings_dict
     relay = Outage(db["HOST"], int(db["PORT"]))
-    workers.env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@127.0.0.1:{relay.port}/{db['NAME']}"
-    )
+    workers.env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@127.0.0.1:{relay.port}/{db['NAME']}"
     workers.env["DATABASE_CONN_MAX_AGE"] = "0"
     try:
         workers.start()  # the database is away from the start
         send_processing(jpeg_work.pk)
-        wait_for(lambda: retried(workers), timeout=120, interval=0.2, what="the worker to schedule a retry", workers=workers)
+        wait_for(
+            lambda: retried(workers), timeout=120, interval=0.2, what="the worker to schedule a retry", workers=workers
+        )
         assert "OperationalError" in workers.log()
         assert Artwork.objects.get(pk=jpeg_work.pk).processing_status != ProcessingStatus.DONE
 
         relay.up()
         wait_for(
             lambda: Artwork.objects.get(pk=jpeg_work.pk).processing_status == ProcessingStatus.DONE,
-            timeout=120, interval=0.2, what="the retried task to finish", workers=workers,
+            timeout=120,
+            interval=0.2,
+            what="the retried task to finish",
+            workers=workers,
         )
     finally:
         relay.down()
@@ -131,7 +139,10 @@ def test_a_permanent_error_is_not_retried_and_the_work_shows_the_reason(workers,
 
     wait_for(
         lambda: Artwork.objects.get(pk=jpeg_work.pk).processing_status == ProcessingStatus.FAILED,
-        timeout=120, interval=0.2, what="the task to fail", workers=workers,
+        timeout=120,
+        interval=0.2,
+        what="the task to fail",
+        workers=workers,
     )
     jpeg_work.refresh_from_db()
     assert jpeg_work.processing_stage == "derivatives"
@@ -145,14 +156,21 @@ def test_a_permanent_error_is_not_retried_and_the_work_shows_the_reason(workers,
     assert b"not a recognisable image" in page.content
 
 
-def test_when_storage_stays_away_the_work_is_finally_marked_failed_with_the_reason(jpeg_work, settings, closed_port_url):
+def test_when_storage_stays_away_the_work_is_finally_marked_failed_with_the_reason(
+    jpeg_work, settings, closed_port_url
+):
     """In-process (eager) retries run back to back; after the last one the work is failed, not left queued."""
     from config.storage_settings import s3_storages
 
     settings.IMAGE_DERIVATIVE_FORMAT = "jpeg"
     settings.STORAGES = s3_storages(
-        bucket=settings.S3_BUCKET, endpoint_url=closed_port_url, region="us-east-1", access_key="testing",
-        secret_key="testing", public_url=None, signed_seconds=600,
+        bucket=settings.S3_BUCKET,
+        endpoint_url=closed_port_url,
+        region="us-east-1",
+        access_key="testing",
+        secret_key="testing",
+        public_url=None,
+        signed_seconds=600,
         static_backend="django.contrib.staticfiles.storage.StaticFilesStorage",
     )
 
@@ -161,4 +179,6 @@ def test_when_storage_stays_away_the_work_is_finally_marked_failed_with_the_reas
     assert result.get() == "failed"
     jpeg_work.refresh_from_db()
     assert jpeg_work.processing_status == ProcessingStatus.FAILED
-    assert jpeg_work.processing_error.startswith(f"gave up after {process_artwork.max_retries} retries: StorageUnavailable")
+    assert jpeg_work.processing_error.startswith(
+        f"gave up after {process_artwork.max_retries} retries: StorageUnavailable"
+    )

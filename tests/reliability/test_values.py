@@ -178,9 +178,18 @@ def test_an_old_row_whose_accession_no_url_can_carry_leaves_every_list_working(a
 @pytest.mark.parametrize(
     "url",
     [
-        "/?q=%00", "/list/?q=a%00b", "/works/%00/", "/works/1986%00/23/", "/api/v1/artworks/%00/",
-        "/api/v1/artworks/?q=%00", "/api/v1/artworks/?artist=%00", "/api/v1/maps/%00/", "/api/v1/faces/?artwork=%00",
-        "/api/v1/objects/?q=%00", "/api/v1/decades/?map=%00", "/files/private/%00",
+        "/?q=%00",
+        "/list/?q=a%00b",
+        "/works/%00/",
+        "/works/1986%00/23/",
+        "/api/v1/artworks/%00/",
+        "/api/v1/artworks/?q=%00",
+        "/api/v1/artworks/?artist=%00",
+        "/api/v1/maps/%00/",
+        "/api/v1/faces/?artwork=%00",
+        "/api/v1/objects/?q=%00",
+        "/api/v1/decades/?map=%00",
+        "/files/private/%00",
     ],
 )
 def test_a_nul_byte_in_a_path_or_query_is_a_400(lenient_client, url):
@@ -216,8 +225,15 @@ def test_ids_beyond_what_sqlite_stores_never_reach_a_query():
             parse_id(raw)
 
 
-@pytest.mark.parametrize("url", ["/api/v1/faces/99999999999999999999/", "/api/v1/faces/99999999999999999999/similar/",
-                                 "/api/v1/decades/99999999999999999999/?map=all", "/api/v1/artworks/?decade=1e30"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/faces/99999999999999999999/",
+        "/api/v1/faces/99999999999999999999/similar/",
+        "/api/v1/decades/99999999999999999999/?map=all",
+        "/api/v1/artworks/?decade=1e30",
+    ],
+)
 def test_an_id_of_twenty_digits_elsewhere_is_a_404_or_empty(api_client, url):
     live_map([ArtworkFactory()])
 
@@ -243,21 +259,31 @@ def test_the_api_stores_titles_artists_media_and_motifs_without_control_or_bidi_
     response = writer.post(
         LIST,
         {
-            "accession_number": "2024.7", "title": "Night\x1b[31m watch\u202e", "artist": "Rembrandt\x07 (Dutch, 1606–1669)",
-            "medium": "Oil\x9b on\u2066 canvas", "motifs": ["guard\x1b"], "styles": ["Baroque\u202d"],
+            "accession_number": "2024.7",
+            "title": "Night\x1b[31m watch\u202e",
+            "artist": "Rembrandt\x07 (Dutch, 1606–1669)",
+            "medium": "Oil\x9b on\u2066 canvas",
+            "motifs": ["guard\x1b"],
+            "styles": ["Baroque\u202d"],
         },
         format="json",
     )
 
     assert response.status_code == 201, response.content
     work = Artwork.objects.get(accession_number="2024.7")
-    assert (work.title, work.artist_display, work.medium) == ("Night[31m watch", "Rembrandt (Dutch, 1606–1669)", "Oil on canvas")
+    assert (work.title, work.artist_display, work.medium) == (
+        "Night[31m watch",
+        "Rembrandt (Dutch, 1606–1669)",
+        "Oil on canvas",
+    )
     assert work.motifs == ["guard"] and work.styles == ["Baroque"]
     assert Artist.objects.get().name == "Rembrandt"
 
 
 def test_an_import_stores_text_without_control_or_bidi_characters(tmp_path):
-    result = import_csv(tmp_path, 'I.1,"Bell\x07 tower\u202e",Painter\x1b (French),Oil\u2067 on canvas,bell\x07|tower\n')
+    result = import_csv(
+        tmp_path, 'I.1,"Bell\x07 tower\u202e",Painter\x1b (French),Oil\u2067 on canvas,bell\x07|tower\n'
+    )
 
     assert result.created == 1, result.errors
     work = Artwork.objects.get()
@@ -299,15 +325,19 @@ def is_number(text: str) -> bool:
 
 
 @pytest.mark.parametrize("delimiter", [",", ";"])
-def test_no_exported_cell_starts_a_formula_whether_the_spreadsheet_splits_on_commas_or_semicolons(api_client, delimiter):
+def test_no_exported_cell_starts_a_formula_whether_the_spreadsheet_splits_on_commas_or_semicolons(
+    api_client, delimiter
+):
     works = [
         ArtworkFactory(medium="Oil;+1+1", title='x;=HYPERLINK("http://evil")', artist_display="a, @SUM(1)"),
-        ArtworkFactory(accession_number="A;=1+1,-2", title='q;"=cmd|\' /C calc\'!A0"', medium="-2+3"),
+        ArtworkFactory(accession_number="A;=1+1,-2", title="q;\"=cmd|' /C calc'!A0\"", medium="-2+3"),
         ArtworkFactory(title="Bell\x07 ringer\u202e", artist_display="Esc\x1b[2J", medium="ink,\t=1"),
     ]
     live_map(works)
 
-    response = api_client.post("/api/v1/maps/all/works/", {"ids": [w.pk for w in works], "format": "csv"}, format="json")
+    response = api_client.post(
+        "/api/v1/maps/all/works/", {"ids": [w.pk for w in works], "format": "csv"}, format="json"
+    )
 
     assert response.status_code == 200
     text = response.content.decode()

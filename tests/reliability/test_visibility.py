@@ -7,7 +7,6 @@ built and unpublished afterwards by a curator, the hardest case: everything deri
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import requests
@@ -16,9 +15,9 @@ from django.urls import reverse
 from collection import storage
 from collection.models import Artwork
 from collection.services import set_published
+from core.stamp import bump_stamp
 from embeddings import atlas
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
-from core.stamp import bump_stamp
 from mlserver.models import Embedding, FeatureModel
 from tests.factories import artwork_with_image, image_bytes
 
@@ -26,7 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 class World:
-    def __init__(self, shown: Artwork, hidden: Artwork, others: list[Artwork], build: MapBuild, hidden_urls: dict) -> None:
+    def __init__(
+        self, shown: Artwork, hidden: Artwork, others: list[Artwork], build: MapBuild, hidden_urls: dict
+    ) -> None:
         self.shown, self.hidden, self.others, self.build, self.hidden_urls = shown, hidden, others, build, hidden_urls
 
 
@@ -39,10 +40,16 @@ def world(db, django_capture_on_commit_callbacks, settings) -> World:
     for i, vector in enumerate([[1, 0, 0, 0], [0.95, 0.05, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]):
         work = artwork_with_image(
             image_bytes("PNG", size=(60, 40), colour=(40 * i, 200 - 40 * i, 90)),
-            accession_number=f"VIS.{i}", title=f"Study {i}", decade=1880, year_start=1881, year_end=1881,
+            accession_number=f"VIS.{i}",
+            title=f"Study {i}",
+            decade=1880,
+            year_start=1881,
+            year_end=1881,
         )
         Embedding.objects.create(
-            artwork=work, feature_model=feature_model, image_sha256=work.image.sha256,
+            artwork=work,
+            feature_model=feature_model,
+            image_sha256=work.image.sha256,
             vector=Embedding.pack(np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)),
         )
         works.append(work)
@@ -53,8 +60,10 @@ def world(db, django_capture_on_commit_callbacks, settings) -> World:
         [MapPoint(build=build, artwork=w, x=0.1 * i, y=-0.1 * i, cluster=0) for i, w in enumerate(works)]
     )
     DecadeWork.objects.bulk_create(
-        [DecadeWork(build=build, decade=1880, decade_count=4, kind="typical", rank=r, artwork=w, distance=0.1 * r)
-         for r, w in enumerate(works)]
+        [
+            DecadeWork(build=build, decade=1880, decade_count=4, kind="typical", rank=r, artwork=w, distance=0.1 * r)
+            for r, w in enumerate(works)
+        ]
     )
     atlas.build_atlases(build)
     map_obj.go_live(build)

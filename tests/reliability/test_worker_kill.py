@@ -86,7 +86,12 @@ def test_a_killed_pool_process_has_its_task_redelivered_and_the_work_finishes_on
     worker = workers.start()
     send_processing(work.pk)
 
-    wait_for(lambda: running_derivatives(work.pk), timeout=90, what="the worker to start the derivatives stage", workers=workers)
+    wait_for(
+        lambda: running_derivatives(work.pk),
+        timeout=90,
+        what="the worker to start the derivatives stage",
+        workers=workers,
+    )
     children = workers.pool_children(worker)
     assert len(children) == 1
     os.kill(children[0], signal.SIGKILL)  # the out-of-memory killer takes the process doing the work
@@ -107,7 +112,12 @@ def test_a_worker_killed_outright_leaves_its_task_to_a_fresh_worker_which_finish
     first = workers.start()
     send_processing(work.pk)
 
-    wait_for(lambda: running_derivatives(work.pk), timeout=90, what="the worker to start the derivatives stage", workers=workers)
+    wait_for(
+        lambda: running_derivatives(work.pk),
+        timeout=90,
+        what="the worker to start the derivatives stage",
+        workers=workers,
+    )
     killed_at = time.monotonic()
     workers.kill_all(first)  # the main process and its pool, as when a machine is lost
     assert broker.hlen("unacked") == 1, "the message is held, unacknowledged, not lost"
@@ -117,7 +127,9 @@ def test_a_worker_killed_outright_leaves_its_task_to_a_fresh_worker_which_finish
     # Redis hands the message out again once the visibility timeout has passed.
     time.sleep(max(0.0, VISIBILITY_TIMEOUT + 0.5 - (time.monotonic() - killed_at)))
     workers.start()
-    wait_for(lambda: done(work.pk), timeout=120, interval=0.2, what="the fresh worker to finish the task", workers=workers)
+    wait_for(
+        lambda: done(work.pk), timeout=120, interval=0.2, what="the fresh worker to finish the task", workers=workers
+    )
     task_id = workers.log(0).split("Task pipeline.tasks.process_artwork[")[1].split("]")[0]
     assert f"Task pipeline.tasks.process_artwork[{task_id}] received" in workers.log(1), workers.all_logs()
     assert_finished_once(work, broker)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("sources", nargs="*", help=f"Files or URLs (default: the demo collection, {DEMO_CSV}).")
-        parser.add_argument("--images", type=Path, help="Folder relative image paths are read from (default: the file's folder).")
         parser.add_argument(
-            "--map", action="append", default=[], metavar="COLUMN=FIELD",
+            "--images", type=Path, help="Folder relative image paths are read from (default: the file's folder)."
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
             help="Map a file column to a field, e.g. --map 'Objekt nr=accession_number'. Repeatable.",
         )
         parser.add_argument("--encoding", help="Text encoding of the file (default UTF-8).")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
         parser.add_argument(
-            "--overwrite-edits", action="store_true",
+            "--overwrite-edits",
+            action="store_true",
             help="Take the file's values even where a curator changed the work since the last import "
             "(by default those edits are kept and reported as conflicts).",
         )
@@ -45,7 +52,7 @@ class Command(BaseCommand):
             mapping[column.strip()] = target.strip()
         bars: list[tqdm] = []
 
-        def progress_factory(source: Source):
+        def progress_factory(source: Source) -> Callable[[int, int], None] | None:
             if options["no_progress"]:
                 return None
             bar = tqdm(total=len(source.records), desc=Path(source.name).name[:30], unit="work", file=self.stderr._out)
@@ -61,8 +68,12 @@ class Command(BaseCommand):
 
         try:
             result = import_collection(
-                refs, image_dir=options["images"], mapping=mapping, encoding=options["encoding"],
-                progress_factory=progress_factory, overwrite_edits=options["overwrite_edits"],
+                refs,
+                image_dir=options["images"],
+                mapping=mapping,
+                encoding=options["encoding"],
+                progress_factory=progress_factory,
+                overwrite_edits=options["overwrite_edits"],
             )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None

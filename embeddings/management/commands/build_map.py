@@ -11,7 +11,6 @@ from collection.models import Classification
 from embeddings.maps import MapBuildError, build_map
 from embeddings.models import Map
 
-
 # The default maps ./run demo builds: every work, and the faces found in them.
 DEFAULT_TITLES = {"all": "All works", "faces": "Faces"}
 
@@ -26,15 +25,24 @@ class Command(BaseCommand):
             'a classification name (e.g. "painting") covers that one.',
         )
         parser.add_argument("--title", help="Title for a new map.")
-        parser.add_argument("--classification", choices=Classification.values, help="Only works of this classification.")
+        parser.add_argument(
+            "--classification", choices=Classification.values, help="Only works of this classification."
+        )
         parser.add_argument("--perplexity", type=float)
         parser.add_argument("--seed", type=int)
-        parser.add_argument("--if-missing", action="store_true", help="Do nothing when the map already has a live build.")
         parser.add_argument(
-            "--if-enough", action="store_true",
+            "--if-missing", action="store_true", help="Do nothing when the map already has a live build."
+        )
+        parser.add_argument(
+            "--if-enough",
+            action="store_true",
             help="Do nothing (and succeed) when the map has too few works or faces to build yet.",
         )
-        parser.add_argument("--subject", choices=Map.Subject.values, help='What the points of a new map are (default: "faces" for the slug faces, else artworks).')
+        parser.add_argument(
+            "--subject",
+            choices=Map.Subject.values,
+            help='What the points of a new map are (default: "faces" for the slug faces, else artworks).',
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         slug = options["slug"]
@@ -71,7 +79,9 @@ class Command(BaseCommand):
         finally:
             bar.close()
         m = build.layout_metrics
-        self.stdout.write(self.style.SUCCESS(
-            f"Map {slug} v{build.version} is live: {build.n_points} {'faces' if map_obj.subject == Map.Subject.FACES else 'works'}, "
-            f"trustworthiness {m.get('trustworthiness', float('nan')):.3f}, kNN recall@10 {m.get('knn_recall', float('nan')):.3f}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Map {slug} v{build.version} is live: {build.n_points} {'faces' if map_obj.subject == Map.Subject.FACES else 'works'}, "
+                f"trustworthiness {m.get('trustworthiness', float('nan')):.3f}, kNN recall@10 {m.get('knn_recall', float('nan')):.3f}."
+            )
+        )

@@ -21,7 +21,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--queue", action="store_true", help="Send one task per work to the gpu worker instead of working here.")
+        parser.add_argument(
+            "--queue", action="store_true", help="Send one task per work to the gpu worker instead of working here."
+        )
         parser.add_argument("--limit", type=int, default=0, help="At most this many works (0: all).")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -55,4 +57,3 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"artwork {work.pk} ({work.accession_number}): {type(exc).__name__}: {exc}")
         self.stdout.write(self.style.SUCCESS(f"{found} faces in {len(chosen) - failed} works; {failed} failed"))
-

@@ -22,11 +22,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
-            "--missing", action="store_true",
+            "--missing",
+            action="store_true",
             help="Only works not yet analysed with the current detector and image (the default).",
         )
         which.add_argument(
-            "--all", action="store_true",
+            "--all",
+            action="store_true",
             help="Every work, re-detecting even current ones (e.g. after changing DETECTION_SCORE_THRESHOLD).",
         )
         parser.add_argument("--queue", action="store_true", help="Enqueue one task per work on the gpu queue instead.")
@@ -46,7 +48,9 @@ class Command(BaseCommand):
         except DetectorUnavailable as exc:
             raise CommandError(f"object detection is unavailable: {exc.reason}") from None
         if not detector.trusted:
-            self.stderr.write(self.style.WARNING(f"{detector.version}: random weights, detections are stored untrusted"))
+            self.stderr.write(
+                self.style.WARNING(f"{detector.version}: random weights, detections are stored untrusted")
+            )
         if not force:
             works = works.filter(~_analysed(version=detector.version))
         chosen = list(works)
@@ -54,7 +58,9 @@ class Command(BaseCommand):
         for work in tqdm(chosen, desc="objects", unit="work", file=self.stderr._out):
             run = objects.detect_artwork(work, detector, force=force)
             found += run.found if run else 0
-        self.stdout.write(self.style.SUCCESS(f"Detected {found} objects in {len(chosen)} works with {detector.version}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Detected {found} objects in {len(chosen)} works with {detector.version}.")
+        )
 
     def _queue(self, works: QuerySet[Artwork], force: bool) -> None:
         from django.db import transaction

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--labelled", help="A labelled image set: folder per class, or CSV with image,style,motifs.")
+        parser.add_argument(
+            "--labelled", help="A labelled image set: folder per class, or CSV with image,style,motifs."
+        )
         parser.add_argument(
             "--path",
             choices=("auto", "cpu", "gpu"),
