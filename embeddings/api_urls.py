@@ -7,7 +7,8 @@ from django.urls import path, re_path
 
 from collection.api.urls import StageRouter
 from collection.values import ACCESSION_REGEX
-from embeddings.api import DecadeDetailView, DecadeListView, MapMatchView, MapPointsView, MapViewSet, MapWorksView
+from embeddings.api import DecadeDetailView, DecadeListView, MapPointsView, MapViewSet
+from embeddings.map_page_api import MapMatchView, MapWorksView
 from embeddings.similar_api import ImageSearchView, SimilarWorksView
 
 router = StageRouter(trailing_slash=True)

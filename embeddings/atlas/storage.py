@@ -109,40 +109,25 @@ class _ThumbReader:
                 yield from pool.map(self._read, keys[start : start + self.window])
 
 
-def build_atlases(
-    build: Any, *, progress: Callable[[int, int], None] | None = None, threads: int = 8
-) -> dict[str, Any]:
-    """Packs the build's thumbnails into sheets, stores them in the public area and records them in ``build.atlases``."""
-    from django.conf import settings
-    from django.utils import timezone
+class _Sheets:
+    """Stores each packed sheet in the public area and records it, with its works' extent on the map, per level."""
 
-    from collection import storage
+    def __init__(self, prefix: str, fmt: str, cells: Sequence[int]) -> None:
+        self.prefix, self.fmt = prefix, fmt
+        self.ext = "webp" if fmt == "webp" else "jpg"
+        self.levels: list[dict[str, Any]] = [
+            {"cell": c, "columns": columns(c), "per_sheet": per_sheet(c), "sheets": []} for c in cells
+        ]
+        self.positions: list[tuple[float, float]] = []
 
-    works = _atlas_works(build)
-    fmt = "webp" if settings.IMAGE_DERIVATIVE_FORMAT == "webp" else "jpeg"
-    ext = "webp" if fmt == "webp" else "jpg"
-    prefix = _key_prefix(build)
-    if not works:
-        meta: dict[str, Any] = {"format": FORMAT_VERSION, "count": 0, "levels": [], "built": timezone.now().isoformat()}
-        _save(build, meta)
-        return meta
-    order = hilbert_order([w[1] for w in works], [w[2] for w in works])
-    ordered = [works[i] for i in order]
-    cells = choose_levels(len(ordered), thumb_size=settings.IMAGE_SIZES["thumb"])
-    packers = [SheetPacker(cell=c, level=n) for n, c in enumerate(cells)]
-    levels: list[dict[str, Any]] = [
-        {"cell": c, "columns": columns(c), "per_sheet": per_sheet(c), "sheets": []} for c in cells
-    ]
-    ids: list[int] = []
-    aspects: list[tuple[int, int]] = []
-    positions: list[tuple[float, float]] = []
+    def store(self, sheet: PackedSheet) -> None:
+        from collection import storage
 
-    def store(sheet: PackedSheet) -> None:
-        data = encode_sheet(sheet.image, fmt)
-        key = _content_key(f"{prefix}/{sheet.cell}", f"{sheet.index:04d}", data, ext)
+        data = encode_sheet(sheet.image, self.fmt)
+        key = _content_key(f"{self.prefix}/{sheet.cell}", f"{sheet.index:04d}", data, self.ext)
         storage.put("public", key, data)
-        xy = np.asarray(positions[sheet.first : sheet.first + sheet.count])
-        levels[sheet.level]["sheets"].append(
+        xy = np.asarray(self.positions[sheet.first : sheet.first + sheet.count])
+        self.levels[sheet.level]["sheets"].append(
             {
                 "key": key,
                 "width": sheet.image.width,
@@ -154,8 +139,20 @@ def build_atlases(
             }
         )
 
-    reader = _ThumbReader(threads=threads)
+
+def _pack(
+    ordered: list[Any],
+    cells: Sequence[int],
+    sheets: _Sheets,
+    threads: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[int], list[tuple[int, int]], int]:
+    """Adds every readable thumbnail to each level's sheets; returns ids, aspects and how many were unreadable."""
+    packers = [SheetPacker(cell=c, level=n) for n, c in enumerate(cells)]
+    ids: list[int] = []
+    aspects: list[tuple[int, int]] = []
     skipped = 0
+    reader = _ThumbReader(threads=threads)
     for n, (work, image) in enumerate(zip(ordered, reader.read_all([w[3] for w in ordered]))):
         if image is None:
             skipped += 1
@@ -163,17 +160,41 @@ def build_atlases(
         aspect = aspect_of(image)
         ids.append(work[0])
         aspects.append(aspect)
-        positions.append((work[1], work[2]))
+        sheets.positions.append((work[1], work[2]))
         for packer in packers:
             sheet = packer.add(image, aspect)
             if sheet is not None:
-                store(sheet)
+                sheets.store(sheet)
         if progress and n % 1000 == 0:
             progress(n, len(ordered))
     for packer in packers:
         sheet = packer.finish()
         if sheet is not None:
-            store(sheet)
+            sheets.store(sheet)
+    return ids, aspects, skipped
+
+
+def build_atlases(
+    build: Any, *, progress: Callable[[int, int], None] | None = None, threads: int = 8
+) -> dict[str, Any]:
+    """Packs the build's thumbnails into sheets, stores them in the public area and records them in ``build.atlases``."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from collection import storage
+
+    works = _atlas_works(build)
+    fmt = "webp" if settings.IMAGE_DERIVATIVE_FORMAT == "webp" else "jpeg"
+    prefix = _key_prefix(build)
+    if not works:
+        meta: dict[str, Any] = {"format": FORMAT_VERSION, "count": 0, "levels": [], "built": timezone.now().isoformat()}
+        _save(build, meta)
+        return meta
+    order = hilbert_order([w[1] for w in works], [w[2] for w in works])
+    ordered = [works[i] for i in order]
+    cells = choose_levels(len(ordered), thumb_size=settings.IMAGE_SIZES["thumb"])
+    sheets = _Sheets(prefix, fmt, cells)
+    ids, aspects, skipped = _pack(ordered, cells, sheets, threads, progress)
     index = encode_index(ids, aspects)
     index_key = _content_key(prefix, "index", index, "bin")
     storage.put("public", index_key, index)
@@ -187,7 +208,7 @@ def build_atlases(
         "image_format": fmt,
         "index": index_key,
         "index_bytes": len(index),
-        "levels": [lvl for lvl in levels if lvl["sheets"]],
+        "levels": [lvl for lvl in sheets.levels if lvl["sheets"]],
         "built": timezone.now().isoformat(),
     }
     _save(build, meta)
@@ -198,7 +219,7 @@ def build_atlases(
         build,
         len(ids),
         cells,
-        sum(len(lv["sheets"]) for lv in levels),
+        sum(len(lv["sheets"]) for lv in sheets.levels),
     )
     return meta
 
