@@ -5,6 +5,7 @@ the same way, so they share this loader: rows in a fixed order (works by id, fac
 streamed in chunks, and joined into one float32 matrix with a row per key. Vectors live next
 to the models that make them (stage 2), so every later stage can read them without an upward
 import. numpy and Django only: the web process loads it for its similar-works and faces indexes.
+docs/decisions/one-vector-loader.md has what it replaced and the figures.
 """
 
 from __future__ import annotations
