@@ -44,7 +44,7 @@ class BuildSerializer(serializers.ModelSerializer):
 
     ``n_points`` is the published points (``MapBuild.n_published``, refreshed when publication
     changes) and the fit's metrics lose their counts; ``placed_metrics`` are computed over
-    published works already (``embeddings.maps.placed_quality``). Curators get the full record.
+    published works already (``embeddings.summaries.placed_quality``). Curators get the full record.
     """
 
     class Meta:

@@ -81,7 +81,7 @@ class Map(models.Model):
         With ``epoch`` (the publication epoch the build's public data was derived at) the switch is
         refused, returning False, when publication changed since: the caller re-derives and tries
         again. ``under_lock`` runs just before the switch, while no publication change or
-        placement on this map can land (``embeddings.maps.publish_build``).
+        placement on this map can land (``embeddings.builds.publish_build``).
         """
         with transaction.atomic():
             current = (

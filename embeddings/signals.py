@@ -63,7 +63,7 @@ def _publication_changed(artwork_ids: Any = (), **kwargs: Any) -> None:
 
 @receiver(faces_found)
 def _place_new_faces(artwork: Any, **kwargs: Any) -> None:
-    """A work's new faces on every live faces map that covers it (maps.place_faces); no other point moves."""
-    from embeddings.maps import place_faces
+    """A work's new faces on every live faces map that covers it (placing.place_faces); no other point moves."""
+    from embeddings.placing import place_faces
 
     place_faces(artwork)

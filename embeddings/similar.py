@@ -10,34 +10,15 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from django.db.models import QuerySet
 
 from collection.models import Artwork
 from core.stamp import current_stamp
 from mlserver.index import Neighbour, VectorIndex
 from mlserver.models import Embedding, FeatureModel
+from mlserver.vectors import work_vectors
 
 _lock = threading.Lock()
 _cached: dict[str, tuple[str, VectorIndex]] = {}
-
-
-def load_vectors(
-    feature_model: FeatureModel, artworks: QuerySet[Artwork] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, matrix) for the given works (default: published works) under one feature model."""
-    if artworks is None:
-        artworks = Artwork.objects.published()
-    rows = Embedding.objects.filter(feature_model=feature_model, artwork__in=artworks).order_by("artwork_id")
-    ids: list[int] = []
-    chunks: list[bytes] = []
-    for artwork_id, vector in rows.values_list("artwork_id", "vector").iterator(chunk_size=2000):
-        ids.append(artwork_id)
-        chunks.append(bytes(vector))
-    if not ids:
-        return np.empty(0, dtype=np.int64), np.empty((0, feature_model.dim or 0), dtype=np.float32)
-    # bytearray: a writable buffer, so torch and numpy can use the matrix in place.
-    matrix = np.frombuffer(bytearray(b"".join(chunks)), dtype="<f4").reshape(len(ids), -1)
-    return np.asarray(ids, dtype=np.int64), matrix
 
 
 def published_index() -> tuple[FeatureModel, VectorIndex] | None:
@@ -49,7 +30,7 @@ def published_index() -> tuple[FeatureModel, VectorIndex] | None:
         hit = _cached.get(feature_model.version)
         if hit is not None and hit[0] == stamp:
             return feature_model, hit[1]
-        ids, matrix = load_vectors(feature_model)
+        ids, matrix = work_vectors(feature_model)
         index = VectorIndex(ids, matrix)
         _cached.clear()
         _cached[feature_model.version] = (stamp, index)

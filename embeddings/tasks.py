@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 @shared_task(bind=True, **MAP_RETRY)
 def build_map(self: Task, map_pk: int, job_pk: int | None = None) -> dict:
     """Builds a new version of one map; the old build stays live if anything fails."""
-    from embeddings.maps import MapBuildError
-    from embeddings.maps import build_map as run_build
+    from embeddings.builds import MapBuildError
+    from embeddings.builds import build_map as run_build
     from embeddings.models import Map
 
     map_obj = Map.objects.get(pk=map_pk)
@@ -72,8 +72,8 @@ def refresh_build_statistics(build_pk: int) -> dict:
     """Decades and placed-works metrics of one build, once per burst of placements."""
     from django.core.cache import cache
 
-    from embeddings.maps import refresh_statistics
     from embeddings.models import MapBuild
+    from embeddings.summaries import refresh_statistics
 
     cache.delete(statistics_pending_key(build_pk))
     build = MapBuild.objects.filter(pk=build_pk).first()
@@ -100,12 +100,12 @@ def schedule_publication_refresh(build_pk: int) -> None:
 
 @shared_task(**MAP_RETRY)
 def refresh_publication(build_pk: int) -> dict:
-    """Re-derives what the public reads of a build after publication changed (``maps.refresh_published_view``):
+    """Re-derives what the public reads of a build after publication changed (``summaries.refresh_published_view``):
     atlases re-packed without unpublished thumbnails, cluster names, sizes and counts from published works."""
     from django.core.cache import cache
 
-    from embeddings.maps import refresh_published_view
     from embeddings.models import MapBuild
+    from embeddings.summaries import refresh_published_view
 
     cache.delete(publication_refresh_pending_key(build_pk))
     build = MapBuild.objects.select_related("map").filter(pk=build_pk).first()

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.stamp import current_stamp
-from mlserver.faces import DESCRIPTOR_DIM
 from mlserver.index import VectorIndex
 from mlserver.models import Face
+from mlserver.vectors import face_vectors
 
 _lock = threading.Lock()
 _cached: dict[str, tuple[str, VectorIndex]] = {}
@@ -31,17 +31,6 @@ class Neighbour:
     distance: float
 
 
-def _load(version: str) -> VectorIndex:
-    rows = Face.objects.visible().filter(model_version=version).order_by("pk").values_list("pk", "descriptor")
-    ids: list[int] = []
-    chunks: list[bytes] = []
-    for face_id, descriptor in rows.iterator(chunk_size=5000):
-        ids.append(face_id)
-        chunks.append(bytes(descriptor))
-    matrix = np.frombuffer(b"".join(chunks), dtype="<f4").reshape(len(ids), DESCRIPTOR_DIM)
-    return VectorIndex(ids, matrix, metric="euclidean")
-
-
 def visible_index(version: str) -> VectorIndex:
     """The published works' faces found by one face model (faces of other models are not comparable)."""
     stamp = current_stamp()
@@ -49,7 +38,8 @@ def visible_index(version: str) -> VectorIndex:
         hit = _cached.get(version)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        index = _load(version)
+        faces = face_vectors(version, Face.objects.visible())
+        index = VectorIndex(faces.face_ids, faces.X, metric="euclidean")
         if len(_cached) > 4:  # a model rollout: old versions age out
             _cached.clear()
         _cached[version] = (stamp, index)

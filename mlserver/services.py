@@ -409,54 +409,35 @@ def _config_for(path: str, options: dict[str, Any]) -> Any:
     return config_class(**options)
 
 
-def train_features(job: Job) -> dict[str, Any]:
-    """Trains on curator labels (+ an optional labelled image set); with too few labels, says so.
-
-    ``job.params["path"]`` picks the CPU path (embedding layer on cached backbone
-    features) or the full fine-tune; ``auto`` (the default) takes the CPU path
-    when the worker has no GPU. Both give the same checkpoint format. The new
-    model embeds the whole collection in the background; the current model keeps
-    serving until that finishes (embed_collection activates it).
-    """
+def _training_samples(params: dict[str, Any], config: Any) -> tuple[list[Any], dict[str, str], Any]:
+    """(samples, what each catalogue field gave, the label check): curator labels plus any labelled image set."""
     from mlserver import training
-    from mlserver.extract import Extractor
 
-    params = dict(job.params)
-    path = training_path(params.get("path"))
-    config = _config_for(path, dict(params.get("options", {})))
-    job.start(total=100, message=f"collecting labels ({path} path)")
     samples, field_report = _collection_samples()
     if params.get("labelled_path"):
         samples += training.load_labelled_set(params["labelled_path"])
     check = training.min_labels_ok(samples, min_per_class=config.min_per_class, min_classes=config.min_classes)
-    if not check:
-        message = f"not enough labels to fine-tune ({check.reason}); the pretrained backbone's features stay in use"
-        job.finish({"trained": False, "reason": check.reason, "fields": field_report}, message=message)
-        return {"trained": False, "reason": check.reason}
-    field_report = {
-        **{name: note for name, note in field_report.items() if name not in check.fields},
-        **{name: f"used: {field_report.get(name, 'labelled image set')}" for name in check.fields},
-        "classes": check.reason,
-    }
+    return samples, field_report, check
 
-    def progress(done: int, total: int, message: str) -> None:
-        job.progress(done, total, message)
 
-    if path == "cpu":
-        from mlserver.cached_training import train_on_cached_features
+def _train(path: str, samples: list[Any], config: Any, params: dict[str, Any], job: Job) -> dict[str, Any]:
+    """A checkpoint from either path; both write the same format, so nothing after this cares which ran."""
+    from mlserver import training
 
-        checkpoint = train_on_cached_features(
-            samples,
-            backbone_spec(),
-            config,
-            cache=StorageFeatureCache(),
-            refresh_cache=bool(params.get("refresh_cache")),
-            progress=progress,
-        )
-    else:
-        checkpoint = training.fine_tune(samples, backbone_spec(), config, progress=progress)
-    checkpoint["params"]["path"] = path
-    checkpoint["params"]["fields_used"] = field_report
+    spec, progress = backbone_spec(), job.progress
+    if path != "cpu":
+        return training.fine_tune(samples, spec, config, progress=progress)
+    from mlserver.cached_training import train_on_cached_features
+
+    cache, refresh = StorageFeatureCache(), bool(params.get("refresh_cache"))
+    return train_on_cached_features(samples, spec, config, cache=cache, refresh_cache=refresh, progress=progress)
+
+
+def _register_model(checkpoint: dict[str, Any]) -> FeatureModel:
+    """Stores the checkpoint and records its model as "embedding" (the active one serves until it is done)."""
+    from mlserver import training
+    from mlserver.extract import Extractor
+
     data = training.checkpoint_to_bytes(checkpoint)
     extractor = Extractor.from_checkpoint(data, device=_device())
     version = extractor.feature_version
@@ -477,16 +458,42 @@ def train_features(job: Job) -> dict[str, Any]:
     )
     with _lock:
         _extractors[version] = extractor
+    return feature_model
+
+
+def train_features(job: Job) -> dict[str, Any]:
+    """Trains on curator labels (+ an optional labelled image set); with too few labels, says so.
+
+    ``job.params["path"]`` picks the CPU path (embedding layer on cached backbone
+    features) or the full fine-tune; ``auto`` (the default) takes the CPU path
+    when the worker has no GPU. Both give the same checkpoint format. The new
+    model embeds the whole collection in the background; the current model keeps
+    serving until that finishes (embed_collection activates it).
+    """
     from mlserver.tasks import embed_collection
 
+    params = dict(job.params)
+    path = training_path(params.get("path"))
+    config = _config_for(path, dict(params.get("options", {})))
+    job.start(total=100, message=f"collecting labels ({path} path)")
+    samples, field_report, check = _training_samples(params, config)
+    if not check:
+        message = f"not enough labels to fine-tune ({check.reason}); the pretrained backbone's features stay in use"
+        job.finish({"trained": False, "reason": check.reason, "fields": field_report}, message=message)
+        return {"trained": False, "reason": check.reason}
+    field_report = {
+        **{name: note for name, note in field_report.items() if name not in check.fields},
+        **{name: f"used: {field_report.get(name, 'labelled image set')}" for name in check.fields},
+        "classes": check.reason,
+    }
+    checkpoint = _train(path, samples, config, params, job)
+    checkpoint["params"]["path"] = path
+    checkpoint["params"]["fields_used"] = field_report
+    feature_model = _register_model(checkpoint)
+    version = feature_model.version
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
-    result = {
-        "trained": True,
-        "version": version,
-        "path": path,
-        "metrics": checkpoint["metrics"],
-        "fields": field_report,
-    }
-    job.finish(result, message=f"trained {version} ({path} path)")
-    return {"trained": True, "version": version, "path": path}
+    outcome = {"trained": True, "version": version, "path": path}
+    stored = {**outcome, "metrics": checkpoint["metrics"], "fields": field_report}
+    job.finish(stored, message=f"trained {version} ({path} path)")
+    return outcome

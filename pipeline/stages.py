@@ -100,7 +100,7 @@ class Faces:
 
 @dataclass(frozen=True)
 class Placement:
-    """The work's point on every live map that covers it; no other point moves (embeddings.maps)."""
+    """The work's point on every live map that covers it; no other point moves (embeddings.placing)."""
 
     name: str = "map"
     queue: str = "gpu"
@@ -109,7 +109,7 @@ class Placement:
         return settings.ML_ENABLED and work.image is not None
 
     def run(self, work: Artwork) -> None:
-        from embeddings.maps import place_artwork
+        from embeddings.placing import place_artwork
 
         place_artwork(work)
 

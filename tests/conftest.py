@@ -105,10 +105,10 @@ def clear_own_cache(cache) -> None:
 def _clear_cache() -> Iterator[None]:
     from django.core.cache import cache
 
-    from embeddings import maps
+    from embeddings import placing
 
     clear_own_cache(cache)
-    maps._placers.clear()  # keyed by build pk, which a fresh test database may hand out again
+    placing._placers.clear()  # keyed by build pk, which a fresh test database may hand out again
     yield
 
 

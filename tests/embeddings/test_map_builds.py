@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from collection.models import Artwork
-from embeddings import maps, tasks
+from embeddings import builds, placing, tasks
 from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
 from mlserver.models import Embedding, FeatureModel
 from tests.conftest import make_jpeg
@@ -71,7 +71,7 @@ def clustered(feature_model, image):
 def test_building_a_map_gives_every_member_work_coordinates(clustered):
     works, X, _ = clustered
     map_obj = new_map()
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
     map_obj.refresh_from_db()
     assert map_obj.live_build_id == build.pk
     assert build.status == MapBuild.Status.READY
@@ -88,14 +88,14 @@ def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(
 ):
     works, X, _ = clustered
     map_obj = new_map()
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
     before = dict((a, (x, y)) for a, x, y in build.points.values_list("artwork_id", "x", "y"))
 
     twin = works[7]
     new_vector = _unit(X[7] + 0.01 * np.random.default_rng(0).normal(size=X.shape[1]).astype(np.float32))
     [new_work] = _works_with_vectors(feature_model, image, [new_vector])
     with django_capture_on_commit_callbacks(execute=True):  # the statistics refresh runs after commit
-        [point] = maps.place_artwork(new_work)
+        [point] = placing.place_artwork(new_work)
 
     after = dict((a, (x, y)) for a, x, y in build.points.exclude(artwork=new_work).values_list("artwork_id", "x", "y"))
     assert after == before
@@ -123,14 +123,14 @@ def test_a_burst_of_placements_enqueues_one_statistics_refresh_that_brings_them_
     settings.DECADE_MIN_WORKS = 3
     works, X, _ = clustered
     map_obj = new_map()
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
     rng = np.random.default_rng(4)
     vectors = _unit(X[:12] + 0.01 * rng.normal(size=(12, X.shape[1])).astype(np.float32))
     burst = _works_with_vectors(feature_model, image, vectors, decades=[1950] * 12)
 
     with django_capture_on_commit_callbacks(execute=True):
         for work in burst:
-            assert len(maps.place_artwork(work)) == 1
+            assert len(placing.place_artwork(work)) == 1
     assert refreshes_enqueued == [((build.pk,), {"countdown": tasks.STATISTICS_REFRESH_COUNTDOWN_S})]
     build.refresh_from_db()
     assert build.placed_metrics == {} and not build.decade_works.filter(decade=1950).exists()
@@ -146,13 +146,13 @@ def test_a_placement_after_a_refresh_has_started_schedules_the_next_one(
     clustered, feature_model, image, refreshes_enqueued, django_capture_on_commit_callbacks
 ):
     works, X, _ = clustered
-    build = maps.build_map(new_map())
+    build = builds.build_map(new_map())
     first, second = _works_with_vectors(feature_model, image, _unit(X[:2] + 0.01))
     with django_capture_on_commit_callbacks(execute=True):
-        maps.place_artwork(first)
+        placing.place_artwork(first)
     tasks.refresh_build_statistics(build.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        maps.place_artwork(second)
+        placing.place_artwork(second)
     assert [args for args, _ in refreshes_enqueued] == [(build.pk,), (build.pk,)]
     tasks.refresh_build_statistics(build.pk)
     build.refresh_from_db()
@@ -161,14 +161,14 @@ def test_a_placement_after_a_refresh_has_started_schedules_the_next_one(
 
 def test_a_failed_rebuild_leaves_the_old_build_live(clustered, monkeypatch):
     map_obj = new_map()
-    first = maps.build_map(map_obj)
+    first = builds.build_map(map_obj)
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash in the middle of a build")
 
-    monkeypatch.setattr(maps, "refresh_clusters", broken)
+    monkeypatch.setattr(builds, "refresh_clusters", broken)
     with pytest.raises(RuntimeError):
-        maps.build_map(map_obj)
+        builds.build_map(map_obj)
     map_obj.refresh_from_db()
     assert map_obj.live_build_id == first.pk
     failed = map_obj.builds.exclude(pk=first.pk).get()
@@ -178,8 +178,8 @@ def test_a_failed_rebuild_leaves_the_old_build_live(clustered, monkeypatch):
 
 def test_a_map_without_features_says_what_to_do(db):
     map_obj = new_map()
-    with pytest.raises(maps.MapBuildError, match="process the collection"):
-        maps.build_map(map_obj)
+    with pytest.raises(builds.MapBuildError, match="process the collection"):
+        builds.build_map(map_obj)
 
 
 def test_decades_list_the_works_closest_to_and_farthest_from_the_mean(feature_model, image, settings):
@@ -193,7 +193,7 @@ def test_decades_list_the_works_closest_to_and_farthest_from_the_mean(feature_mo
     filler = _unit(rng.normal(size=(8, 16)).astype(np.float32))
     works = _works_with_vectors(feature_model, image, list(vectors) + list(filler), decades=[1880] * 6 + [1920] * 8)
     map_obj = new_map()
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
     rows = DecadeWork.objects.filter(build=build, decade=1880)
     outliers = list(rows.filter(kind="outlier").order_by("rank"))
     typical = list(rows.filter(kind="typical").order_by("rank"))
@@ -209,7 +209,7 @@ def test_unpublished_works_never_appear_in_points_or_decades(feature_model, imag
     published = [i % 4 != 0 for i in range(20)]
     works = _works_with_vectors(feature_model, image, X, published=published)
     map_obj = new_map()
-    maps.build_map(map_obj)
+    builds.build_map(map_obj)
     hidden = {w.pk for w, p in zip(works, published) if not p}
 
     points = api_client.get("/api/v1/maps/all/points/").json()
@@ -224,7 +224,7 @@ def test_unpublished_works_never_appear_in_points_or_decades(feature_model, imag
 
 def test_the_maps_api_describes_the_live_build(clustered, api_client):
     map_obj = new_map()
-    maps.build_map(map_obj)
+    builds.build_map(map_obj)
     listing = api_client.get("/api/v1/maps/").json()
     assert [m["slug"] for m in listing] == ["all"]
     detail = api_client.get("/api/v1/maps/all/").json()
@@ -238,7 +238,7 @@ def test_the_maps_api_describes_the_live_build(clustered, api_client):
 
 def test_the_points_response_is_compact_and_compressed(clustered, client):
     map_obj = new_map()
-    maps.build_map(map_obj)
+    builds.build_map(map_obj)
     response = client.get("/api/v1/maps/all/points/", HTTP_ACCEPT_ENCODING="gzip")
     assert response.status_code == 200
     assert response["Content-Encoding"] == "gzip"
@@ -264,14 +264,14 @@ def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_s
         title="All works",
         params={"layout": "opentsne", "parametric": {"pretrain_steps": [1500, 1500], "kl_steps": [100, 100]}},
     )
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
     assert build.metrics["layout"] == "opentsne"
     assert build.layout_metrics == build.metrics["opentsne"]
     assert build.layout_metrics["trustworthiness"] > 0.85
 
     twin = works[11]
     [new_work] = _works_with_vectors(feature_model, image, [X[11]])
-    [point] = maps.place_artwork(new_work)
+    [point] = placing.place_artwork(new_work)
     xy = dict((a, (x, y)) for a, x, y in build.points.exclude(artwork=new_work).values_list("artwork_id", "x", "y"))
     all_xy = np.array([xy[w.pk] for w in works])
     distances = np.linalg.norm(all_xy - np.array([point.x, point.y]), axis=1)
@@ -280,7 +280,7 @@ def test_a_map_on_the_opentsne_layout_places_new_works_with_the_network_in_the_s
 
 def test_bad_map_params_are_refused_before_any_work_and_the_old_build_stays_live(clustered):
     map_obj = new_map()
-    old = maps.build_map(map_obj)
+    old = builds.build_map(map_obj)
     for params, message in (
         ({"layout": "umap"}, "unknown layout 'umap'"),
         ({"placement": {"steps": 10}}, "unknown placement parameter.*steps"),
@@ -289,8 +289,8 @@ def test_bad_map_params_are_refused_before_any_work_and_the_old_build_stays_live
     ):
         map_obj.params = {**FAST, **params}
         map_obj.save()
-        with pytest.raises(maps.MapBuildError, match=message):
-            maps.build_map(map_obj)
+        with pytest.raises(builds.MapBuildError, match=message):
+            builds.build_map(map_obj)
     map_obj.refresh_from_db()
     assert map_obj.live_build_id == old.pk
     assert not MapBuild.objects.filter(map=map_obj).exclude(pk=old.pk).exists()
@@ -298,9 +298,9 @@ def test_bad_map_params_are_refused_before_any_work_and_the_old_build_stays_live
 
 def test_a_new_work_is_refined_among_the_fitted_works_from_the_networks_start(clustered, feature_model, image):
     works, X, _ = clustered
-    build = maps.build_map(new_map())
+    build = builds.build_map(new_map())
     assert build.params["placement"]["perplexity"] == 30.0  # the map's own
-    placer = maps.placer(build)
+    placer = placing.placer(build)
     assert len(placer.reference) == len(works)
     # the reference is the fitted layout as shown, back in t-SNE units
     shown = dict((a, (x, y)) for a, x, y in build.points.values_list("artwork_id", "x", "y"))
@@ -311,7 +311,7 @@ def test_a_new_work_is_refined_among_the_fitted_works_from_the_networks_start(cl
 
     vector = _unit(X[30] + 0.02 * np.random.default_rng(1).normal(size=X.shape[1]).astype(np.float32))
     [new_work] = _works_with_vectors(feature_model, image, [vector])
-    [point] = maps.place_artwork(new_work)
+    [point] = placing.place_artwork(new_work)
     network_only = placer.net.transform(vector[None, :])[0]
     refined = placer.net.normalisation.apply(
         placer.reference.place(vector[None, :], placer.net.transform_raw(vector[None, :]), placer.params)
@@ -319,39 +319,39 @@ def test_a_new_work_is_refined_among_the_fitted_works_from_the_networks_start(cl
     np.testing.assert_allclose([point.x, point.y], refined, atol=1e-9)
     assert not np.allclose(refined, network_only)
     # placed works never join the reference: a later placement does not depend on earlier ones
-    assert len(maps.placer(build).reference) == len(works)
+    assert len(placing.placer(build).reference) == len(works)
 
 
 def test_a_map_can_keep_the_networks_forward_pass_alone(clustered, feature_model, image):
     works, X, _ = clustered
     map_obj = Map.objects.create(slug="all", title="All works", params={**FAST, "placement": {"n_iter": 0}})
-    build = maps.build_map(map_obj)
-    placer = maps.placer(build)
+    build = builds.build_map(map_obj)
+    placer = placing.placer(build)
     assert placer.reference is None  # nothing to load
     vector = _unit(X[5] + 0.02)
     [new_work] = _works_with_vectors(feature_model, image, [vector])
-    [point] = maps.place_artwork(new_work)
+    [point] = placing.place_artwork(new_work)
     np.testing.assert_allclose([point.x, point.y], placer.net.transform(vector[None, :])[0], atol=1e-6)
 
 
 def test_placing_on_two_maps_in_turn_loads_each_maps_fitted_works_once(clustered, feature_model, image, monkeypatch):
     works, X, _ = clustered
-    first = maps.build_map(new_map("all"))
-    second = maps.build_map(Map.objects.create(slug="again", title="Again", params=FAST))
+    first = builds.build_map(new_map("all"))
+    second = builds.build_map(Map.objects.create(slug="again", title="Again", params=FAST))
     loads: list[int] = []
-    real = maps.fitted_reference
-    monkeypatch.setattr(maps, "fitted_reference", lambda build, norm: loads.append(build.pk) or real(build, norm))
+    real = placing.fitted_reference
+    monkeypatch.setattr(placing, "fitted_reference", lambda build, norm: loads.append(build.pk) or real(build, norm))
     for i in range(3):
         [new_work] = _works_with_vectors(feature_model, image, [_unit(X[i] + 0.01)])
-        assert len(maps.place_artwork(new_work)) == 2
+        assert len(placing.place_artwork(new_work)) == 2
     assert sorted(loads) == sorted([first.pk, second.pk])
-    third = maps.build_map(Map.objects.get(slug="again"))  # "again" gets a new live build
+    third = builds.build_map(Map.objects.get(slug="again"))  # "again" gets a new live build
     [new_work] = _works_with_vectors(feature_model, image, [_unit(X[5] + 0.01)])
-    maps.place_artwork(new_work)
-    assert set(maps._placers) == {first.pk, third.pk}  # the replaced build's placer is gone
+    placing.place_artwork(new_work)
+    assert set(placing._placers) == {first.pk, third.pk}  # the replaced build's placer is gone
 
     # a fitted work deleted since: the placer is loaded again without it
     works[0].delete()
-    maps.placer(first)
-    assert len(maps.placer(first).reference) == len(works) - 1
+    placing.placer(first)
+    assert len(placing.placer(first).reference) == len(works) - 1
     assert loads.count(first.pk) == 2

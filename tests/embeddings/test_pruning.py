@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from collection import storage
-from embeddings import maps
+from embeddings import builds
 from embeddings.atlas import stored_keys
 from embeddings.models import MapBuild, MapPoint
 from tests.embeddings.test_map_builds import clustered, feature_model, image, new_map  # noqa: F401 - fixtures
@@ -21,15 +21,13 @@ def _files_of(build: MapBuild) -> list[tuple[str, str]]:
 def test_a_third_build_deletes_the_first_with_its_atlases_and_network_and_keeps_the_previous(clustered, settings):
     settings.MAP_BUILDS_KEPT = 2
     map_obj = new_map()
-    first = maps.build_map(map_obj)
+    first = builds.build_map(map_obj)
     first_files = _files_of(first)
     assert len(first_files) >= 3 and all(storage.exists(area, key) for area, key in first_files)
-    second = maps.build_map(map_obj)
-    assert MapBuild.objects.filter(pk=first.pk).exists(), (
-        "the previous build is kept for pages loaded before the switch"
-    )
+    second = builds.build_map(map_obj)
+    assert MapBuild.objects.filter(pk=first.pk).exists(), "the previous build is kept for pages loaded before the switch"
 
-    third = maps.build_map(map_obj)
+    third = builds.build_map(map_obj)
 
     assert not MapBuild.objects.filter(pk=first.pk).exists()
     assert not MapPoint.objects.filter(build_id=first.pk).exists()
@@ -41,7 +39,7 @@ def test_a_third_build_deletes_the_first_with_its_atlases_and_network_and_keeps_
 def test_pruning_keeps_the_live_build_and_the_newest_failure(clustered, settings, monkeypatch):
     settings.MAP_BUILDS_KEPT = 1
     map_obj = new_map()
-    live = maps.build_map(map_obj)
+    live = builds.build_map(map_obj)
 
     def broken(*args, **kwargs):
         raise RuntimeError("the network diverged")
@@ -49,11 +47,11 @@ def test_pruning_keeps_the_live_build_and_the_newest_failure(clustered, settings
     monkeypatch.setattr("embeddings.parametric.ParametricTSNE.fit", broken)
     for _ in range(2):
         with pytest.raises(RuntimeError):
-            maps.build_map(map_obj)
+            builds.build_map(map_obj)
     failures = list(map_obj.builds.filter(status=MapBuild.Status.FAILED).order_by("version"))
     assert len(failures) == 2
 
-    deleted = maps.prune_builds(map_obj)
+    deleted = builds.prune_builds(map_obj)
 
     assert deleted == 1
     remaining = set(map_obj.builds.values_list("pk", flat=True))

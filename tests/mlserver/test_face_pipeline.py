@@ -337,7 +337,7 @@ def test_the_uploaded_photo_leaves_no_file_behind(gallery, api_client, settings,
 
 @pytest.fixture
 def faces_map():
-    from embeddings.maps import build_map
+    from embeddings.builds import build_map
 
     works = [
         analysed(i, artist_display="Frans Hals" if i in ("866", "80553") else "Painter") for i in ONE_FACE_PORTRAITS
@@ -367,7 +367,7 @@ def test_a_faces_map_lays_out_faces_and_places_a_new_one_without_moving_the_othe
     point = MapPoint.objects.get(build=build, face=face)
     assert point.placed and point.artwork_id == newcomer.pk and -1 <= point.x <= 1 and -1 <= point.y <= 1
     assert dict(build.points.exclude(face=face).values_list("face_id", "x")) == before
-    from embeddings.maps import placer
+    from embeddings.placing import placer
 
     # refined among the fitted faces, by their descriptors
     assert len(placer(build).reference) == build.points.filter(placed=False).count() == len(ONE_FACE_PORTRAITS)

@@ -103,7 +103,7 @@ import numpy as np  # noqa: E402
 
 from collection import storage  # noqa: E402
 from collection.services import set_published  # noqa: E402
-from embeddings import atlas, maps  # noqa: E402
+from embeddings import atlas, builds, placing, summaries  # noqa: E402
 from embeddings.models import Map, MapBuild, MapPoint  # noqa: E402
 from mlserver.models import Embedding, FeatureModel  # noqa: E402
 from tests.conftest import make_jpeg  # noqa: E402
@@ -150,7 +150,7 @@ def collection(db) -> Collection:
 
 def during_the_build(monkeypatch, action) -> None:
     """Runs ``action(build)`` once while the build runs, after its atlases were packed and its clusters named."""
-    original = maps.refresh_decades
+    original = builds.refresh_decades
     done = []
 
     def hooked(build: MapBuild) -> int:
@@ -159,7 +159,7 @@ def during_the_build(monkeypatch, action) -> None:
             action(MapBuild.objects.get(pk=build.pk))
         return original(build)
 
-    monkeypatch.setattr(maps, "refresh_decades", hooked)
+    monkeypatch.setattr(builds, "refresh_decades", hooked)
 
 
 def unpublish(works, django_capture_on_commit_callbacks) -> None:
@@ -180,7 +180,7 @@ def test_a_work_unpublished_while_a_build_runs_is_not_in_the_atlas_it_goes_live_
         unpublish([victim], django_capture_on_commit_callbacks)
 
     during_the_build(monkeypatch, unpublish_victim)
-    build = maps.build_map(Map.objects.create(slug="all", title="All", params=FAST))
+    build = builds.build_map(Map.objects.create(slug="all", title="All", params=FAST))
 
     live = Map.objects.get(slug="all").live_build
     assert live.pk == build.pk
@@ -196,12 +196,12 @@ def test_a_work_processed_while_a_build_runs_is_on_that_build_when_it_goes_live(
 
     def process_a_new_work(build: MapBuild) -> None:
         work = collection.add_work(_unit(collection.X[3] + 0.01))
-        maps.place_artwork(work)  # what the pipeline's last stage does: on the build live now
+        placing.place_artwork(work)  # what the pipeline's last stage does: on the build live now
         late.append(work)
 
     map_obj = Map.objects.create(slug="all", title="All", params=FAST)
     during_the_build(monkeypatch, process_a_new_work)
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
 
     point = MapPoint.objects.get(build=build, artwork=late[0])
     assert point.placed
@@ -217,7 +217,7 @@ def test_placed_work_metrics_and_counts_forget_a_placed_work_once_it_is_unpublis
 
     late: list[Artwork] = []
     during_the_build(monkeypatch, lambda build: late.append(collection.add_work(_unit(collection.X[3] + 0.01))))
-    build = maps.build_map(Map.objects.create(slug="all", title="All", params=FAST))
+    build = builds.build_map(Map.objects.create(slug="all", title="All", params=FAST))
     tasks.refresh_build_statistics(build.pk)
     build.refresh_from_db()
     assert build.placed_metrics["n_points"] == 1.0 and build.n_published == len(collection.works) + 1
@@ -245,7 +245,7 @@ def test_an_unpublish_landing_while_a_build_goes_live_forces_its_public_view_to_
         return original(self, build, **kwargs)
 
     monkeypatch.setattr(Map, "go_live", go_live_after_a_change)
-    build = maps.build_map(map_obj)
+    build = builds.build_map(map_obj)
 
     build.refresh_from_db()
     assert build.status == MapBuild.Status.READY and len(attempts) == 2
@@ -268,12 +268,12 @@ def test_a_build_whose_publication_keeps_changing_goes_live_with_its_atlases_wit
 
     monkeypatch.setattr(Map, "go_live", go_live_while_curators_click)
     with django_capture_on_commit_callbacks(execute=True):
-        build = maps.build_map(map_obj)
+        build = builds.build_map(map_obj)
 
     build.refresh_from_db()
     assert Map.objects.get(pk=map_obj.pk).live_build_id == build.pk
     unpublished = set(Artwork.objects.filter(published=False).values_list("pk", flat=True))
-    assert len(unpublished) == maps.GO_LIVE_ATTEMPTS
+    assert len(unpublished) == builds.GO_LIVE_ATTEMPTS
     # the re-pack scheduled after commit ran (tasks are eager here): no unpublished cell in it
     ids, _ = atlas.decode_index(storage.get("public", build.atlases["index"]))
     assert not unpublished & set(ids.tolist())
@@ -299,7 +299,7 @@ def two_painters(db):
     map_obj = Map.objects.create(slug="all", title="All")
     build = MapBuild.objects.create(map=map_obj, version=1, feature_version="x", n_points=len(works))
     MapPoint.objects.bulk_create([MapPoint(build=build, artwork=w, x=x, y=y) for w, (x, y) in zip(works, coords)])
-    maps.refresh_clusters(build, np.array([w.pk for w in works]), coords)
+    summaries.refresh_clusters(build, np.array([w.pk for w in works]), coords)
     map_obj.go_live(build)
     assert "Hidden Painter" in {c.name for c in build.clusters.all()}
     return works[:20], works[20:], build
@@ -381,7 +381,7 @@ def test_an_unpublish_sent_while_a_build_is_switching_waits_for_the_switch_then_
 
     def go_live() -> None:
         try:
-            map_obj.go_live(build, epoch=maps.publication_epoch(map_obj), under_lock=hold_the_switch)
+            map_obj.go_live(build, epoch=builds.publication_epoch(map_obj), under_lock=hold_the_switch)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
             switching.set()

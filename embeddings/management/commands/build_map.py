@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from collection.models import Classification
-from embeddings.maps import MapBuildError, build_map
+from embeddings.builds import MapBuildError, build_map
 from embeddings.models import Map
 
 # The default maps ./run demo builds: every work, and the faces found in them.
