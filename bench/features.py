@@ -94,8 +94,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.throughput import measure_batch_throughput  # noqa: E402
 from mlserver.backbone import BackboneSpec, configure_torch_threads  # noqa: E402
-from mlserver.extract import Extractor, Item, default_batch_size, measure_batch_throughput  # noqa: E402
+from mlserver.extract import Extractor, Item, default_batch_size  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO / "demo" / "aic-paintings" / "images"
@@ -188,7 +189,7 @@ def path_raw_lanes(extractor: Extractor, items: list[Item], args: argparse.Names
     """The model as embed_stream runs it on CPU: one single-threaded session per core, on ready tensors."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mlserver.extract import _cores
+    from mlserver.extract.batches import _cores
 
     lanes = _cores()
     model = extractor.lane_model()
