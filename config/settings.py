@@ -225,7 +225,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 FEATURE_BACKBONE = env_str("FEATURE_BACKBONE", "tf_efficientnet_lite0")
 FEATURE_WEIGHTS = env_choice("FEATURE_WEIGHTS", "offline", ("offline", "hub", "checkpoint", "none"))
 FEATURE_CHECKPOINT = env_str("FEATURE_CHECKPOINT")
-# 0: the measured default for the device (small batches on CPU, large on CUDA; see mlserver/extract.py).
+# 0: the measured default for the device (small batches on CPU, large on CUDA; see mlserver/extract/).
 FEATURE_BATCH_SIZE = env_int("FEATURE_BATCH_SIZE", 0, minimum=0, maximum=1024)
 FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum=64)
 ML_DEVICE = env_str("ML_DEVICE", "auto")

@@ -13,13 +13,12 @@ from mlserver.cached_training import (
     CachedTrainConfig,
     DirectoryCache,
     StaleFeatureCache,
-    _encode_entry,
-    _entry_key,
     cache_prefix,
     extract_view_features,
     sample_id,
     train_on_cached_features,
 )
+from mlserver.cached_training.features import _encode_entry, _entry_key
 from mlserver.extract import Extractor
 from mlserver.training import Sample, knn_label_accuracy, load_checkpoint, load_image_folder, split_samples
 from tests.mlserver.procedural import generate_procedural_set

@@ -10,13 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.throughput import measure_batch_throughput
 from mlserver.backbone import BackboneSpec
 from mlserver.extract import (
     EmbeddingBatch,
     Extractor,
     decode_image,
     draft_size_for,
-    measure_batch_throughput,
 )
 from tests.mlserver.procedural import render_image
 
@@ -130,7 +130,8 @@ def test_throughput_helper_reports_positive_rates(extractor: Extractor) -> None:
 
 def test_overlapping_thread_loader_keeps_order(extractor: Extractor, items) -> None:
     """Decoding ahead (GPU: next batch; CPU: deeper, in low-priority threads) yields the same batches."""
-    from mlserver.extract import ImageItemsDataset, _thread_batches
+    from mlserver.extract import ImageItemsDataset
+    from mlserver.extract.batches import _thread_batches
 
     dataset = ImageItemsDataset(items, extractor.item_transform, extractor.draft_size)
     phased = list(_thread_batches(dataset, 3, 2, overlap=False))
@@ -189,9 +190,9 @@ def test_openvino_is_the_default_cpu_engine(extractor: Extractor) -> None:
 
 def test_parallel_lanes_give_the_vectors_of_the_plain_loop(extractor: Extractor, items, monkeypatch) -> None:
     """On CPU each lane decodes a batch and runs a single-threaded session: order and vectors stay the same."""
-    from mlserver import extract
+    from mlserver.extract import extractor as extractor_module
 
-    monkeypatch.setattr(extract, "_cores", lambda: 3)
+    monkeypatch.setattr(extractor_module, "_cores", lambda: 3)
     calls = []
     real = extractor.lane_model().__class__.__call__
     monkeypatch.setattr(type(extractor.lane_model()), "__call__", lambda self, b: calls.append(len(b)) or real(self, b))
@@ -204,13 +205,13 @@ def test_parallel_lanes_give_the_vectors_of_the_plain_loop(extractor: Extractor,
 
 
 def test_a_model_onnx_cannot_export_still_embeds_with_pytorch(monkeypatch, items) -> None:
-    from mlserver import extract
+    from mlserver.extract import engines
 
     def fail(*args, **kwargs):
         raise RuntimeError("unsupported operator")
 
-    monkeypatch.setattr(extract, "_ONNX_GRAPHS", {})
-    monkeypatch.setattr(extract, "_export_onnx", fail)
+    monkeypatch.setattr(engines, "_ONNX_GRAPHS", {})
+    monkeypatch.setattr(engines, "_export_onnx", fail)
     fallback = Extractor.from_backbone(BackboneSpec(img_size=64))
     assert fallback.runtime == "torch"
     keys, vectors, _ = _collect(list(fallback.embed_stream(items[:4], num_workers=0)))
@@ -224,9 +225,9 @@ def test_an_exported_graph_that_disagrees_with_pytorch_is_refused(monkeypatch) -
     """A wrong export must never produce vectors under the model's feature version."""
     import copy
 
-    from mlserver import extract
+    from mlserver.extract import engines
 
-    real_export = extract._export_onnx
+    real_export = engines._export_onnx
 
     def export_other_weights(model, probe):
         other = copy.deepcopy(model)
@@ -235,8 +236,8 @@ def test_an_exported_graph_that_disagrees_with_pytorch_is_refused(monkeypatch) -
                 param.mul_(1.5)
         return real_export(other, probe)
 
-    monkeypatch.setattr(extract, "_ONNX_GRAPHS", {})
-    monkeypatch.setattr(extract, "_export_onnx", export_other_weights)
+    monkeypatch.setattr(engines, "_ONNX_GRAPHS", {})
+    monkeypatch.setattr(engines, "_export_onnx", export_other_weights)
     for runtime in ("onnxruntime", "openvino"):
         with pytest.raises(RuntimeError, match="differs from PyTorch"):
             Extractor.from_backbone(BackboneSpec(img_size=64), runtime=runtime)
