@@ -94,9 +94,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.throughput import measure_batch_throughput  # noqa: E402
-from mlserver.backbone import BackboneSpec, configure_torch_threads  # noqa: E402
-from mlserver.extract import Extractor, Item, default_batch_size  # noqa: E402
+from bench.throughput import measure_batch_throughput
+from mlserver.backbone import BackboneSpec, configure_torch_threads
+from mlserver.extract import Extractor, Item, default_batch_size
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO / "demo" / "aic-paintings" / "images"
@@ -284,7 +284,9 @@ def teardown_platform(args: argparse.Namespace) -> None:
     args.platform = None
 
 
-def _embed_on_platform(extractor: Extractor, args: argparse.Namespace, *, stored_inputs: bool, label: str) -> PathResult:
+def _embed_on_platform(
+    extractor: Extractor, args: argparse.Namespace, *, stored_inputs: bool, label: str
+) -> PathResult:
     """One timed ``embed_collection`` run on the throw-away platform (set up on first use, not timed).
 
     The extractor stays cached in the process between repeats (model load is not timed); the
@@ -410,7 +412,11 @@ def main(argv: list[str] | None = None) -> dict[str, PathResult]:
     raws = [results[name] for name in ("raw", "raw_lanes") if name in results]
     # Against the faster of the two ways to run the same model on ready tensors.
     ceiling = max(raws, key=lambda r: r.rate) if raws else None
-    for name, label in (("batched", "batched"), ("platform", "platform"), ("platform_reembed", "platform re-embedding")):
+    for name, label in (
+        ("batched", "batched"),
+        ("platform", "platform"),
+        ("platform_reembed", "platform re-embedding"),
+    ):
         if name not in results:
             continue
         if "naive" in results:
@@ -424,7 +430,9 @@ def main(argv: list[str] | None = None) -> dict[str, PathResult]:
     if {"platform", "batched"} <= results.keys():
         print(f"platform / batched: {results['platform'].rate / results['batched'].rate:.0%}")
     if {"raw", "raw_eager"} <= results.keys():
-        print(f"{extractor.runtime} / eager PyTorch, raw forward: {results['raw'].rate / results['raw_eager'].rate:.2f}x")
+        print(
+            f"{extractor.runtime} / eager PyTorch, raw forward: {results['raw'].rate / results['raw_eager'].rate:.2f}x"
+        )
     if {"raw", "naive"} <= results.keys():
         ceiling_ratio = max(r.rate for r in raws) / results["naive"].rate
         print(f"ceiling for batched / naive (best raw / naive): {ceiling_ratio:.2f}x")

@@ -153,7 +153,9 @@ def plan_build(map_obj: Map) -> BuildPlan:
     # "auto": FFT-interpolated gradients from 10,000 points, Barnes-Hut below, where the FFT grid's
     # fixed cost dominates (120 points: 20 s with FFT, 1.3 s with Barnes-Hut on 2 cores).
     tsne = TSNEParams(
-        perplexity=float(params["perplexity"]), seed=int(params["seed"]), n_jobs=settings.MAP_BUILD_THREADS,
+        perplexity=float(params["perplexity"]),
+        seed=int(params["seed"]),
+        n_jobs=settings.MAP_BUILD_THREADS,
         negative_gradient_method=params.get("gradient", "auto"),
     )
     return BuildPlan(data=data, params=params, placement=placement, tsne=tsne)
@@ -185,8 +187,12 @@ def fit_layout(plan: BuildPlan, report: Report) -> Layout:
     report(2, "training the parametric network")
     config = ParametricConfig.from_dict({"seed": int(plan.params["seed"]), **plan.params.get("parametric", {})})
     net = ParametricTSNE.fit(
-        data.X, feature_version=data.version, init_coords=fitted.raw_coords,
-        affinities=fitted.affinities, config=config, normalisation=fitted.normalisation,
+        data.X,
+        feature_version=data.version,
+        init_coords=fitted.raw_coords,
+        affinities=fitted.affinities,
+        config=config,
+        normalisation=fitted.normalisation,
     )
     net_coords = net.transform(data.X)
     report(3, "measuring quality")
@@ -255,7 +261,9 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
     report(0, "loading vectors")
     plan = plan_build(map_obj)
     build = MapBuild.objects.create(
-        map=map_obj, version=map_obj.next_version(), feature_version=plan.data.version,
+        map=map_obj,
+        version=map_obj.next_version(),
+        feature_version=plan.data.version,
         params={"tsne": plan.tsne.to_dict()},
     )
     try:
@@ -324,7 +332,10 @@ def withhold_atlases(build: MapBuild) -> None:
 
     keys = stored_keys(build.atlases)
     build.atlases = {
-        "format": FORMAT_VERSION, "count": 0, "levels": [], "withheld": "publication changed while going live"
+        "format": FORMAT_VERSION,
+        "count": 0,
+        "levels": [],
+        "withheld": "publication changed while going live",
     }
     MapBuild.objects.filter(pk=build.pk).update(atlases=build.atlases)
 
@@ -366,7 +377,8 @@ def prune_builds(map_obj: Map, keep: int | None = None) -> int:
         private_keys = [old.parametric_key] if old.parametric_key else []
         old.delete()
         areas: tuple[tuple[Literal["public", "private"], list[str]], ...] = (
-            ("public", public_keys), ("private", private_keys)
+            ("public", public_keys),
+            ("private", private_keys),
         )
         for area, keys in areas:
             for key in keys:

@@ -35,7 +35,7 @@ def placement_params(params: dict[str, Any]) -> PlacementParams:
     """
     given = params.get("placement", {})
     if not isinstance(given, dict):
-        raise ValueError("the map's params.placement must be an object, e.g. {\"n_iter\": 0}")
+        raise ValueError('the map\'s params.placement must be an object, e.g. {"n_iter": 0}')
     try:
         return PlacementParams.from_dict({"perplexity": float(params.get("perplexity", 30.0)), **given})
     except (TypeError, ValueError) as exc:
@@ -87,10 +87,12 @@ def placer(build: MapBuild) -> Placer:
             storage.get("private", build.parametric_key), feature_version=build.feature_version
         )
         # the build's own record: a later edit of the map's params applies from its next build
-        params = placement_params({
-            "perplexity": build.params.get("tsne", {}).get("perplexity", 30.0),
-            "placement": build.params.get("placement", {}),
-        })
+        params = placement_params(
+            {
+                "perplexity": build.params.get("tsne", {}).get("perplexity", 30.0),
+                "placement": build.params.get("placement", {}),
+            }
+        )
         reference = fitted_reference(build, net.normalisation) if params.n_iter > 0 else None
         hit = (fitted, Placer(net=net, reference=reference, params=params))
         live = set(Map.objects.exclude(live_build=None).values_list("live_build_id", flat=True))
@@ -201,7 +203,8 @@ def place_missing(build: MapBuild) -> int:
             MapPoint(build=build, artwork_id=a, face_id=f, x=float(x), y=float(y), placed=True)
             for (a, f), (x, y) in zip(keys, coords)
         ],
-        batch_size=5000, ignore_conflicts=True,  # a placement that got there first keeps its point
+        batch_size=5000,
+        ignore_conflicts=True,  # a placement that got there first keeps its point
     )
     transaction.on_commit(bump_stamp)
     schedule_statistics_refresh(build.pk)

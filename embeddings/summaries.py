@@ -83,8 +83,13 @@ def name_clusters_of(build: MapBuild) -> int:
         terms = names.get(label, [])
         clusters.append(
             Cluster(
-                build=build, label=label, size=int(member.sum()), x=float(cx), y=float(cy),
-                terms=[t for t, _ in terms], name=", ".join(t for t, _ in terms[:2]) or f"Group {label + 1}",
+                build=build,
+                label=label,
+                size=int(member.sum()),
+                x=float(cx),
+                y=float(cy),
+                terms=[t for t, _ in terms],
+                name=", ".join(t for t, _ in terms[:2]) or f"Group {label + 1}",
             )
         )
     with transaction.atomic():
@@ -110,18 +115,31 @@ def refresh_decades(build: MapBuild) -> int:
         return 0
     ids, X = work_vectors(feature_model, Artwork.objects.published().filter(map_points__build=build))
     decades = dict(Artwork.objects.filter(pk__in=ids.tolist()).values_list("pk", "decade"))
-    summaries = summarise_decades(
-        X, [decades.get(int(i)) for i in ids], ids.tolist(),
-        min_works=settings.DECADE_MIN_WORKS, n_typical=settings.DECADE_TOP_N, n_outliers=settings.DECADE_TOP_N,
-        years_are_decades=True,
-    ) if len(ids) else []
+    summaries = (
+        summarise_decades(
+            X,
+            [decades.get(int(i)) for i in ids],
+            ids.tolist(),
+            min_works=settings.DECADE_MIN_WORKS,
+            n_typical=settings.DECADE_TOP_N,
+            n_outliers=settings.DECADE_TOP_N,
+            years_are_decades=True,
+        )
+        if len(ids)
+        else []
+    )
     rows = []
     for summary in summaries:
         for kind, ranked in ((DecadeWork.Kind.TYPICAL, summary.typical), (DecadeWork.Kind.OUTLIER, summary.outliers)):
             rows += [
                 DecadeWork(
-                    build=build, decade=summary.decade, decade_count=summary.count, kind=kind, rank=rank,
-                    artwork_id=int(work.id), distance=float(work.distance),
+                    build=build,
+                    decade=summary.decade,
+                    decade_count=summary.count,
+                    kind=kind,
+                    rank=rank,
+                    artwork_id=int(work.id),
+                    distance=float(work.distance),
                 )
                 for rank, work in enumerate(ranked)
             ]
@@ -154,7 +172,10 @@ def placed_quality(build: MapBuild) -> dict[str, float]:
     f_xy = {p[0]: (p[1], p[2]) for p in fitted}
     p_xy = {p[0]: (p[1], p[2]) for p in placed}
     metrics = placement_quality(
-        f_X, np.array([f_xy[int(i)] for i in f_ids]), p_X, np.array([p_xy[int(i)] for i in p_ids]),
+        f_X,
+        np.array([f_xy[int(i)] for i in f_ids]),
+        p_X,
+        np.array([p_xy[int(i)] for i in p_ids]),
         k=min(10, max(1, len(f_ids) - 1)),
     )
     MapBuild.objects.filter(pk=build.pk).update(placed_metrics=metrics)

@@ -59,8 +59,6 @@ DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 WeightsSource = Literal["offline", "hub", "checkpoint", "none"]
 
 
-
-
 @dataclass(frozen=True)
 class BackboneSpec:
     """What to build. Frozen so it can be used as a cache key by the worker.
@@ -195,6 +193,7 @@ def pooling_dim(backbone: nn.Module, pooling: str = "avg") -> int:
         convs = [m for m in stage[-1].modules() if isinstance(m, nn.Conv2d)]
         widths.append(convs[-1].out_channels)
     return pooled_dim(backbone) + 2 * sum(widths[STYLE_FIRST_STAGE:])
+
 
 # --------------------------------------------------------------------------- weights identity
 
@@ -335,8 +334,6 @@ def make_train_transform(
         mean=data_config["mean"],
         std=data_config["std"],
     )
-
-
 
 
 def load_backbone(spec: BackboneSpec | None = None, num_classes: int | None = None) -> LoadedBackbone:

@@ -149,7 +149,7 @@ def embed_artwork(artwork: Artwork) -> int:
             # A work's first embedding decodes its picture anyway: keep the model input for the next.
             key = prepared_input_key(spec, image.sha256)
 
-            def store(blob: bytes) -> None:
+            def store(blob: bytes, key: str = key) -> None:
                 storage.put("private", key, blob)
 
             vector = extractor.embed_item(PreparedInput(b"", data, store))
@@ -282,7 +282,7 @@ class _InputStore:
         for future in pending:
             try:
                 future.result()
-            except Exception:  # noqa: BLE001 - an optimisation for next time; logged, never fatal
+            except Exception:
                 log.warning("could not store a prepared model input", exc_info=True)
 
 
@@ -327,9 +327,7 @@ def _collection_samples() -> tuple[list[Any], dict[str, str]]:
     """
     from mlserver.training import Sample
 
-    works = list(
-        Artwork.objects.exclude(image=None).select_related("image").prefetch_related("labels", "artists")
-    )
+    works = list(Artwork.objects.exclude(image=None).select_related("image").prefetch_related("labels", "artists"))
     coverage = {f: sum(_catalogue_value(w, f) is not None for w in works) for f in CATALOGUE_FIELDS}
     report: dict[str, str] = {}
     used: list[str] = []
@@ -405,7 +403,9 @@ def _config_for(path: str, options: dict[str, Any]) -> Any:
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(f"the {path} training path has no option {', '.join(unknown)} (it has: {', '.join(sorted(known))})")
+        raise ValueError(
+            f"the {path} training path has no option {', '.join(unknown)} (it has: {', '.join(sorted(known))})"
+        )
     return config_class(**options)
 
 

@@ -71,9 +71,7 @@ MAX_SCRIPT_LINES = 400
 
 
 def _application_modules() -> list[Path]:
-    return sorted(
-        path for name in PACKAGES for path in (REPO / name).rglob("*.py") if "migrations" not in path.parts
-    )
+    return sorted(path for name in PACKAGES for path in (REPO / name).rglob("*.py") if "migrations" not in path.parts)
 
 
 def oversized(paths: list[Path]) -> list[str]:
@@ -101,7 +99,9 @@ def test_no_application_module_is_above_500_lines_and_no_function_above_80():
 def test_no_map_script_is_above_400_lines():
     scripts = [p for p in (REPO / "frontend" / "js").rglob("*.js") if "tests" not in p.parts]
     assert scripts
-    long = [f"{p.name}: {n}" for p in scripts if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_SCRIPT_LINES]
+    long = [
+        f"{p.name}: {n}" for p in scripts if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_SCRIPT_LINES
+    ]
     assert long == []
 
 

@@ -1,5 +1,4 @@
-"""The frozen backbone's pooled features for a few fixed views of every picture, kept in a cache.
-"""
+"""The frozen backbone's pooled features for a few fixed views of every picture, kept in a cache."""
 
 from __future__ import annotations
 

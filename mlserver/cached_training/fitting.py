@@ -1,5 +1,4 @@
-"""Training the embedding layer and heads on cached features, and the checkpoint it gives.
-"""
+"""Training the embedding layer and heads on cached features, and the checkpoint it gives."""
 
 from __future__ import annotations
 
@@ -28,6 +27,7 @@ from mlserver.training.labels import (
 from mlserver.training.model import MultiHeadClassifier, Standardize, _losses, head_metrics
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class CachedTrainConfig:

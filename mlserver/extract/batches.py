@@ -1,5 +1,4 @@
-"""Items -> decoded, stacked batches: the dataset the DataLoader workers read, and the decode thread pool.
-"""
+"""Items -> decoded, stacked batches: the dataset the DataLoader workers read, and the decode thread pool."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The extractor: a feature model plus its preprocessing, with batched, overlapped embedding.
-"""
+"""The extractor: a feature model plus its preprocessing, with batched, overlapped embedding."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The stored model input of a picture: its exact uint8 crop, kept so a re-embedding skips the decode.
-"""
+"""The stored model input of a picture: its exact uint8 crop, kept so a re-embedding skips the decode."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from PIL import Image
 from mlserver.extract.decode import FastEvalTransform, ImageSource, ItemData, decode_image
 
 logger = logging.getLogger(__name__)
+
 
 class PreparedInput(NamedTuple):
     """An item whose model input may already be stored: the exact uint8 crop (``encode_input``).

@@ -1,5 +1,4 @@
-"""A trained model as bytes and back: the checkpoint format, its versions, and loading it for inference.
-"""
+"""A trained model as bytes and back: the checkpoint format, its versions, and loading it for inference."""
 
 from __future__ import annotations
 

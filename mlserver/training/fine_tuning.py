@@ -1,5 +1,4 @@
-"""Fine-tuning the whole network on a GPU (or slowly on CPU), as named steps.
-"""
+"""Fine-tuning the whole network on a GPU (or slowly on CPU), as named steps."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The multi-head classifier whose embedding layer becomes the collection's vectors, its losses and metrics.
-"""
+"""The multi-head classifier whose embedding layer becomes the collection's vectors, its losses and metrics."""
 
 from __future__ import annotations
 

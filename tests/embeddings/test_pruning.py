@@ -25,7 +25,9 @@ def test_a_third_build_deletes_the_first_with_its_atlases_and_network_and_keeps_
     first_files = _files_of(first)
     assert len(first_files) >= 3 and all(storage.exists(area, key) for area, key in first_files)
     second = builds.build_map(map_obj)
-    assert MapBuild.objects.filter(pk=first.pk).exists(), "the previous build is kept for pages loaded before the switch"
+    assert MapBuild.objects.filter(pk=first.pk).exists(), (
+        "the previous build is kept for pages loaded before the switch"
+    )
 
     third = builds.build_map(map_obj)
 

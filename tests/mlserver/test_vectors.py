@@ -29,7 +29,14 @@ def _with_vector(feature_model: FeatureModel, vector: list[float], **fields) -> 
 def _face(work: Artwork, index: int, value: float, version: str = "faces:1") -> Face:
     descriptor = np.full(DESCRIPTOR_DIM, value, dtype=np.float32)
     return Face.objects.create(
-        artwork=work, model_version=version, index=index, score=1.0, x0=0, y0=0, x1=1, y1=1,
+        artwork=work,
+        model_version=version,
+        index=index,
+        score=1.0,
+        x0=0,
+        y0=0,
+        x1=1,
+        y1=1,
         descriptor=descriptor.astype("<f4").tobytes(),
     )
 
