@@ -32,6 +32,9 @@ export const timings = {
   /** @type {number[]} */ frames: [],
 };
 
+/** The share of the canvas left free on each side of the whole map: the collection fills the first view. */
+export const FIT_MARGIN = 0.02;
+
 /** The keys whose change shows on the canvas. */
 const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection", "infoVersion", "ready"];
 
@@ -141,7 +144,7 @@ export class MapApp {
 
   setupCamera() {
     const { bbox, iconSize, pointOf, xs, ys } = this.points;
-    const fit = this.camera.fitScale(bbox);
+    const fit = this.fitScale();
     this.camera.minScale = fit / 4;
     // Deep enough that the largest derivative is shown at its full size.
     const largest = Math.max(...this.sizes.map((s) => s[1]));
@@ -153,7 +156,7 @@ export class MapApp {
       const p = /** @type {number} */ (pointOf.get(s.sel));
       this.camera.set(xs[p], ys[p], Math.min(this.camera.maxScale, 220 / iconSize));
     } else {
-      this.camera.fit(bbox);
+      this.camera.fit(bbox, FIT_MARGIN);
     }
   }
 
@@ -167,15 +170,20 @@ export class MapApp {
       this.canvas.height = h;
     }
     const bbox = this.store.state.points?.bbox;
-    const fitBefore = bbox && this.camera.width > 1 ? this.camera.fitScale(bbox) : null;
+    const fitBefore = bbox && this.camera.width > 1 ? this.fitScale() : null;
     this.camera.resize(rect.width, rect.height);
     if (fitBefore && bbox) {
       // Keep the relative zoom when the window changes size.
-      const fit = this.camera.fitScale(bbox);
+      const fit = this.fitScale();
       this.camera.minScale = fit / 4;
       this.camera.set(this.camera.cx, this.camera.cy, (this.camera.scale / fitBefore) * fit);
     }
     this.requestRender();
+  }
+
+  /** The scale at which the whole map fills the canvas: zoom 0 of the URL's `z`. */
+  fitScale() {
+    return this.camera.fitScale(this.bbox, FIT_MARGIN);
   }
 
   viewChanged() {
@@ -205,7 +213,7 @@ export class MapApp {
   /** Flies back to the whole map. */
   reset() {
     const b = this.bbox;
-    this.camera.flyTo((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, this.camera.fitScale(b), { duration: 400 });
+    this.camera.flyTo((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, this.fitScale(), { duration: 400 });
   }
 
   /** Shows a failure that stops the map, with the link to the list of works when `showList`. */

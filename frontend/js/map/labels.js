@@ -28,7 +28,7 @@ export function setupLabels(app, clusters) {
   let order = [];
   const position = () => {
     if (!clusters.length) return;
-    const fit = camera.fitScale(app.bbox);
+    const fit = app.fitScale();
     const zoom = camera.scale / fit;
     // Names help at the overview and fade out as single works take over.
     const opacity = zoom < 6 ? 1 : zoom < 12 ? (12 - zoom) / 6 : 0;

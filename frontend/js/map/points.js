@@ -30,7 +30,8 @@ export function makePoints(points) {
   // between works where they are dense): the map reads as a mosaic.
   const spacing = index.typicalSpacing();
   const iconSize = Math.min(Math.max(spacing * 1.5, Math.max(x1 - x0, y1 - y0, 1e-3) / 400), Math.max(x1 - x0, y1 - y0, 0.2) / 2.5);
-  const m = iconSize;
+  // The drawn extent: a thumbnail reaches half its size beyond its point (the first view fits this box).
+  const m = iconSize / 2;
   return { n, ids: Int32Array.from(points.ids), xs, ys, pointOf, pointOfWork, faces, index, iconSize, bbox: [x0 - m, y0 - m, x1 + m, y1 + m] };
 }
 

@@ -13,7 +13,7 @@
  * @property {boolean} faces  the points are faces, not works
  * @property {import("../lib/spatial.js").GridIndex} index
  * @property {number} iconSize  a thumbnail's longest side, in map units
- * @property {number[]} bbox  [x0, y0, x1, y1] of the points grown by one icon
+ * @property {number[]} bbox  [x0, y0, x1, y1] of the drawn thumbnails (the points grown by half an icon)
  */
 
 /**

@@ -10,7 +10,7 @@ export function setupUrlSync(app) {
   const write = () => {
     const { points, slug, selected, filters } = app.store.state;
     if (!points) return;
-    const fit = app.camera.fitScale(points.bbox);
+    const fit = app.fitScale();
     const search = stateToSearch({
       map: slug,
       x: app.camera.cx,

@@ -53,6 +53,13 @@ test("points from the API are scaled to map units and indexed by id", () => {
   assert.ok(points.iconSize > 0 && points.bbox[0] < -1 && points.bbox[2] > 1);
 });
 
+test("the map's box is where thumbnails are drawn: the points' extent and half a thumbnail, not the [-1, 1] square", () => {
+  const points = makePoints({ ids: [1, 2, 3, 4], x: [-5000, 5000, -5000, 5000], y: [-2000, -2000, 2000, 2000], scale: 10000 });
+  const half = points.iconSize / 2;
+  const expected = [-0.5 - half, -0.2 - half, 0.5 + half, 0.2 + half];
+  points.bbox.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `bbox ${points.bbox} != ${expected}`));
+});
+
 test("on a faces map a work's first face stands for the work", () => {
   const points = makePoints({ ids: [1, 2, 3], x: [0, 10, 20], y: [0, 0, 0], scale: 10, subject: "faces", artworks: [7, 7, 8] });
   assert.equal(points.faces, true);
