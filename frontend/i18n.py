@@ -17,10 +17,21 @@ def js_strings() -> dict[str, str | list[str]]:
         "noWebgl": _("Your browser cannot draw the map (WebGL is turned off or not supported)."),
         "contextLost": _("The map stopped drawing (the graphics driver reset). Reload the page to continue."),
         "noMap": _("This map has not been built yet."),
+        "unknownMap": _("The map “{slug}” does not exist."),
+        "otherMaps": _("Open one of these maps instead:"),
         "loadFailed": _("The map could not be loaded. Check your connection and reload the page."),
         # Literal ngettext calls (one per form), so makemessages finds them.
         "nWorks": [ngettext("{n} work", "{n} works", 1), ngettext("{n} work", "{n} works", 2)],
         "nFaces": [ngettext("{n} face", "{n} faces", 1), ngettext("{n} face", "{n} faces", 2)],
+        # "{shown} of {n}": the plural follows the total, as in "1 of 13 works".
+        "nOfWorks": [
+            ngettext("{shown} of {n} work", "{shown} of {n} works", 1),
+            ngettext("{shown} of {n} work", "{shown} of {n} works", 2),
+        ],
+        "nOfFaces": [
+            ngettext("{shown} of {n} face", "{shown} of {n} faces", 1),
+            ngettext("{shown} of {n} face", "{shown} of {n} faces", 2),
+        ],
         "selectedCount": [
             ngettext("{n} work selected", "{n} works selected", 1),
             ngettext("{n} work selected", "{n} works selected", 2),
