@@ -5,6 +5,7 @@ import { ApiError, getJSON, query } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
 import { formatNumber, t } from "../lib/i18n.js";
 import { FILTER_KEYS } from "../lib/urlstate.js";
+import { touched } from "./store.js";
 
 /**
  * @param {import("./app.js").MapApp} app
@@ -14,10 +15,21 @@ export function setupFilters(app) {
   const { root, store } = app;
   const supported = new Set(app.detail.filters || []);
 
+  // The toolbar count follows the matches: "13 of 267 works" while a filter is applied.
   const updateCount = () => {
     const count = $("#map-count", root);
-    if (count) count.textContent = t(app.points.faces ? "nFaces" : "nWorks", { n: formatNumber(app.n) });
+    if (!count) return;
+    const { match } = store.state;
+    const faces = app.points.faces;
+    if (!match) {
+      count.textContent = t(faces ? "nFaces" : "nWorks", { n: formatNumber(app.n) });
+      return;
+    }
+    let shown = 0;
+    for (let p = 0; p < match.length; p++) shown += match[p];
+    count.textContent = t(faces ? "nOfFaces" : "nOfWorks", { shown: formatNumber(shown), n: formatNumber(app.n) });
   };
+  store.subscribe((state, changed) => { if (touched(changed, "match")) updateCount(); });
 
   /** Applies the filters the API supports (the others are dropped, from the URL too). */
   const apply = async (/** @type {Record<string, string>} */ values) => {
@@ -28,7 +40,6 @@ export function setupFilters(app) {
     if (!Object.keys(params).length) {
       store.update({ filters: params, match: null });
       if (note) note.textContent = "";
-      updateCount();
       return;
     }
     store.update({ filters: params });
