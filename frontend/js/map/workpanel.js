@@ -25,8 +25,12 @@ export function setupWorkPanel(app) {
     );
   };
 
-  /** Shows the tooltip of point p near the pointer at (x, y). */
+  /** Shows the tooltip of point p near the pointer at (x, y), unless p's own panel already tells more. */
   const showTooltip = async (/** @type {number} */ p, /** @type {number} */ x, /** @type {number} */ y) => {
+    if (p === store.state.selected) {
+      hideTooltip();
+      return;
+    }
     tooltip.hidden = false;
     const place = () => {
       const w = tooltip.offsetWidth, h = tooltip.offsetHeight;
@@ -47,7 +51,7 @@ export function setupWorkPanel(app) {
     // Fetch this work with its neighbours, so the next hovers answer at once.
     const near = index.kNearest(xs[p], ys[p], 60).map((i) => ids[i]);
     await details.request([id, ...near]);
-    if (store.state.hover === p && details.get(id)) {
+    if (store.state.hover === p && store.state.selected !== p && details.get(id)) {
       fillTooltip(details.get(id));
       place();
     }
@@ -80,6 +84,8 @@ export function setupWorkPanel(app) {
     if (touched(changed, "view") || (touched(changed, "hover") && state.hover < 0)) hideTooltip();
     if (!touched(changed, "selected")) return;
     const p = state.selected;
+    // The panel takes the tooltip's place (on a phone the tooltip would sit over the panel).
+    if (p >= 0) hideTooltip();
     if (p < 0) {
       panel.hidden = true;
       root.classList.remove("has-panel");
