@@ -105,11 +105,14 @@ export class MapApp {
     try {
       const mapUrl = `${this.api}maps/${encodeURIComponent(this.slug)}/`;
       const pointsRequest = getJSON(`${mapUrl}points/`);
+      pointsRequest.catch(() => {}); // awaited below; when the map's own request fails first, that failure is shown
       detail = await getJSON(mapUrl);
       prefetched = Atlases.prefetch(detail.atlases); // while the points are still on their way
       points = makePoints(await pointsRequest);
     } catch (err) {
-      this.fail(err instanceof ApiError && err.status === 404 ? t("noMap") : t("loadFailed"), true);
+      if (!(err instanceof ApiError && err.status === 404)) this.fail(t("loadFailed"), true);
+      else if (this.config.maps.some((m) => m.slug === this.slug)) this.fail(t("noMap"), true);
+      else this.fail(t("unknownMap", { slug: this.slug }), true, true);
       return;
     }
     this.detail = detail;
@@ -216,9 +219,9 @@ export class MapApp {
     this.camera.flyTo((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, this.fitScale(), { duration: 400 });
   }
 
-  /** Shows a failure that stops the map, with the link to the list of works when `showList`. */
-  fail(/** @type {string} */ message, showList = false) {
-    this.store.update({ status: "", error: { message, showList } });
+  /** Shows a failure that stops the map, with the link to the list of works when `showList` and to the maps that exist when `showMaps`. */
+  fail(/** @type {string} */ message, showList = false, showMaps = false) {
+    this.store.update({ status: "", error: { message, showList, showMaps } });
   }
 
   // --- Frames --------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@
  * @property {number} infoVersion  bumped when work details arrive (their sizes shape the frames)
  * @property {boolean} ready  the overview is fully drawn
  * @property {string} status  the status line ("" hides it)
- * @property {{ message: string, showList: boolean } | null} error  a failure that stops the map
+ * @property {{ message: string, showList: boolean, showMaps?: boolean } | null} error  a failure that stops the map
  */
 
 /**

@@ -17,8 +17,11 @@ export async function setupSwitcher(app) {
   } catch {
     // keep the server's list
   }
-  select.replaceChildren(...maps.map((m) => el("option", { value: m.slug, selected: m.slug === app.slug, text: m.title })));
-  select.disabled = maps.length < 2;
+  const known = maps.some((m) => m.slug === app.slug);
+  // An unknown map's slug stands as a placeholder, so that choosing any real map is a change.
+  const unknown = known ? [] : [el("option", { value: "", disabled: true, selected: true, text: app.slug })];
+  select.replaceChildren(...unknown, ...maps.map((m) => el("option", { value: m.slug, selected: m.slug === app.slug, text: m.title })));
+  select.disabled = known && maps.length < 2;
   select.addEventListener("change", () => {
     location.search = stateToSearch({ map: select.value, filters: {} });
   });
