@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from collection import images, services
+from collection import images, importers, services
 from collection.models import (
     MAX_MOTIFS,
     MAX_STYLES,
@@ -230,6 +230,18 @@ class ArtworkAdmin(admin.ModelAdmin):
             upload = form.files.get("upload")
             services.attach_image(obj, data, name=getattr(upload, "name", None) or "upload")
             self.message_user(request, _("Image stored; processing has been queued."), messages.SUCCESS)
+
+    def save_related(self, request: HttpRequest, form: ArtworkAdminForm, formsets: Any, change: bool) -> None:
+        """Reads a new or changed credit line into Artist rows, the way an import of it would.
+
+        After the inlines are saved, so the credit rows a curator edits by hand in the same save win:
+        the typed line is then their caption, and the rows say who it is.
+        """
+        super().save_related(request, form, formsets, change)
+        credits_edited = any(formset.has_changed() for formset in formsets if formset.model is ArtworkArtist)
+        if (not change or "artist_display" in form.changed_data) and not credits_edited:
+            work = form.instance
+            importers.replace_credits(work, importers.credits_from_text(" ".join(work.artist_display.split())))
 
     @admin.action(description=_("Publish selected works"))
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -8,9 +8,27 @@ collection's models on it, and then be replaced by a second, empty one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+
+# Says, in a curator's words, what an optional part lacks and which setting turns it on; None when all is well.
+Notice = Callable[[], "str | None"]
+_notices: list[Notice] = []
+
+
+def add_notice(notice: Notice) -> None:
+    """Later stages (object detection in mlserver) report on the index page without collection importing them."""
+    if notice not in _notices:
+        _notices.append(notice)
+
+
+def optional_part_notices() -> list[str]:
+    return [text for notice in _notices if (text := notice())]
 
 
 class CuratorAdminSite(admin.AdminSite):
@@ -19,8 +37,13 @@ class CuratorAdminSite(admin.AdminSite):
     site_header = _("Collection map — curators")
     site_title = _("Collection map")
     index_title = _("Collection")
+    index_template = "admin/curator_index.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         from collection.models import is_curator
 
         return super().has_permission(request) and is_curator(request.user)
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """The one place messages about optional parts appear: once here, not above every list."""
+        return super().index(request, {"optional_parts": optional_part_notices(), **(extra_context or {})})

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from collection import admin as collection_admin
 from collection.models import Artwork
+from collection.sites import add_notice
 from mlserver.models import Detection, Face, FeatureModel
 
 
@@ -44,13 +45,38 @@ def object_detection_status() -> tuple[bool, str]:
     )
 
 
-def warn_if_object_detection_is_off(request: HttpRequest) -> None:
-    on, explanation = object_detection_status()
-    if not on:
-        messages.warning(
-            request,
-            _("Object detection is off: nothing about objects is shown to visitors. %(why)s") % {"why": explanation},
+def object_detection_notice() -> str | None:
+    """The admin index's line about object detection while it is off, naming the setting that turns it on.
+
+    Curators cannot act on the reason's file paths (they are on the worker, and tell outsiders how the
+    servers are laid out), so the line names only the setting; the full reason is in the worker's log
+    and in :func:`object_detection_status`.
+    """
+    if settings.DETECTION_BACKEND == "off":
+        return str(
+            _(
+                "Object detection is switched off, so nothing about objects is shown to visitors. An "
+                "administrator turns it on with the setting DETECTION_BACKEND (see docs/configuration.md)."
+            )
         )
+    on, _explanation = object_detection_status()
+    if on:
+        return None
+    if settings.DETECTION_RANDOM_WEIGHTS:
+        return str(
+            _(
+                "Object detection runs with untrained test weights (DETECTION_RANDOM_WEIGHTS), so nothing it "
+                "finds is shown to visitors. An administrator sets DETECTION_RANDOM_WEIGHTS=false and gives "
+                "real weights (see docs/configuration.md)."
+            )
+        )
+    return str(
+        _(
+            "Object detection is off because the detector has no weights, so nothing about objects is shown to "
+            "visitors. An administrator turns it on with the setting DETECTION_WEIGHTS (a weights file on the "
+            "worker) or DETECTION_ALLOW_DOWNLOAD=true (see docs/configuration.md)."
+        )
+    )
 
 
 def detections_table(artwork: Artwork) -> str:
@@ -142,9 +168,8 @@ class FeatureModelAdmin(admin.ModelAdmin):
 
 
 class ArtworkAdmin(collection_admin.ArtworkAdmin):
-    """collection's artwork admin with what this stage found: objects and faces on the change page, and a
-    warning above the list while object detection is off. Registered in its place, so collection/ never
-    imports mlserver."""
+    """collection's artwork admin with what this stage found: objects and faces on the change page.
+    Registered in its place, so collection/ never imports mlserver."""
 
     readonly_fields = [*collection_admin.ArtworkAdmin.readonly_fields, "detected_objects", "found_faces"]
     fieldsets = [
@@ -153,11 +178,6 @@ class ArtworkAdmin(collection_admin.ArtworkAdmin):
         (_("Faces"), {"fields": ["found_faces"], "classes": ["collapse"]}),
         collection_admin.ArtworkAdmin.fieldsets[-1],
     ]
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        if request.method == "GET":
-            warn_if_object_detection_is_off(request)
-        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("Objects"))
     def detected_objects(self, obj: Artwork) -> str:
@@ -170,3 +190,4 @@ class ArtworkAdmin(collection_admin.ArtworkAdmin):
 
 admin.site.unregister(Artwork)
 admin.site.register(Artwork, ArtworkAdmin)
+add_notice(object_detection_notice)

@@ -13,8 +13,8 @@ The names below are the package's public surface: what the management command, t
 services and the tests use. Anything else is reached through its module.
 """
 
-from collection.importers.applying import AccessionTaken, Applied, apply
-from collection.importers.preparing import Prepared, RowRejected, prepare
+from collection.importers.applying import AccessionTaken, Applied, apply, replace_credits
+from collection.importers.preparing import Prepared, RowRejected, credits_from_text, prepare
 from collection.importers.reading import COLUMN_ALIASES, REQUIRED_FIELDS, ImportFileError, Source, read_source
 from collection.importers.runs import ImportResult, Progress, RowProblem, import_collection, import_records, iter_lines
 
@@ -31,9 +31,11 @@ __all__ = [
     "RowRejected",
     "Source",
     "apply",
+    "credits_from_text",
     "import_collection",
     "import_records",
     "iter_lines",
     "prepare",
     "read_source",
+    "replace_credits",
 ]

@@ -205,14 +205,23 @@ def _record_provenance(
     return changed
 
 
+def replace_credits(artwork: Artwork, credit_list: list[tuple[dict[str, Any], str]]) -> None:
+    """The work's credits become ``credit_list`` (from :func:`~collection.importers.preparing.credits_from_text`).
+
+    Artists are found by their whole identity before one is made, so saving the same credit line
+    again, here or from the admin, links the same Artist rows instead of adding copies.
+    """
+    artwork.credits.all().delete()
+    for order, (identity, qualifier) in enumerate(credit_list):
+        artist, _ = Artist.objects.get_or_create(**identity)
+        ArtworkArtist.objects.create(artwork=artwork, artist=artist, qualifier=qualifier, order=order)
+
+
 def _set_related(artwork: Artwork, prepared: Prepared, take: set[str], *, created: bool) -> bool:
     """Credits and labels live in other tables, so they are written after the work's row exists."""
     related_changed = False
     if "credits" in take and (prepared.credits or not created):
-        artwork.credits.all().delete()
-        for order, (identity, qualifier) in enumerate(prepared.credits):
-            artist, _ = Artist.objects.get_or_create(**identity)
-            ArtworkArtist.objects.create(artwork=artwork, artist=artist, qualifier=qualifier, order=order)
+        replace_credits(artwork, prepared.credits)
         related_changed = True
     if "styles" in take or "motifs" in take:
         labels: list[Label] = []

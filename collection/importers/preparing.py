@@ -128,6 +128,24 @@ class Prepared:
     warnings: list[str]
 
 
+def credits_from_text(artist_text: str) -> list[tuple[dict[str, Any], str]]:
+    """``(artist identity, qualifier)`` per person a credit line names, cut to the columns' lengths.
+
+    One reading for imports, API edits and the admin, so a credit typed by a curator finds the same
+    Artist row as the same credit imported from the museum's file.
+    """
+    found: list[tuple[dict[str, Any], str]] = []
+    for person in parse_artists(artist_text) if artist_text else []:
+        identity = {
+            "name": person.name[:300],
+            "nationality": (person.nationality or "")[:120],
+            "birth_year": person.birth_year,
+            "death_year": person.death_year,
+        }
+        found.append((identity, (person.qualifier or "")[:60]))
+    return found
+
+
 def prepare(record: dict[str, Any], image_dir: Path | None) -> Prepared:
     """Parses and validates a record without touching the database."""
     if "__error__" in record:
@@ -151,15 +169,7 @@ def prepare(record: dict[str, Any], image_dir: Path | None) -> Prepared:
     if parsed_date.reason and date_text and parsed_date.reason != REASON_UNKNOWN:
         warnings.append(f"date {date_text!r} kept as written without years: {parsed_date.reason}")
     artist_text = _clean_text(record, "artist")
-    artist_credits: list[tuple[dict[str, Any], str]] = []
-    for person in parse_artists(artist_text) if artist_text else []:
-        identity = {
-            "name": person.name[:300],
-            "nationality": (person.nationality or "")[:120],
-            "birth_year": person.birth_year,
-            "death_year": person.death_year,
-        }
-        artist_credits.append((identity, (person.qualifier or "")[:60]))
+    artist_credits = credits_from_text(artist_text)
     classification, problem = _classification(_clean_text(record, "classification"))
     if problem:
         warnings.append(problem)

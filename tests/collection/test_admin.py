@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from collection.models import Artwork, ImageFile, ProcessingStatus
+from collection.models import Artist, Artwork, ArtworkArtist, ImageFile, ProcessingStatus
 from tests.factories import ArtworkFactory, artwork_with_image, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +167,79 @@ def test_a_curator_editing_the_date_in_the_admin_re_parses_the_years(admin_clien
     assert response.status_code == 302
     work.refresh_from_db()
     assert (work.date_display, work.year_start, work.decade) == ("c. 1631", 1631, 1630)
+
+
+CAZIN = "Attributed to Jean Charles Cazin (French, 1841–1901)"
+
+
+def credits_of(work: Artwork) -> list[tuple[str, str, str, int | None, int | None]]:
+    return [
+        (c.qualifier, c.artist.name, c.artist.nationality, c.artist.birth_year, c.artist.death_year)
+        for c in ArtworkArtist.objects.filter(artwork=work).select_related("artist").order_by("order")
+    ]
+
+
+def test_a_curator_typing_an_artist_credit_gets_the_artist_parsed_like_an_imported_one(admin_client_for_curator):
+    work = ArtworkFactory(artist_display="")
+
+    response = admin_client_for_curator.post(change_url(work), change_form_data(work, artist_display=CAZIN))
+
+    assert response.status_code == 302
+    assert credits_of(work) == [("Attributed to", "Jean Charles Cazin", "French", 1841, 1901)]
+
+
+def test_a_work_added_in_the_admin_gets_its_artists_parsed(admin_client_for_curator):
+    data = change_form_data(ArtworkFactory.build(accession_number="ADD-1", title="The Pool"), artist_display=CAZIN)
+    data.pop("seen_version")
+
+    response = admin_client_for_curator.post("/admin/collection/artwork/add/", data)
+
+    assert response.status_code == 302
+    assert credits_of(Artwork.objects.get(accession_number="ADD-1")) == [
+        ("Attributed to", "Jean Charles Cazin", "French", 1841, 1901)
+    ]
+
+
+def test_changing_the_credit_line_replaces_the_works_artists(admin_client_for_curator):
+    work = ArtworkFactory(artist_display="")
+    admin_client_for_curator.post(change_url(work), change_form_data(work, artist_display=CAZIN))
+    work.refresh_from_db()
+
+    admin_client_for_curator.post(
+        change_url(work), change_form_data(work, artist_display="Claude Monet (French, 1840–1926)")
+    )
+
+    assert credits_of(work) == [("", "Claude Monet", "French", 1840, 1926)]
+
+
+def test_saving_the_same_credit_line_again_does_not_duplicate_artists(admin_client_for_curator, tmp_path):
+    from django.core.management import call_command
+
+    (tmp_path / "works.csv").write_text(f'id,title,artist\nIMP-1,Imported,"{CAZIN}"\n', encoding="utf-8")
+    call_command("import_collection", str(tmp_path / "works.csv"), "--no-progress", stdout=io.StringIO())
+    work = ArtworkFactory(artist_display="")
+    admin_client_for_curator.post(change_url(work), change_form_data(work, artist_display=CAZIN))
+    work.refresh_from_db()
+    credit = ArtworkArtist.objects.get(artwork=work)
+    data = change_form_data(
+        work,
+        title="Renamed",
+        **{
+            "credits-TOTAL_FORMS": "1",
+            "credits-INITIAL_FORMS": "1",
+            "credits-0-id": str(credit.pk),
+            "credits-0-artwork": str(work.pk),
+            "credits-0-artist": str(credit.artist_id),
+            "credits-0-qualifier": credit.qualifier,
+            "credits-0-order": str(credit.order),
+        },
+    )
+
+    response = admin_client_for_curator.post(change_url(work), data)
+
+    assert response.status_code == 302
+    assert Artist.objects.filter(name="Jean Charles Cazin").count() == 1  # the import's row, found again
+    assert credits_of(work) == [("Attributed to", "Jean Charles Cazin", "French", 1841, 1901)]
 
 
 def test_an_upload_that_is_not_an_image_is_refused_on_the_form_and_nothing_is_stored(

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[2]
 CHANGELIST = "/admin/collection/artwork/"
+INDEX = "/admin/"
 
 
 class ListedDetector:
@@ -256,27 +257,37 @@ def test_detection_switched_off_in_the_settings_skips_the_stage(work, settings):
         objects.current_detector()
 
 
-def test_the_admin_says_why_detection_is_off_using_the_workers_report(admin_client_for_curator, settings):
+def test_the_admin_index_says_once_that_detection_has_no_weights_and_names_the_settings(
+    admin_client_for_curator, settings, fresh_detectors
+):
     settings.DETECTION_BACKEND = "torchvision"
-    before = admin_client_for_curator.get(CHANGELIST).content.decode()
-    assert "Object detection is off" in before and "as seen from the web server" in before
-    assert "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth" in before
-
     with pytest.raises(DetectorUnavailable):
-        objects.current_detector()  # what the worker does on its first work
+        objects.current_detector()  # what the worker does on its first work: it reports no weights
 
-    after = admin_client_for_curator.get(CHANGELIST).content.decode()
-    assert "Object detection is off" in after and "The gpu worker on" in after
-    assert "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth" in after
+    index = admin_client_for_curator.get(INDEX).content.decode()
+    artwork_list = admin_client_for_curator.get(CHANGELIST).content.decode()
+
+    assert index.count("Object detection is off") == 1
+    assert "DETECTION_WEIGHTS" in index and "DETECTION_ALLOW_DOWNLOAD=true" in index
+    assert str(fresh_detectors) not in index and ".pth" not in index  # no file paths for curators
+    assert "Object detection" not in artwork_list
+
+
+def test_the_admin_index_names_the_setting_when_detection_is_switched_off(admin_client_for_curator, settings):
+    settings.DETECTION_BACKEND = "off"
+
+    index = admin_client_for_curator.get(INDEX).content.decode()
+
+    assert "Object detection is switched off" in index and "DETECTION_BACKEND" in index
 
 
 def test_the_admin_is_quiet_when_the_worker_has_real_weights(admin_client_for_curator, monkeypatch):
     use_detector(monkeypatch, ListedDetector([HORSE]))
     objects.current_detector()
 
-    page = admin_client_for_curator.get(CHANGELIST).content.decode()
+    index = admin_client_for_curator.get(INDEX).content.decode()
 
-    assert "Object detection is off" not in page
+    assert "Object detection" not in index and 'id="optional-parts"' not in index
 
 
 def test_the_admin_lists_a_works_detections_and_marks_untrusted_ones(admin_client_for_curator, work):
