@@ -62,6 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
         "listUrl": reverse("frontend:list"),
         "sizes": [[name, px] for name, px in sorted(settings.IMAGE_SIZES.items(), key=lambda item: item[1])],
+        # With detection switched off the object filter could never match: the page leaves it out.
+        "objects": settings.ML_ENABLED and settings.DETECTION_BACKEND != "off",
     }
     return render(
         request,

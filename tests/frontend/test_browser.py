@@ -286,9 +286,12 @@ def test_sharper_images_stay_sharp_for_new_works(page, live_server, synthetic_ma
     assert colour_area(canvas_pixels(page), (255, 255, 255), tolerance=6) > MIN_AREA
 
 
-def test_the_object_filter_is_off_until_objects_are_detected_then_offers_their_labels(page, live_server, synthetic_map):
+def test_the_object_filter_is_off_until_objects_are_detected_then_offers_their_labels(
+    page, live_server, synthetic_map, settings
+):
     from mlserver.models import Detection
 
+    settings.ML_ENABLED = True  # detection is on, it has only found nothing yet
     open_map(page, live_server)
     page.get_by_role("button", name="Filters").click()
     page.locator("#object-note").wait_for(state="visible")
@@ -309,3 +312,14 @@ def test_the_object_filter_is_off_until_objects_are_detected_then_offers_their_l
     page.get_by_role("button", name="Highlight").click()
     page.wait_for_function("document.querySelector('#map-canvas').dataset.matches === '1'")
     assert "object=horse" in page.url
+
+
+def test_with_detection_switched_off_the_object_filter_is_not_shown_at_all(page, live_server, synthetic_map, settings):
+    settings.ML_ENABLED = True
+    settings.DETECTION_BACKEND = "off"
+    open_map(page, live_server)
+    page.get_by_role("button", name="Filters").click()
+    page.get_by_label("Artist").wait_for(state="visible")
+
+    assert page.get_by_label("Object in the picture").is_hidden()
+    assert page.locator("#object-note").is_hidden()

@@ -1,6 +1,6 @@
 // The filter form: applying it asks the API which works match (/maps/{slug}/match/) and the rest are dimmed.
-// The object field suggests the labels detected so far; with none (detection off or not run yet) it is
-// disabled and a note says why.
+// The object field suggests the labels detected so far; with none yet it is disabled and a note says why;
+// with detection switched off (the page's config) it is not shown at all.
 import { ApiError, getJSON, query } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
 import { formatNumber, t } from "../lib/i18n.js";
@@ -64,7 +64,12 @@ export function setupFilters(app) {
     /** @param {string} key */
     const field = (key) => /** @type {HTMLInputElement | undefined} */ (form.elements.namedItem(key) || undefined);
     const objectInput = field("object");
-    if (objectInput) offerObjects(app, objectInput, supported.has("object"), $("#object-note", form));
+    if (objectInput && app.config.objects === false) {
+      // Detection is switched off: a filter that can never match is left out, not shown disabled.
+      const label = objectInput.closest("label");
+      if (label) label.hidden = true;
+      objectInput.disabled = true;
+    } else if (objectInput) offerObjects(app, objectInput, supported.has("object"), $("#object-note", form));
     for (const key of FILTER_KEYS) {
       const input = field(key);
       if (input && store.state.filters[key]) input.value = store.state.filters[key];
