@@ -58,7 +58,8 @@ def home(request: HttpRequest) -> HttpResponse:
     config = {
         "api": reverse("api:api-root"),
         "map": slug,
-        "maps": [{"slug": m["slug"], "title": m["title"]} for m in maps],
+        # Titles are data, but the default ones ("All works", "Faces") are in the catalogue: translated when found.
+        "maps": [{"slug": m["slug"], "title": _(m["title"])} for m in maps],
         "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
         "listUrl": reverse("frontend:list"),
         "sizes": [[name, px] for name, px in sorted(settings.IMAGE_SIZES.items(), key=lambda item: item[1])],

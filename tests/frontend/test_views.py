@@ -101,6 +101,7 @@ def test_norwegian_pages(client, synthetic):
     html = response.content.decode()
     assert 'lang="nb"' in html and "Filtre" in html and "Tiår" in html
     assert _config(response, "i18n")["nWorks"] == ["{n} verk", "{n} verk"]
+    assert _config(response, "map-config")["maps"] == [{"slug": "all", "title": "Alle verk"}]
     work = synthetic.works[0]
     html = client.get(
         reverse("frontend:artwork", args=[work.accession_number]), HTTP_ACCEPT_LANGUAGE="nb"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext_noop
 from tqdm import tqdm
 
 from collection.models import Classification
@@ -12,7 +13,8 @@ from embeddings.builds import MapBuildError, build_map
 from embeddings.models import Map
 
 # The default maps ./run demo builds: every work, and the faces found in them.
-DEFAULT_TITLES = {"all": "All works", "faces": "Faces"}
+# English, stored as data; the map page translates these two through the catalogue (frontend.views).
+DEFAULT_TITLES = {"all": gettext_noop("All works"), "faces": gettext_noop("Faces")}
 
 
 class Command(BaseCommand):
