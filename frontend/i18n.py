@@ -47,6 +47,7 @@ def js_strings() -> dict[str, str | list[str]]:
         "openWork": _("Open the artwork page"),
         "notOnMap": _("not on this map"),
         "noResults": _("No works found"),
+        "moreResults": _("{n} more: show all in the list"),
         "boxHelp": _("Drag a box over the map to select works. Press Escape to cancel."),
         "lassoHelp": _("Draw around works to select them. Press Escape to cancel."),
         "exportFailed": _("The export failed. Try a smaller selection."),

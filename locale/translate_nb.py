@@ -91,6 +91,7 @@ NB: dict[str, str | list[str]] = {
     "The map could not be loaded. Check your connection and reload the page.": "Kartet kunne ikke lastes. Sjekk tilkoblingen og last inn siden på nytt.",
     "{n} work": ["{n} verk", "{n} verk"],
     "{n} work selected": ["{n} verk valgt", "{n} verk valgt"],
+    "{n} more: show all in the list": "{n} til: vis alle i listen",
     "{shown} of {n} work": ["{shown} av {n} verk", "{shown} av {n} verk"],
     "{shown} of {n} face": ["{shown} av {n} ansikt", "{shown} av {n} ansikter"],
     "{n} of {total} works match.": "{n} av {total} verk passer.",

@@ -207,6 +207,20 @@ def test_search_flies_to_a_work(page, live_server, synthetic_map):
     assert (state["cx"], state["cy"]) == pytest.approx(synthetic_map.positions[work.pk], abs=1e-3)
 
 
+def test_map_search_shows_thumbnails_and_a_line_to_all_the_matches_beyond_the_first_eight(
+    page, live_server, synthetic_map
+):
+    open_map(page, live_server)
+    page.get_by_role("combobox", name="Find a work on the map").fill("Synthetic study")
+    more = page.locator("#map-search-results .more-results a")
+    more.wait_for()
+
+    assert page.locator("#map-search-results li[role=option][aria-selected]").count() == 8
+    assert page.locator("#map-search-results img.result-thumb").count() == 8
+    assert more.inner_text() == "4 more: show all in the list"  # 12 studies match
+    assert more.get_attribute("href") == "/list/?q=Synthetic+study"
+
+
 def test_norwegian_page(browser, live_server, synthetic_map):
     context = browser.new_context(viewport={"width": 1100, "height": 760}, locale="nb-NO")
     page = context.new_page()

@@ -45,6 +45,7 @@ const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection
  * @property {{ slug: string, title: string }[]} maps
  * @property {[string, number][]} sizes  the derivatives: [["thumb", 128], ["medium", 640], ["large", 1600]]
  * @property {string} workUrl  a work page's URL with "__acc__" for the accession number
+ * @property {string} listUrl  the works list page (search results in full)
  * @property {boolean} [objects]  false when object detection is switched off: no object filter
  */
 

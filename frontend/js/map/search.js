@@ -4,7 +4,7 @@ import { getJSON, query } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
 
-/** @typedef {{ id: number, title: string, artist?: string, date?: string, page: string, onMap: boolean }} Result */
+/** @typedef {{ id: number, title: string, artist?: string, date?: string, thumb?: string, page: string, onMap: boolean }} Result */
 
 /** @param {import("./app.js").MapApp} app */
 export function setupSearch(app) {
@@ -26,7 +26,7 @@ export function setupSearch(app) {
   };
   const highlight = (/** @type {number} */ i) => {
     active = i;
-    [...list.children].forEach((li, k) => li.setAttribute("aria-selected", String(k === i)));
+    [...list.children].slice(0, results.length).forEach((li, k) => li.setAttribute("aria-selected", String(k === i)));
     if (i >= 0) input.setAttribute("aria-activedescendant", list.children[i].id);
   };
   const choose = (/** @type {Result} */ work) => {
@@ -41,10 +41,12 @@ export function setupSearch(app) {
     if (q.length < 2) { close(); return; }
     controller?.abort();
     controller = new AbortController();
+    let total = 0;
     try {
       const data = await getJSON(`${app.api}artworks/${query({ q, page_size: 8 })}`, { signal: controller.signal });
+      total = Number(data.count) || 0;
       results = (data.results || []).map((/** @type {any} */ w) => ({
-        id: w.id, title: w.title, artist: w.artist, date: w.date,
+        id: w.id, title: w.title, artist: w.artist, date: w.date, thumb: w.images?.thumb || undefined,
         page: app.config.workUrl.replace("__acc__", encodeURIComponent(w.accession_number)),
         onMap: app.points.pointOfWork.has(w.id),
       }));
@@ -58,11 +60,17 @@ export function setupSearch(app) {
             el(
               "li",
               { id: `search-result-${i}`, role: "option", "aria-selected": "false", onmousedown: (/** @type {Event} */ e) => { e.preventDefault(); choose(w); } },
+              w.thumb ? el("img", { class: "result-thumb", src: w.thumb, alt: "", loading: "lazy" }) : el("span", { class: "result-thumb" }),
               el("span", { class: "result-title", text: w.title }),
               el("span", { class: "result-meta", text: [w.artist, w.date].filter(Boolean).join(", ") + (w.onMap ? "" : ` · ${t("notOnMap")}`) }),
             ),
           )
         : [el("li", { class: "no-results", role: "option", "aria-disabled": "true", text: t("noResults") })]),
+      // Only the first matches fit here; the list page shows them all.
+      ...(total > results.length
+        ? [el("li", { class: "more-results", role: "option", "aria-disabled": "true" },
+            el("a", { href: `${app.config.listUrl}${query({ q })}`, text: t("moreResults", { n: String(total - results.length) }) }))]
+        : []),
     );
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
