@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -11,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +30,25 @@ from collection.models import (
     ProcessingStatus,
 )
 from collection.sites import CuratorAdminSite  # noqa: F401 - the site class lives there, see its docstring
+
+# A later stage's read-only part of a work's change page: its HTML (escaped through format_html), or None to
+# leave the page without it (a work with no image, not on any map).
+ArtworkSection = Callable[[Artwork], "str | None"]
+_artwork_sections: list[tuple[str | Promise, ArtworkSection]] = []
+
+
+def add_artwork_section(title: str | Promise, render: ArtworkSection) -> None:
+    """Later stages (maps, features) show what they know of a work on its page without collection importing them.
+
+    A hook rather than another subclass of :class:`ArtworkAdmin`: mlserver already registers its subclass in
+    collection's place, and a second stage doing the same would silently replace the first one's.
+    """
+    if all(existing is not render for _title, existing in _artwork_sections):
+        _artwork_sections.append((title, render))
+
+
+def artwork_sections(work: Artwork) -> list[tuple[str | Promise, str]]:
+    return [(title, html) for title, render in _artwork_sections if (html := render(work))]
 
 
 class DecadeFilter(admin.SimpleListFilter):
@@ -192,6 +213,14 @@ class ArtworkAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("image")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Adds the later stages' sections (see :func:`add_artwork_section`) below the work's own fields."""
+        work = self.get_object(request, object_id)
+        sections = artwork_sections(work) if work is not None else []
+        return super().change_view(request, object_id, form_url, {"stage_sections": sections, **(extra_context or {})})
 
     @admin.display(description=_("Image"))
     def thumbnail(self, obj: Artwork) -> str:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from collection import admin as collection_admin
 from collection.models import Artwork
 from collection.sites import add_notice
-from mlserver.models import Detection, Face, FeatureModel
+from mlserver.models import Detection, Embedding, Face, FeatureModel
 
 
 def object_detection_status() -> tuple[bool, str]:
@@ -188,6 +188,34 @@ class ArtworkAdmin(collection_admin.ArtworkAdmin):
         return faces_table(obj)
 
 
+def feature_vectors(work: Artwork) -> str | None:
+    """Which feature models have a vector of the work, so a curator sees whether the map uses a current one.
+
+    A vector computed from an earlier image of the work is marked: the work is re-embedded after processing.
+    """
+    if work.pk is None or work.image_id is None:
+        return None
+    rows = list(Embedding.objects.filter(artwork=work).select_related("feature_model").order_by("-created"))
+    if not rows:
+        return str(_("No vector yet."))
+    sha = work.image.sha256 if work.image is not None else ""
+    return _table(
+        (_("Feature model"), _("Active"), _("Dimensions"), _("Computed"), _("From the current image")),
+        '<tr><td class="feature-version">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                e.feature_model.version,
+                _("yes") if e.feature_model.is_active else _("no"),
+                e.feature_model.dim or "—",
+                e.created.strftime("%Y-%m-%d %H:%M"),
+                _("yes") if e.image_sha256 == sha else _("no: computed from an earlier image"),
+            )
+            for e in rows
+        ),
+    )
+
+
 admin.site.unregister(Artwork)
 admin.site.register(Artwork, ArtworkAdmin)
 add_notice(object_detection_notice)
+collection_admin.add_artwork_section(_("Feature vector"), feature_vectors)
