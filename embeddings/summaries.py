@@ -88,8 +88,8 @@ def name_clusters_of(build: MapBuild) -> int:
     coords = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
     names: dict[int, list[tuple[str, float]]] = {}
     if rows:
-        terms, artists = _terms(np.array([r[0] for r in rows], dtype=np.int64))
-        names = name_clusters(labels, terms, artists=artists)
+        words, artists = _terms(np.array([r[0] for r in rows], dtype=np.int64))
+        names = name_clusters(labels, words, artists=artists)
     clusters = []
     for label in sorted(int(c) for c in np.unique(labels) if c != NOISE):
         member = labels == label
