@@ -123,7 +123,7 @@ def name_clusters(
     *,
     top_n: int = 3,
     min_count: int = 2,
-    min_share: float = 0.05,
+    min_share: float = 0.15,
     max_df: float = 0.5,
     artists: Sequence[str | None] | None = None,
     artist_share: float = 0.6,
@@ -134,7 +134,7 @@ def name_clusters(
     divergence between the cluster's and the map's term distributions (with
     p = fraction of works carrying the term): a TF-IDF for sets of works. Plain
     lift would crown a word seen on two works, plain frequency "painting". A term
-    qualifies when it is on at least ``min_count`` works and ``min_share`` of the
+    qualifies when it is on at least ``min_count`` works and ``min_share`` (15 %) of the
     cluster (one title's word says nothing about a region), on at most ``max_df``
     of the whole map (a word on most works says nothing either) and
     over-represented in the cluster (lift > 1); ties are broken alphabetically.
