@@ -20,22 +20,32 @@ from mlserver.models import FeatureModel
 from mlserver.vectors import work_vectors
 
 
-def _terms(ids: np.ndarray) -> list[list[str]]:
-    """Metadata terms per work that cluster names are drawn from."""
-    by_id: dict[int, list[str]] = {int(i): [] for i in ids}
+def _terms(ids: np.ndarray) -> tuple[list[list[str]], list[str | None]]:
+    """Words per work that cluster names are drawn from, and each work's first artist.
+
+    Title words, curator labels (whole, however many words) and the classification, all
+    lower-case so that a label and a title word that agree count once. Medium and decade are
+    left out: they name how or when, not what a visitor sees, and put "Oil on panel" over
+    regions of every subject. The artist is kept apart since it may name a region only when
+    it dominates it (:func:`embeddings.clusters.name_clusters`).
+    """
+    from embeddings.terms import title_terms
+
+    by_id: dict[int, set[str]] = {int(i): set() for i in ids}
+    artist_of: dict[int, str | None] = {}
     labels = Artwork.labels.through.objects.filter(artwork_id__in=ids.tolist())
     for artwork_id, name in labels.values_list("artwork_id", "label__name"):
-        by_id[artwork_id].append(name)
-    for artwork_id, artist, medium, decade in Artwork.objects.filter(pk__in=ids.tolist()).values_list(
-        "pk", "credits__artist__name", "medium", "decade"
+        by_id[artwork_id].add(" ".join(name.lower().split()))
+    for artwork_id, title, classification, artist in (
+        Artwork.objects.filter(pk__in=ids.tolist())
+        .order_by("pk", "credits__order")
+        .values_list("pk", "title", "classification", "credits__artist__name")
     ):
-        if artist:
-            by_id[artwork_id].append(artist)
-        if medium:
-            by_id[artwork_id].append(medium.split(",")[0].strip())
-        if decade is not None:
-            by_id[artwork_id].append(f"{decade}s")
-    return [sorted(set(by_id[int(i)])) for i in ids]
+        by_id[artwork_id].update(title_terms(title))
+        if classification:
+            by_id[artwork_id].add(classification.lower())
+        artist_of.setdefault(artwork_id, artist or None)
+    return [sorted(by_id[int(i)]) for i in ids], [artist_of.get(int(i)) for i in ids]
 
 
 def refresh_clusters(
@@ -70,12 +80,16 @@ def name_clusters_of(build: MapBuild) -> int:
     cluster left with no published point gets no row. Runs again whenever publication changes.
     """
     from embeddings.clusters import NOISE, name_clusters
+    from embeddings.terms import display
 
     shown = build.points.filter(artwork__published=True).order_by("pk")
     rows = list(shown.values_list("artwork_id", "x", "y", "cluster"))
     labels = np.array([NOISE if r[3] is None else r[3] for r in rows], dtype=np.int64)
     coords = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
-    names = name_clusters(labels, _terms(np.array([r[0] for r in rows], dtype=np.int64))) if rows else {}
+    names: dict[int, list[tuple[str, float]]] = {}
+    if rows:
+        words, artists = _terms(np.array([r[0] for r in rows], dtype=np.int64))
+        names = name_clusters(labels, words, artists=artists)
     clusters = []
     for label in sorted(int(c) for c in np.unique(labels) if c != NOISE):
         member = labels == label
@@ -89,7 +103,7 @@ def name_clusters_of(build: MapBuild) -> int:
                 x=float(cx),
                 y=float(cy),
                 terms=[t for t, _ in terms],
-                name=", ".join(t for t, _ in terms[:2]) or f"Group {label + 1}",
+                name=display(", ".join(t for t, _ in terms[:2])) or f"Group {label + 1}",
             )
         )
     with transaction.atomic():
