@@ -103,7 +103,8 @@ def name_clusters_of(build: MapBuild) -> int:
                 x=float(cx),
                 y=float(cy),
                 terms=[t for t, _ in terms],
-                name=display(", ".join(t for t, _ in terms[:2])) or f"Group {label + 1}",
+                # No word sets the region apart: no name ("Group 3" would tell a visitor nothing, in no language).
+                name=display(", ".join(t for t, _ in terms[:2])),
             )
         )
     with transaction.atomic():

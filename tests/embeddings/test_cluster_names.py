@@ -87,3 +87,16 @@ def test_titles_are_cut_into_content_words_in_english_and_norwegian() -> None:
     assert title_terms("Vinterlandskap fra Krødsherad") == ["vinterlandskap", "krødsherad"]
     assert title_terms("Portrett av kunstnerens mor") == ["portrett", "kunstnerens", "mor", "kunstnerens mor"]
     assert title_terms("Untitled (Study No. 3)") == []
+
+
+def test_a_region_whose_titles_share_no_word_gets_no_name_rather_than_a_placeholder(db):
+    rng = np.random.default_rng(2)
+    plain = ["Morning", "Evening", "Harvest", "Winter", "Storm", "Orchard", "Mill", "Bridge", "Quarry", "Dunes"]
+    works = [ArtworkFactory(title=plain[i % len(plain)]) for i in range(20)]
+    works += [ArtworkFactory(title=THEMES[(-0.6, -0.6)][i % 5]) for i in range(20)]
+    centres = [(0.5, 0.5)] * 20 + [(-0.5, -0.5)] * 20
+    coords = [np.asarray(c) + rng.normal(scale=0.02, size=2) for c in centres]
+
+    build = _map_of(works, coords)
+
+    assert [c.name.split(",")[0] for c in build.clusters.order_by("name")] == ["", "Harbour"]

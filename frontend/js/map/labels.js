@@ -8,9 +8,11 @@ import { touched } from "./store.js";
 
 /**
  * @param {import("./app.js").MapApp} app
- * @param {Cluster[]} clusters
+ * @param {Cluster[]} allClusters
  */
-export function setupLabels(app, clusters) {
+export function setupLabels(app, allClusters) {
+  // A region without a name (no word sets it apart) gets no label.
+  const clusters = allClusters.filter((c) => c.name);
   const layer = $("#map-labels", app.root);
   const { camera } = app;
   layer.replaceChildren(
