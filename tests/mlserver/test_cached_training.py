@@ -20,7 +20,8 @@ from mlserver.cached_training import (
 )
 from mlserver.cached_training.features import _encode_entry, _entry_key
 from mlserver.extract import Extractor
-from mlserver.training import Sample, knn_label_accuracy, load_checkpoint, load_image_folder, split_samples
+from mlserver.training import Sample, load_checkpoint, load_image_folder
+from tests.mlserver.heldout import heldout_knn
 from tests.mlserver.procedural import generate_procedural_set
 
 IMG = 112
@@ -49,13 +50,7 @@ def trained(samples, tmp_path_factory: pytest.TempPathFactory):
 
 
 def _knn(extractor: Extractor, samples: list[Sample]) -> float:
-    train, val = split_samples(samples, CONFIG.val_fraction, CONFIG.seed, "style")
-    vectors = np.zeros((len(samples), extractor.dim), np.float32)
-    for batch in extractor.embed_stream([(i, s.image) for i, s in enumerate(samples)], num_workers=1):
-        assert not batch.errors
-        vectors[batch.keys] = batch.vectors
-    labels = [s.labels["style"] for s in samples]
-    return knn_label_accuracy(vectors[train], [labels[i] for i in train], vectors[val], [labels[i] for i in val], k=10)
+    return heldout_knn(extractor, samples, CONFIG.val_fraction, CONFIG.seed)
 
 
 @pytest.mark.slow

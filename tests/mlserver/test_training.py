@@ -19,14 +19,13 @@ from mlserver.training import (
     checkpoint_from_bytes,
     checkpoint_to_bytes,
     fine_tune,
-    knn_label_accuracy,
     load_checkpoint,
     load_image_folder,
     load_labelled_csv,
     load_labelled_set,
     min_labels_ok,
-    split_samples,
 )
+from tests.mlserver.heldout import heldout_knn
 from tests.mlserver.procedural import STYLES, generate_procedural_set
 
 IMG = 112
@@ -54,13 +53,7 @@ def trained(samples):
 
 
 def _knn(extractor: Extractor, samples: list[Sample]) -> float:
-    train, val = split_samples(samples, CONFIG.val_fraction, CONFIG.seed, "style")
-    vectors = np.zeros((len(samples), extractor.dim), np.float32)
-    for batch in extractor.embed_stream([(i, s.image) for i, s in enumerate(samples)], num_workers=1):
-        assert not batch.errors
-        vectors[batch.keys] = batch.vectors
-    labels = [s.labels["style"] for s in samples]
-    return knn_label_accuracy(vectors[train], [labels[i] for i in train], vectors[val], [labels[i] for i in val], k=10)
+    return heldout_knn(extractor, samples, CONFIG.val_fraction, CONFIG.seed)
 
 
 @pytest.mark.slow
