@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 from PIL import Image
 
-from mlserver.detection import DetectorUnavailable, load_detector
-from mlserver.faces import FaceConfig, FaceModel
+from analysis.detection import DetectorUnavailable, load_detector
+from analysis.faces import FaceConfig, FaceModel
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "aic-paintings"
 

@@ -5,17 +5,17 @@ Usage:
         [--path cpu|gpu|both] [--views 4] [--epochs N] [--feature-cache DIR] [--no-map]
         [--img-size 160] [--freeze-stages 2]          (gpu path only)
 
-PATH is a folder-per-class image set or a labels CSV (see mlserver.training);
+PATH is a folder-per-class image set or a labels CSV (see analysis.training);
 without it a procedural set is generated. The set is split (seeded, stratified)
 exactly as both training paths split it; the trained models only ever see the
 training part. Prints, for (a) the pretrained backbone, (b) the CPU path
 (embedding layer on cached multi-view features, style statistics by default,
-mlserver.cached_training) and
+analysis.cached_training) and
 (c) the full fine-tune (GPU path; "unmeasured" without a GPU unless
 ``--path gpu``/``both`` forces it): held-out k-NN (cosine) label accuracy and a
 linear probe (logistic regression on the training part, accuracy on the held-out
 part); then the 2-D map (openTSNE, as a map build runs it) of every work: kNN
-label accuracy, trustworthiness and kNN recall (embeddings.metrics). Training
+label accuracy, trustworthiness and kNN recall (maps.metrics). Training
 times include feature caching (a fresh cache folder unless ``--feature-cache``
 names one already filled), with process CPU time and the load average, since
 wall time on a shared machine says little.
@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlserver.backbone import BackboneSpec
-from mlserver.cached_training import CachedTrainConfig, DirectoryCache, train_on_cached_features
-from mlserver.extract import Extractor
-from mlserver.training import (
+from analysis.backbone import BackboneSpec
+from analysis.cached_training import CachedTrainConfig, DirectoryCache, train_on_cached_features
+from analysis.extract import Extractor
+from analysis.training import (
     Sample,
     TrainConfig,
     fine_tune,
@@ -47,7 +47,7 @@ from mlserver.training import (
     load_labelled_set,
     split_samples,
 )
-from tests.mlserver.procedural import generate_procedural_set
+from tests.analysis.procedural import generate_procedural_set
 
 
 def embed_all(extractor: Extractor, samples: list[Sample]) -> np.ndarray:
@@ -92,8 +92,8 @@ def linear_probe(vectors: np.ndarray, labels: list[str], train: list[int], val: 
 
 def map_figures(vectors: np.ndarray, labels: list[str], k: int) -> dict[str, float]:
     """The 2-D map a build would draw from these vectors, and its quality."""
-    from embeddings.metrics import map_quality
-    from embeddings.tsne import TSNEParams, build_tsne
+    from maps.metrics import map_quality
+    from maps.tsne import TSNEParams, build_tsne
 
     coords = build_tsne(vectors, TSNEParams()).coords
     return map_quality(vectors, coords, labels, k=k)

@@ -15,7 +15,7 @@ Prints images/s (best of --repeats interleaved runs) for
   (c) raw:     the production model alone at the chosen batch size on ready tensors, both
       as one session using all cores and as the lanes embed_stream uses (the ceiling for (a));
   (c') raw eager: eager PyTorch at the same batch size (what the runtime choice is worth);
-  (d) platform: the real service end to end, mlserver.services.embed_collection with a progress
+  (d) platform: the real service end to end, analysis.services.embed_collection with a progress
       Job as the Celery task runs it: originals read from the platform's storage, decoded, run
       through the model and saved as Embedding rows. It runs against a throw-away embedded
       platform (SQLite + local files in a temporary VAR_DIR, removed afterwards) holding the
@@ -24,11 +24,11 @@ Prints images/s (best of --repeats interleaved runs) for
       A first embedding: the stored model inputs are removed before each run (and made again,
       in the background, as part of it);
   (e) platform_reembed: the same service re-embedding, as a new feature model version does over
-      the whole collection: the stored model inputs (mlserver.extract.PreparedInput) are read
+      the whole collection: the stored model inputs (analysis.extract.PreparedInput) are read
       instead of the originals;
 and the ratios of a, d and e to b (aim >= 3x) and to c (aim >= 80%, against the faster raw figure).
 ``--sweep`` also measures the bare model at several batch sizes (how
-mlserver.extract.DEFAULT_BATCH_SIZE was chosen).
+analysis.extract.DEFAULT_BATCH_SIZE was chosen).
 
 The default image folder is the repo's downscaled demo set (demo/aic-paintings/images).
 Each path is a function ``(extractor, items, args) -> PathResult`` registered in
@@ -94,9 +94,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analysis.backbone import BackboneSpec, configure_torch_threads
+from analysis.extract import Extractor, Item, default_batch_size
 from bench.throughput import measure_batch_throughput
-from mlserver.backbone import BackboneSpec, configure_torch_threads
-from mlserver.extract import Extractor, Item, default_batch_size
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = REPO / "demo" / "aic-paintings" / "images"
@@ -126,7 +126,7 @@ def collect_items(folder: Path, limit: int | None) -> list[Item]:
 
 def generated_items(limit: int) -> list[Item]:
     """Fallback when no image folder exists: painting-sized procedural JPEGs."""
-    from tests.mlserver.procedural import generate_procedural_set
+    from tests.analysis.procedural import generate_procedural_set
 
     root = Path(tempfile.mkdtemp(prefix="bench-features-"))
     generate_procedural_set(root, per_class=max(1, limit // 5), size=800, seed=0)
@@ -189,7 +189,7 @@ def path_raw_lanes(extractor: Extractor, items: list[Item], args: argparse.Names
     """The model as embed_stream runs it on CPU: one single-threaded session per core, on ready tensors."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mlserver.extract.batches import _cores
+    from analysis.extract.batches import _cores
 
     lanes = _cores()
     model = extractor.lane_model()
@@ -222,7 +222,7 @@ class Platform:
     """The embedded platform the ``platform`` path runs against, set up once per bench run."""
 
     tmp: tempfile.TemporaryDirectory
-    feature_model: Any  # mlserver.models.FeatureModel (Django is set up later)
+    feature_model: Any  # analysis.models.FeatureModel (Django is set up later)
     works: int
     setup_seconds: float
 
@@ -253,9 +253,9 @@ def _setup_platform(items: list[Item], args: argparse.Namespace) -> Platform:
     django.setup()
     from django.core.management import call_command
 
+    from analysis import services
     from collection import images
     from collection.models import Artwork
-    from mlserver import services
 
     call_command("migrate", interactive=False, verbosity=0)
     works = []
@@ -291,7 +291,7 @@ def _embed_on_platform(
 
     The extractor stays cached in the process between repeats (model load is not timed); the
     model's Embedding rows are deleted before each run so every run embeds every work. The
-    stored model inputs (mlserver.extract.PreparedInput) are removed first for a first embedding,
+    stored model inputs (analysis.extract.PreparedInput) are removed first for a first embedding,
     and made beforehand (untimed) for a re-embedding.
     """
     if getattr(args, "platform", None) is None:
@@ -299,9 +299,9 @@ def _embed_on_platform(
         print(f"platform set up in {args.platform.setup_seconds:.0f} s (not timed): {args.platform.works} works")
     import shutil
 
+    from analysis import services
+    from analysis.models import Embedding
     from core.models import Job
-    from mlserver import services
-    from mlserver.models import Embedding
 
     feature_model = args.platform.feature_model
     from collection.storage import get_storage
@@ -313,7 +313,7 @@ def _embed_on_platform(
         Embedding.objects.filter(feature_model=feature_model).delete()
         services.embed_collection(feature_model)  # makes the inputs; not timed
     Embedding.objects.filter(feature_model=feature_model).delete()
-    # With a progress-reporting Job, as the Celery task (mlserver.tasks.embed_collection) runs it.
+    # With a progress-reporting Job, as the Celery task (analysis.tasks.embed_collection) runs it.
     job = Job.objects.create(kind="embed_collection", target=feature_model.version)
     start = time.perf_counter()
     counts = services.embed_collection(feature_model, job=job)
@@ -328,7 +328,7 @@ def _embed_on_platform(
 
 
 def path_platform(extractor: Extractor, items: list[Item], args: argparse.Namespace) -> PathResult:
-    """The real service end to end, first embedding: mlserver.services.embed_collection reading
+    """The real service end to end, first embedding: analysis.services.embed_collection reading
     originals from the platform's storage, decoding, running the model, saving Embedding rows
     (and, in the background, the model inputs it made)."""
     args.items = items

@@ -5,7 +5,7 @@ Usage:
 
 Builds (once per N, cached under /tmp/museum-bench-N) a synthetic collection on the real Django app:
 SQLite, files on the local disk, N works sharing 256 generated images, a map build whose points
-form t-SNE-like clusters, and its thumbnail atlases made by embeddings.atlas. Serves it with
+form t-SNE-like clusters, and its thumbnail atlases made by maps.atlas. Serves it with
 gunicorn and opens the map page in Debian's Chromium, then prints:
 
 * time to the first drawn map (all of atlas level 0 on screen) and to the first frame,
@@ -75,8 +75,8 @@ def build_collection(n: int, var_dir: Path) -> None:
 
     from collection import images
     from collection.models import Artwork
-    from embeddings.atlas import build_atlases
-    from embeddings.models import Cluster, Map, MapBuild, MapPoint
+    from maps.atlas import build_atlases
+    from maps.models import Cluster, Map, MapBuild, MapPoint
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)

@@ -67,7 +67,7 @@ def prepare(var_dir: Path, rebuild: bool) -> list[str]:
     """Builds the demo collection into var_dir unless it is there; returns accession numbers of mapped works."""
     env = {**base_env(var_dir), "DJANGO_DEBUG": "true"}
     probe = (
-        "from embeddings.models import Map, MapPoint\n"
+        "from maps.models import Map, MapPoint\n"
         "m = Map.objects.filter(slug='all').exclude(live_build=None).first()\n"
         "for a in (MapPoint.objects.filter(build=m.live_build, artwork__published=True)"
         ".values_list('artwork__accession_number', flat=True)[:200] if m else []): print('work:' + a)"

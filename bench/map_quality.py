@@ -7,7 +7,7 @@ Usage:
 Works are split into fitted and held-out; both methods fit on the same works,
 then place the held-out ones: openTSNE's ``transform``, the network's forward
 pass alone, and the platform's placement (the forward pass refined against the
-fixed fitted works, embeddings/placement.py) on the layout a build would show.
+fixed fitted works, maps/placement.py) on the layout a build would show.
 Aims: parametric within 5% of openTSNE on fitted works, at least as good on
 held-out works, placing one work in under 20 ms.
 """
@@ -26,11 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embeddings.metrics import map_quality, placement_quality
-from embeddings.parametric import ParametricConfig, ParametricTSNE
-from embeddings.placement import PlacementParams, Placer, Reference, choose_layout
-from embeddings.tsne import TSNEParams, build_tsne
-from tests.embeddings.synthetic import clustered_embeddings
+from maps.metrics import map_quality, placement_quality
+from maps.parametric import ParametricConfig, ParametricTSNE
+from maps.placement import PlacementParams, Placer, Reference, choose_layout
+from maps.tsne import TSNEParams, build_tsne
+from tests.maps.synthetic import clustered_embeddings
 
 METRICS = ("trustworthiness", "knn_recall", "knn_accuracy")
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         feature_version="bench",
         init_coords=tsne_map.raw_coords,
         affinities=tsne_map.affinities,
-        # the build's own default threads (one: small batches on shared cores; see embeddings/parametric.py)
+        # the build's own default threads (one: small batches on shared cores; see maps/parametric.py)
         config=ParametricConfig.from_dict({"seed": args.seed, **args.parametric}),
         normalisation=tsne_map.normalisation,  # drawn in openTSNE's frame, as a build does
     )

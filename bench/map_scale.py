@@ -29,14 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from embeddings.metrics import (
+from maps.metrics import (
     map_quality,
     placement_quality,
 )
-from embeddings.parametric import ParametricConfig, ParametricTSNE
-from embeddings.placement import PlacementParams, Placer, Reference, choose_layout
-from embeddings.tsne import TSNEParams, build_tsne
-from tests.embeddings.synthetic import clustered_embeddings
+from maps.parametric import ParametricConfig, ParametricTSNE
+from maps.placement import PlacementParams, Placer, Reference, choose_layout
+from maps.tsne import TSNEParams, build_tsne
+from tests.maps.synthetic import clustered_embeddings
 
 
 def _rss_mb() -> float:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         feature_version="bench",
         init_coords=tsne_map.raw_coords,
         affinities=tsne_map.affinities,
-        # the build's own default threads (one: small batches on shared cores; see embeddings/parametric.py)
+        # the build's own default threads (one: small batches on shared cores; see maps/parametric.py)
         config=ParametricConfig.from_dict({"seed": args.seed, **args.parametric}),
         normalisation=tsne_map.normalisation,  # drawn in openTSNE's frame, as a build does
     )

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mlserver.index import VectorIndex
+from analysis.index import VectorIndex
 
 AIM_MS = 50.0
 
@@ -70,9 +70,9 @@ def bench_api(n: int, dim: int, queries: int, k: int) -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from analysis.models import Embedding, FeatureModel
     from collection.models import Artwork, ImageFile
     from core.stamp import bump_stamp
-    from mlserver.models import Embedding, FeatureModel
 
     call_command("migrate", verbosity=0)
     rng = np.random.default_rng(1)

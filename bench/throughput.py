@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
-from mlserver.extract import Extractor
+from analysis.extract import Extractor
 
 
 def measure_batch_throughput(

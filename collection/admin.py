@@ -40,7 +40,7 @@ _artwork_sections: list[tuple[str | Promise, ArtworkSection]] = []
 def add_artwork_section(title: str | Promise, render: ArtworkSection) -> None:
     """Later stages (maps, features) show what they know of a work on its page without collection importing them.
 
-    A hook rather than another subclass of :class:`ArtworkAdmin`: mlserver already registers its subclass in
+    A hook rather than another subclass of :class:`ArtworkAdmin`: analysis already registers its subclass in
     collection's place, and a second stage doing the same would silently replace the first one's.
     """
     if all(existing is not render for _title, existing in _artwork_sections):

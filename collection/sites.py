@@ -22,7 +22,7 @@ _notices: list[Notice] = []
 
 
 def add_notice(notice: Notice) -> None:
-    """Later stages (object detection in mlserver) report on the index page without collection importing them."""
+    """Later stages (object detection in analysis) report on the index page without collection importing them."""
     if notice not in _notices:
         _notices.append(notice)
 

@@ -56,8 +56,8 @@ INSTALLED_APPS = [
     "axes",
     "core",
     "collection",
-    "mlserver",
-    "embeddings",
+    "analysis",
+    "maps",
     "pipeline",
     "frontend",
 ]
@@ -207,13 +207,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # Moving files needs no model: it stays on the default queue (routes match in order).
-    "mlserver.tasks.sync_face_crops": {"queue": "default"},
-    "mlserver.tasks.*": {"queue": "gpu"},
+    "analysis.tasks.sync_face_crops": {"queue": "default"},
+    "analysis.tasks.*": {"queue": "gpu"},
     # A work's stages: one task per queue (pipeline.tasks).
     "pipeline.tasks.process_artwork": {"queue": "default"},
     "pipeline.tasks.analyse_artwork": {"queue": "gpu"},
     "collection.tasks.process_artwork": {"queue": "default"},  # names queued before an upgrade (pipeline.tasks)
     "mlserver.tasks.analyse_artwork": {"queue": "gpu"},
+    "maps.tasks.build_map": {"queue": "gpu"},
+    # The same tasks under their names before the packages were renamed (core.tasknames): a retry of a
+    # message queued by the earlier release goes where the task now goes.
+    "mlserver.tasks.sync_face_crops": {"queue": "default"},
+    "mlserver.tasks.*": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"
@@ -225,7 +230,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 FEATURE_BACKBONE = env_str("FEATURE_BACKBONE", "tf_efficientnet_lite0")
 FEATURE_WEIGHTS = env_choice("FEATURE_WEIGHTS", "offline", ("offline", "hub", "checkpoint", "none"))
 FEATURE_CHECKPOINT = env_str("FEATURE_CHECKPOINT")
-# 0: the measured default for the device (small batches on CPU, large on CUDA; see mlserver/extract/).
+# 0: the measured default for the device (small batches on CPU, large on CUDA; see analysis/extract/).
 FEATURE_BATCH_SIZE = env_int("FEATURE_BATCH_SIZE", 0, minimum=0, maximum=1024)
 FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum=64)
 ML_DEVICE = env_str("ML_DEVICE", "auto")
@@ -296,7 +301,7 @@ CACHE_URL = env_str("CACHE_URL", REDIS_URL)
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfiguredEnv(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache)")
 if not CELERY_TASK_ALWAYS_EAGER and not CACHE_URL:
-    # Visitors' search photos reach the worker through the cache (mlserver.client), and worker verdicts
+    # Visitors' search photos reach the worker through the cache (analysis.client), and worker verdicts
     # come back through it: a per-process cache would leave every search by image to time out.
     raise ImproperlyConfiguredEnv(
         "CELERY_BROKER_URL is set but CACHE_URL (or REDIS_URL) is not: the web process and the workers "

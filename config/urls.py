@@ -6,14 +6,14 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
+from analysis import api_urls as analysis_api
 from collection.api import urls as collection_api
-from embeddings import api_urls as embeddings_api
-from mlserver import api_urls as mlserver_api
+from maps import api_urls as maps_api
 
 # The REST API, assembled from each stage's own routes. Later stages come first: a work's
-# .../similar/ (embeddings) must be tried before collection's work detail, whose accession
+# .../similar/ (maps) must be tried before collection's work detail, whose accession
 # numbers may hold "/". Each stage's router has no root view; this is the one root for all.
-STAGE_APIS = [embeddings_api, mlserver_api, collection_api]
+STAGE_APIS = [maps_api, analysis_api, collection_api]
 api_root = APIRootView.as_view(
     api_root_dict={
         prefix: f"{basename}-list" for stage in reversed(STAGE_APIS) for prefix, _, basename in stage.router.registry

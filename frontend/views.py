@@ -34,7 +34,7 @@ def webgl_page(view: _View) -> _View:
 
 
 def _live_maps() -> list[dict[str, Any]]:
-    from embeddings.models import Map
+    from maps.models import Map
 
     rows = Map.objects.filter(live_build__isnull=False).order_by("slug").values("slug", "title", "subject")
     return [dict(row) for row in rows]
@@ -113,7 +113,7 @@ def _search_refused(request: HttpRequest) -> HttpResponse | None:
 
 @webgl_page
 def artwork(request: HttpRequest, accession_number: str) -> HttpResponse:
-    from embeddings.models import MapPoint
+    from maps.models import MapPoint
 
     work = get_object_or_404(
         Artwork.objects.visible_to(request.user).with_related().select_related("image"),

@@ -52,7 +52,7 @@ class Derivatives:
 
 @dataclass(frozen=True)
 class Features:
-    """The work's vector under the active feature model (mlserver.services)."""
+    """The work's vector under the active feature model (analysis.services)."""
 
     name: str = "features"
     queue: str = "gpu"
@@ -61,14 +61,14 @@ class Features:
         return settings.ML_ENABLED and work.image is not None
 
     def run(self, work: Artwork) -> None:
-        from mlserver import services
+        from analysis import services
 
         services.embed_artwork(work)
 
 
 @dataclass(frozen=True)
 class Objects:
-    """Detected objects; a worker without detector weights skips it (logged once, mlserver.objects)."""
+    """Detected objects; a worker without detector weights skips it (logged once, analysis.objects)."""
 
     name: str = "objects"
     queue: str = "gpu"
@@ -77,14 +77,14 @@ class Objects:
         return settings.ML_ENABLED and work.image is not None
 
     def run(self, work: Artwork) -> None:
-        from mlserver import objects
+        from analysis import objects
 
         objects.objects_stage(work)
 
 
 @dataclass(frozen=True)
 class Faces:
-    """Faces with their crops; new faces are placed on the live faces maps (mlserver.signals.faces_found)."""
+    """Faces with their crops; new faces are placed on the live faces maps (analysis.signals.faces_found)."""
 
     name: str = "faces"
     queue: str = "gpu"
@@ -93,14 +93,14 @@ class Faces:
         return settings.ML_ENABLED and settings.FACES_ENABLED and work.image is not None
 
     def run(self, work: Artwork) -> None:
-        from mlserver import facestage
+        from analysis import facestage
 
         facestage.analyse_faces(work)
 
 
 @dataclass(frozen=True)
 class Placement:
-    """The work's point on every live map that covers it; no other point moves (embeddings.placing)."""
+    """The work's point on every live map that covers it; no other point moves (maps.placing)."""
 
     name: str = "map"
     queue: str = "gpu"
@@ -109,7 +109,7 @@ class Placement:
         return settings.ML_ENABLED and work.image is not None
 
     def run(self, work: Artwork) -> None:
-        from embeddings.placing import place_artwork
+        from maps.placing import place_artwork
 
         place_artwork(work)
 

@@ -105,7 +105,7 @@ def clear_own_cache(cache) -> None:
 def _clear_cache() -> Iterator[None]:
     from django.core.cache import cache
 
-    from embeddings import placing
+    from maps import placing
 
     clear_own_cache(cache)
     placing._placers.clear()  # keyed by build pk, which a fresh test database may hand out again

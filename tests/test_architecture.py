@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ["core", "collection", "mlserver", "embeddings", "pipeline", "frontend", "config"]
+PACKAGES = ["core", "collection", "analysis", "maps", "pipeline", "frontend", "config"]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -42,15 +42,13 @@ def test_every_import_contract_is_kept():
 
 def test_an_earlier_stage_importing_a_later_one_breaks_the_stages_contract(tmp_path):
     root = copy_of_the_tree(tmp_path)
-    (root / "collection" / "planted.py").write_text(
-        "from embeddings import models  # collection reaching up to the maps\n"
-    )
+    (root / "collection" / "planted.py").write_text("from maps import models  # collection reaching up to the maps\n")
 
     result = lint_imports(root)
 
     assert result.returncode != 0
     assert "Stages import only earlier stages" in result.stdout and "BROKEN" in result.stdout
-    assert "collection.planted -> embeddings.models" in result.stdout
+    assert "collection.planted -> maps.models" in result.stdout
 
 
 def test_a_web_module_importing_torch_breaks_the_web_process_contract(tmp_path):

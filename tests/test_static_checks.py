@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-APPLICATION_PACKAGES = ["collection", "config", "core", "embeddings", "frontend", "mlserver", "pipeline"]
+APPLICATION_PACKAGES = ["analysis", "collection", "config", "core", "frontend", "maps", "pipeline"]
 
 
 def _run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -45,7 +45,7 @@ class ArtworkFilter(django_filters.FilterSet):
 
 
 def add_filter(name: str, filter_: django_filters.Filter) -> None:
-    """Lets a later stage filter works by what it derived (mlserver: ``object``), everywhere works are filtered.
+    """Lets a later stage filter works by what it derived (analysis: ``object``), everywhere works are filtered.
 
     Called from the later stage's AppConfig.ready(), so collection/ never imports it. The filter reaches
     the request through ``self.parent.request`` when it needs to know who asks.

@@ -129,7 +129,7 @@ class ImageUploadSerializer(serializers.Serializer):
 
 
 def add_detail_field(name: str, getter: Callable[[Any, Artwork], Any], help_text: str) -> None:
-    """Lets a later stage show what it derived from a work in the work's detail (mlserver: objects and faces).
+    """Lets a later stage show what it derived from a work in the work's detail (analysis: objects and faces).
 
     Called from the later stage's AppConfig.ready(), so collection/ never imports it. ``getter(serializer, work)``
     becomes the field's ``get_<name>`` method, so an ``extend_schema_field`` on it documents the field as on a

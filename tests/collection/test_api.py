@@ -422,7 +422,7 @@ def test_cors_headers_are_only_sent_for_the_api(client, settings):
 @pytest.fixture
 def detected(works) -> dict[str, Artwork]:
     """Horses in two published works and in the unpublished one, a dog in one, and an untrusted boat."""
-    from mlserver.models import Detection
+    from analysis.models import Detection
 
     def found(work: Artwork, label: str, score: float, *, trusted: bool = True) -> None:
         version = "torchvision-0.28/fasterrcnn/coco" if trusted else "torchvision-0.28/fasterrcnn/random-weights"
@@ -500,7 +500,7 @@ def test_the_objects_endpoint_counts_published_works_per_trusted_label(api_clien
 
 
 def test_the_objects_endpoint_is_empty_before_trusted_detection_ran(api_client, works):
-    from mlserver.models import Detection
+    from analysis.models import Detection
 
     Detection.objects.create(
         artwork=works["lady"],
@@ -524,7 +524,7 @@ def test_the_objects_endpoint_refuses_unknown_parameters_and_overlong_prefixes(a
 
 
 def test_the_map_highlights_works_by_object(api_client, detected):
-    from embeddings.models import Map, MapBuild, MapPoint
+    from maps.models import Map, MapBuild, MapPoint
 
     map_obj = Map.objects.create(slug="all", title="All works")
     build = MapBuild.objects.create(map=map_obj, version=1, feature_version="f")

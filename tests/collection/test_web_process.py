@@ -16,7 +16,7 @@ import django
 django.setup()
 import config.urls
 import collection.admin, collection.api.views, collection.tasks, collection.importers, frontend.views
-import pipeline.tasks, pipeline.stages, mlserver.tasks, embeddings.tasks, embeddings.similar_api, mlserver.works_api
+import pipeline.tasks, pipeline.stages, analysis.tasks, maps.tasks, maps.similar_api, analysis.works_api
 from django.urls import resolve, reverse
 from django.contrib import admin
 paths = [reverse("api:artwork-list"), reverse("frontend:home"), reverse("admin:index"),

@@ -1,6 +1,6 @@
 """A small synthetic collection with a live map build and its atlases, for the website's tests.
 
-No torch: positions are laid out by hand and the atlases are made by embeddings.atlas, exactly
+No torch: positions are laid out by hand and the atlases are made by maps.atlas, exactly
 as the worker would after a build. Each work's image is one solid, distinct colour, so a test can
 find a work's thumbnail in a screenshot by its colour.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from collection.models import Artwork
-from embeddings.atlas import build_atlases
-from embeddings.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
+from maps.atlas import build_atlases
+from maps.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 from tests.factories import artwork_with_image, image_bytes
 
 # Saturated colours far apart from each other and from the map's dark background.

@@ -22,7 +22,7 @@ def _rect(page, selector: str) -> dict:
 def test_the_artwork_page_draws_objects_and_faces_where_they_are_and_never_untrusted_ones(
     page, live_server, synthetic_map
 ):
-    from mlserver.models import Detection, Face
+    from analysis.models import Detection, Face
 
     work = synthetic_map.works[0]
     Detection.objects.create(

@@ -1,4 +1,4 @@
-"""embeddings.atlas: the pure packing (layout, Hilbert order, sheets, index) and storing a build's atlases."""
+"""maps.atlas: the pure packing (layout, Hilbert order, sheets, index) and storing a build's atlases."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from embeddings import atlas
-from embeddings.atlas import packing
-from embeddings.atlas import storage as atlas_storage
+from maps import atlas
+from maps.atlas import packing
+from maps.atlas import storage as atlas_storage
 
 # --- Pure functions -------------------------------------------------------------------------------
 
@@ -113,7 +113,7 @@ def test_index_round_trip():
 
 @pytest.fixture
 def small_build(db):
-    from embeddings.models import Map, MapBuild, MapPoint
+    from maps.models import Map, MapBuild, MapPoint
     from tests.factories import artwork_with_image, image_bytes
 
     map_obj = Map.objects.create(slug="all", title="All works")
@@ -189,7 +189,7 @@ def test_store_atlases_records_a_failure_instead_of_raising(small_build, monkeyp
 
 
 def test_empty_build_gets_empty_atlases(db):
-    from embeddings.models import Map, MapBuild
+    from maps.models import Map, MapBuild
 
     build = MapBuild.objects.create(map=Map.objects.create(slug="e", title="E"), version=1, feature_version="f")
     assert atlas.build_atlases(build)["levels"] == []

@@ -1,7 +1,7 @@
 """The public website in a real browser: Debian's Chromium (WebGL on SwiftShader) through Playwright.
 
 Each test gets a dozen works with solid-coloured images on a hand-made map build whose atlases
-were made by embeddings.atlas, plus one work placed after the build (white, not in the atlases).
+were made by maps.atlas, plus one work placed after the build (white, not in the atlases).
 Checks look at pixels of the canvas, not only at the DOM.
 """
 
@@ -303,7 +303,7 @@ def test_sharper_images_stay_sharp_for_new_works(page, live_server, synthetic_ma
 def test_the_object_filter_is_off_until_objects_are_detected_then_offers_their_labels(
     page, live_server, synthetic_map, settings
 ):
-    from mlserver.models import Detection
+    from analysis.models import Detection
 
     settings.ML_ENABLED = True  # detection is on, it has only found nothing yet
     open_map(page, live_server)

@@ -2,7 +2,7 @@
 leads to the face's work.
 
 No dlib here: faces are rows made by hand with solid-coloured crops (the worker's part is tested in
-tests/mlserver/test_face_pipeline.py), so a face can be found in a screenshot by its colour.
+tests/analysis/test_face_pipeline.py), so a face can be found in a screenshot by its colour.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ def _crop(colour: tuple[int, int, int]) -> bytes:
 @pytest.fixture
 def faces_map(transactional_db, public_cors):
     """Three works with two faces each, and an unpublished work with one face, on a live faces map."""
+    from analysis.models import Face
     from collection import storage
-    from embeddings.atlas import build_atlases
-    from embeddings.models import Map, MapBuild, MapPoint
-    from mlserver.models import Face
+    from maps.atlas import build_atlases
+    from maps.models import Map, MapBuild, MapPoint
     from tests.factories import artwork_with_image, image_bytes
 
     map_obj = Map.objects.create(slug="faces", title="Faces", subject=Map.Subject.FACES)

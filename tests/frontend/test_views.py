@@ -175,7 +175,7 @@ def test_match_takes_the_object_filter_and_refuses_unknown_or_malformed_paramete
 
 
 def test_map_data_has_its_own_wider_throttle(client, synthetic, settings):
-    from embeddings.map_page_api import MapDataThrottle, MapWorksView
+    from maps.map_page_api import MapDataThrottle, MapWorksView
 
     assert MapDataThrottle in MapWorksView.throttle_classes
     assert MapDataThrottle().num_requests > 120

@@ -65,7 +65,7 @@ def test_a_png_declaring_10950_pixels_a_side_is_refused_from_its_header_naming_i
 
 
 def test_a_large_jpeg_is_decoded_at_reduced_scale_and_only_a_small_jpeg_reaches_the_model(api_client, monkeypatch):
-    from mlserver import services
+    from analysis import services
 
     decoded_sizes: list[tuple[int, int]] = []
     original_load = ImageFile.ImageFile.load
@@ -267,7 +267,7 @@ def _cache_prefix() -> str:
 def test_with_no_worker_a_search_photo_leaves_nothing_of_itself_in_redis_once_the_request_gives_up(
     broker_without_worker, ask, settings
 ):
-    from mlserver import client as ml_client
+    from analysis import client as ml_client
 
     rng = np.random.default_rng(7)
     noisy = Image.fromarray(rng.integers(0, 255, (768, 1024, 3), dtype=np.uint8))
@@ -300,8 +300,8 @@ def test_with_no_worker_a_search_photo_leaves_nothing_of_itself_in_redis_once_th
 
 
 def test_a_task_that_finds_its_photo_gone_does_nothing(settings):
-    from mlserver import client as ml_client
-    from mlserver import tasks
+    from analysis import client as ml_client
+    from analysis import tasks
 
     key = ml_client.leave_photo(b"bytes of a photo")
     assert ml_client.take_photo(key) == b"bytes of a photo"
@@ -311,7 +311,7 @@ def test_a_task_that_finds_its_photo_gone_does_nothing(settings):
 
 
 def test_the_photo_left_for_the_worker_expires_with_the_requests_time_out(settings):
-    from mlserver import client as ml_client
+    from analysis import client as ml_client
 
     settings.SEARCH_TIMEOUT_SECONDS = 1.0
     key = ml_client.leave_photo(b"x" * 1000)

@@ -81,7 +81,7 @@ def collection(db, s3_storage, monkeypatch):
     """A few works with pictures on a live map, so generated ids and slugs can hit real rows."""
     from rest_framework.throttling import SimpleRateThrottle
 
-    from mlserver.models import Detection, Face
+    from analysis.models import Detection, Face
     from tests.frontend.synthetic import make_synthetic_map
 
     # Rate limits would answer 429 to the fuzzer instead of exercising the views. DRF binds the rates

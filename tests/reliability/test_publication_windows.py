@@ -101,14 +101,14 @@ def test_every_write_to_a_work_the_token_cannot_read_answers_as_for_one_that_doe
 
 import numpy as np  # noqa: E402
 
+from analysis.models import Embedding, FeatureModel  # noqa: E402
 from collection import storage  # noqa: E402
 from collection.services import set_published  # noqa: E402
-from embeddings import atlas, builds, placing, summaries  # noqa: E402
-from embeddings.models import Map, MapBuild, MapPoint  # noqa: E402
-from mlserver.models import Embedding, FeatureModel  # noqa: E402
+from maps import atlas, builds, placing, summaries  # noqa: E402
+from maps.models import Map, MapBuild, MapPoint  # noqa: E402
 from tests.conftest import make_jpeg  # noqa: E402
-from tests.embeddings.synthetic import clustered_embeddings  # noqa: E402
 from tests.factories import ArtistFactory, CreditFactory  # noqa: E402
+from tests.maps.synthetic import clustered_embeddings  # noqa: E402
 
 FAST = {"parametric": {"pretrain_steps": [200, 200], "kl_steps": [50, 50]}}
 
@@ -213,7 +213,7 @@ def test_a_work_processed_while_a_build_runs_is_on_that_build_when_it_goes_live(
 def test_placed_work_metrics_and_counts_forget_a_placed_work_once_it_is_unpublished(
     collection, monkeypatch, api_client, django_capture_on_commit_callbacks
 ):
-    from embeddings import tasks
+    from maps import tasks
 
     late: list[Artwork] = []
     during_the_build(monkeypatch, lambda build: late.append(collection.add_work(_unit(collection.X[3] + 0.01))))

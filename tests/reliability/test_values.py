@@ -21,7 +21,7 @@ from collection import importers
 from collection.api.views import ArtworkViewSet
 from collection.models import Artist, Artwork, Label, PartnerToken
 from collection.values import ARTWORK_ACTION_PATHS, INT64_MAX, csv_safe, parse_id
-from embeddings.models import Map, MapBuild, MapPoint
+from maps.models import Map, MapBuild, MapPoint
 from tests.collection.test_admin import change_form_data, change_url
 from tests.factories import ArtworkFactory
 

@@ -12,13 +12,13 @@ import pytest
 import requests
 from django.urls import reverse
 
+from analysis.models import Embedding, FeatureModel
 from collection import storage
 from collection.models import Artwork
 from collection.services import set_published
 from core.stamp import bump_stamp
-from embeddings import atlas
-from embeddings.models import DecadeWork, Map, MapBuild, MapPoint
-from mlserver.models import Embedding, FeatureModel
+from maps import atlas
+from maps.models import DecadeWork, Map, MapBuild, MapPoint
 from tests.factories import artwork_with_image, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_the_map_export_leaves_out_an_unpublished_work(world, api_client):
 def test_search_by_vector_never_answers_with_an_unpublished_work(world):
     """Search by image ranks the visitor's photo against this index; the hidden work's own vector
     finds every published work but not the hidden one itself."""
-    from embeddings import similar
+    from maps import similar
 
     vector = Embedding.objects.get(artwork=world.hidden).array()
     found = [n.id for n in similar.nearest_to_vector(vector, 10)]

@@ -1,6 +1,6 @@
-// The thumbnail atlases made by embeddings/atlas/: parsing the index and laying out each level.
+// The thumbnail atlases made by maps/atlas/: parsing the index and laying out each level.
 // Work i (in atlas order) sits in sheet floor(i / perSheet), cell i % perSheet, row by row; its image
-// is fitted into the cell less a gutter exactly as fit() in embeddings/atlas/packing.py does.
+// is fitted into the cell less a gutter exactly as fit() in maps/atlas/packing.py does.
 
 export function fit(w, h, box) {
   w = Math.max(1, w | 0);

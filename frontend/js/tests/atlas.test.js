@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { derivativeFor, fit, imageRect, layoutLevel, levelFor, parseIndex } from "../lib/atlas.js";
 
-test("fit matches embeddings.atlas.fit (round half up)", () => {
+test("fit matches maps.atlas.fit (round half up)", () => {
   assert.deepEqual(fit(400, 300, 126), [126, 95]);
   assert.deepEqual(fit(300, 400, 126), [95, 126]);
   assert.deepEqual(fit(1, 1000, 6), [1, 6]);

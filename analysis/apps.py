@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class AnalysisConfig(AppConfig):
+    # The package was called mlserver until the stages were renamed; the label keeps its tables, migrations,
+    # content types and permissions as they were, so an upgrade migrates nothing.
+    name = "analysis"
+    label = "mlserver"
+    verbose_name = "Analysis"
+
+    def ready(self) -> None:
+        from analysis import signals  # noqa: F401 - connects receivers
+        from analysis.works_api import extend_works_api
+
+        extend_works_api()
