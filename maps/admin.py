@@ -83,6 +83,10 @@ class MapBuildAdmin(admin.ModelAdmin):
     ]
     fields = [*readonly_fields]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Builds come from a rebuild, never from a form."""
+        return False
+
     @admin.display(description=_("Trustworthiness / kNN recall"))
     def live_quality(self, obj: MapBuild) -> str:
         m = obj.layout_metrics

@@ -230,3 +230,19 @@ def test_actions_need_post_and_the_csrf_token(admin_client_for_curator, curator)
 
     assert strict.post(f"/admin/embeddings/mapbuild/{build.pk}/rebuild/").status_code == 403
     assert not Job.objects.exists()
+
+
+def test_pruning_a_build_deletes_its_stored_preview(admin_client_for_curator):
+    from maps.dashboard import preview_key
+
+    old = hand_made_build(version=1)
+    MapPoint.objects.create(build=old, artwork=artwork_with_image(image_bytes("JPEG")), x=0, y=0, cluster=0)
+    old.map.go_live(old)
+    admin_client_for_curator.get("/admin/")  # the dashboard draws the live build's preview
+    assert storage.exists("private", preview_key(old))
+    new = hand_made_build(version=2)
+    new.map.go_live(new)
+
+    assert builds.prune_builds(new.map, keep=1) == 1
+
+    assert not storage.exists("private", preview_key(old))
