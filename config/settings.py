@@ -221,6 +221,7 @@ CELERY_TASK_ROUTES = {
     "mlserver.tasks.sync_face_crops": {"queue": "default"},
     "mlserver.tasks.*": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
+    "embeddings.tasks.make_build_live": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -106,7 +106,8 @@ class MapBuildAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         from maps.build_pages import build_page
 
-        build = MapBuild.objects.select_related("map").filter(pk=object_id).first()
+        allowed = self.has_view_or_change_permission(request) and str(object_id).isdigit()
+        build = MapBuild.objects.select_related("map").filter(pk=object_id).first() if allowed else None
         context = {**(build_page(build) if build else {}), "can_act": _may_act(request), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 

@@ -246,3 +246,10 @@ def test_pruning_a_build_deletes_its_stored_preview(admin_client_for_curator):
     assert builds.prune_builds(new.map, keep=1) == 1
 
     assert not storage.exists("private", preview_key(old))
+
+
+def test_a_curator_without_any_map_permission_gets_403_on_build_pages_and_comparisons(curator_client):
+    a, b = hand_made_build(version=1), hand_made_build(version=2)
+
+    assert curator_client.get(f"/admin/embeddings/mapbuild/{a.pk}/change/").status_code == 403
+    assert curator_client.get(f"/admin/embeddings/mapbuild/compare/?a={a.pk}&b={b.pk}").status_code == 403
