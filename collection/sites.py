@@ -45,5 +45,8 @@ class CuratorAdminSite(admin.AdminSite):
         return super().has_permission(request) and is_curator(request.user)
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        """The one place messages about optional parts appear: once here, not above every list."""
-        return super().index(request, {"optional_parts": optional_part_notices(), **(extra_context or {})})
+        """The dashboard, and the one place messages about optional parts appear: once here, not above every list."""
+        from collection.dashboard import dashboard_context
+
+        context = {"optional_parts": optional_part_notices(), "dashboard": dashboard_context(request)}
+        return super().index(request, {**context, **(extra_context or {})})

@@ -215,11 +215,13 @@ CELERY_TASK_ROUTES = {
     "collection.tasks.process_artwork": {"queue": "default"},  # names queued before an upgrade (pipeline.tasks)
     "mlserver.tasks.analyse_artwork": {"queue": "gpu"},
     "maps.tasks.build_map": {"queue": "gpu"},
+    "maps.tasks.make_build_live": {"queue": "gpu"},  # places the works that arrived since, with the build's network
     # The same tasks under their names before the packages were renamed (core.tasknames): a retry of a
     # message queued by the earlier release goes where the task now goes.
     "mlserver.tasks.sync_face_crops": {"queue": "default"},
     "mlserver.tasks.*": {"queue": "gpu"},
     "embeddings.tasks.build_map": {"queue": "gpu"},
+    "embeddings.tasks.make_build_live": {"queue": "gpu"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

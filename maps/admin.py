@@ -1,26 +1,26 @@
 from __future__ import annotations
 
-import json
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from collection.admin import add_artwork_section
 from collection.models import Artwork
+from maps.build_pages import thumb_url
 from maps.models import Map, MapBuild, MapPoint
 
 NEIGHBOURS_SHOWN = 8
-
-
-def _metrics_table(metrics: dict) -> str:
-    if not metrics:
-        return "—"
-    return format_html("<pre style='margin:0'>{}</pre>", json.dumps(metrics, indent=1, default=str))
 
 
 @admin.register(Map)
@@ -43,9 +43,14 @@ class MapAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Quality metrics"))
     def live_metrics(self, obj: Map) -> str:
+        """The live build's page holds its measures as tables, against their anchors."""
         if not obj.live_build:
             return "—"
-        return _metrics_table({"fitted": obj.live_build.metrics, "placed after build": obj.live_build.placed_metrics})
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:embeddings_mapbuild_change", args=[obj.live_build.pk]),
+            _("v%(v)s: measures, clusters and decades") % {"v": obj.live_build.version},
+        )
 
     @admin.action(description=_("Rebuild selected maps (in the background)"))
     def rebuild(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -59,14 +64,116 @@ class MapAdmin(admin.ModelAdmin):
 
 @admin.register(MapBuild)
 class MapBuildAdmin(admin.ModelAdmin):
-    list_display = ["map", "version", "status", "n_points", "feature_version", "created", "finished"]
-    list_filter = ["map", "status"]
-    readonly_fields = [f.name for f in MapBuild._meta.fields] + ["metrics_table"]
-    exclude = ["metrics", "placed_metrics"]
+    """A build's page reads as tables (measures against their anchors, parameters, clusters, decades), with
+    the actions a curator takes on a build: rebuild the map, make this kept build live again, compare two."""
 
-    @admin.display(description=_("Quality metrics"))
-    def metrics_table(self, obj: MapBuild) -> str:
-        return _metrics_table({"fitted": obj.metrics, "placed after build": obj.placed_metrics})
+    list_display = ["map", "version", "status", "n_points", "feature_version", "live_quality", "created", "finished"]
+    list_filter = ["map", "status"]
+    change_form_template = "admin/embeddings/mapbuild/change_form.html"
+    readonly_fields = [
+        "map",
+        "version",
+        "status",
+        "feature_version",
+        "n_points",
+        "n_published",
+        "created",
+        "finished",
+        "error",
+    ]
+    fields = [*readonly_fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Builds come from a rebuild, never from a form."""
+        return False
+
+    @admin.display(description=_("Trustworthiness / kNN recall"))
+    def live_quality(self, obj: MapBuild) -> str:
+        m = obj.layout_metrics
+        return f"{m.get('trustworthiness', 0):.3f} / {m.get('knn_recall', 0):.3f}" if m else "—"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("compare/", view(self.compare_view), name="embeddings_mapbuild_compare"),
+            path("<int:pk>/make-live/", view(self.make_live_view), name="embeddings_mapbuild_make_live"),
+            path("<int:pk>/rebuild/", view(self.rebuild_view), name="embeddings_mapbuild_rebuild"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from maps.build_pages import build_page
+
+        allowed = self.has_view_or_change_permission(request) and str(object_id).isdigit()
+        build = MapBuild.objects.select_related("map").filter(pk=object_id).first() if allowed else None
+        context = {**(build_page(build) if build else {}), "can_act": _may_act(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
+    @method_decorator(require_POST)
+    def make_live_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Refused with the reason (failed, incomplete, files lost, other features); otherwise queued as a job."""
+        from maps.switching import live_refusal
+        from maps.tasks import enqueue_make_live
+
+        build = _acted_on(request, pk)
+        refusal = live_refusal(build)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+        else:
+            job = enqueue_make_live(build.pk)
+            self.message_user(
+                request,
+                _("v%(v)s of %(map)s goes live in the background (job %(job)s, under Jobs).")
+                % {"v": build.version, "map": build.map.slug, "job": job.pk},
+                messages.SUCCESS,
+            )
+        return redirect("admin:embeddings_mapbuild_change", build.pk)
+
+    @method_decorator(require_POST)
+    def rebuild_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from maps.tasks import enqueue_build
+
+        build = _acted_on(request, pk)
+        job = enqueue_build(build.map_id)
+        self.message_user(
+            request,
+            _("A new build of %(map)s is queued (job %(job)s, under Jobs).") % {"map": build.map.slug, "job": job.pk},
+            messages.SUCCESS,
+        )
+        return redirect("admin:embeddings_mapbuild_change", build.pk)
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        """Two builds of one map side by side (a read: GET, view permission)."""
+        from maps.build_pages import comparison
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            a, b = (MapBuild.objects.select_related("map").get(pk=int(request.GET[k])) for k in ("a", "b"))
+        except (KeyError, ValueError, MapBuild.DoesNotExist):
+            raise Http404(_("Choose two builds to compare.")) from None
+        if a.map_id != b.map_id:
+            raise Http404(_("Only builds of the same map can be compared."))
+        context = {
+            **self.admin_site.each_context(request),
+            **comparison(a, b),
+            "opts": self.model._meta,
+            "title": _("%(map)s: v%(a)s against v%(b)s") % {"map": a.map.title, "a": a.version, "b": b.version},
+        }
+        return TemplateResponse(request, "admin/embeddings/mapbuild/compare.html", context)
+
+
+def _may_act(request: HttpRequest) -> bool:
+    """Rebuilding and switching builds change what visitors see: the map's change permission, not the build's."""
+    return request.user.has_perm("embeddings.change_map")
+
+
+def _acted_on(request: HttpRequest, pk: int) -> MapBuild:
+    if not _may_act(request):
+        raise PermissionDenied
+    return get_object_or_404(MapBuild.objects.select_related("map"), pk=pk)
 
 
 def on_the_maps(work: Artwork) -> str | None:
@@ -126,15 +233,9 @@ def _neighbours(point: MapPoint) -> str:
         (
             (reverse("admin:collection_artwork_change", args=[p.artwork_id]), p.artwork.title, url, p.artwork.title)
             for p in nearest
-            if (url := _thumb(p.artwork))
+            if (url := thumb_url(p.artwork))
         ),
     )
-
-
-def _thumb(work: Artwork) -> str | None:
-    if work.image is None:
-        return None
-    return work.image.url("thumb", signed=not work.published and not work.image.shown_publicly())
 
 
 add_artwork_section(_("On the map"), on_the_maps)

@@ -9,4 +9,8 @@ class MapsConfig(AppConfig):
     verbose_name = "Maps"
 
     def ready(self) -> None:
+        from collection.dashboard import add_dashboard_panel
         from maps import signals  # noqa: F401 - connects receivers
+        from maps.dashboard import PANEL_TITLE, live_maps_panel
+
+        add_dashboard_panel("live-maps", PANEL_TITLE, live_maps_panel, order=10)

@@ -27,6 +27,7 @@ from collection import storage
 from collection.models import Artwork, Label
 from core.models import Job
 from maps.atlas import store_atlases
+from maps.dashboard import preview_key
 from maps.models import Map, MapBuild, MapPoint
 from maps.placement import LAYOUTS, PlacementParams, choose_layout
 from maps.placing import place_missing, placement_params
@@ -326,6 +327,23 @@ def publish_build(map_obj: Map, build: MapBuild, epoch: int) -> None:
     map_obj.go_live(build, under_lock=withheld)
 
 
+def make_live(map_obj: Map, build: MapBuild) -> None:
+    """Puts a kept older build back live, a curator's choice when a new build came out worse.
+
+    Its public view is re-derived from today's publication first (it was derived when it was
+    built), then it goes live the way a new build does, with the works that arrived since placed on it.
+    """
+    from maps.switching import live_refusal
+
+    version = current_version() if map_obj.subject == Map.Subject.FACES else None
+    refusal = live_refusal(build, current_version=version)
+    if refusal:
+        raise MapBuildError(refusal)
+    epoch = publication_epoch(map_obj)
+    refresh_published_view(build)
+    publish_build(map_obj, build, epoch)
+
+
 def withhold_atlases(build: MapBuild) -> None:
     """Records no atlases for the build and deletes its sheets after commit; the map still works without them."""
     from maps.atlas import FORMAT_VERSION, stored_keys
@@ -375,6 +393,7 @@ def prune_builds(map_obj: Map, keep: int | None = None) -> int:
     for old in doomed:
         public_keys = stored_keys(old.atlases)
         private_keys = [old.parametric_key] if old.parametric_key else []
+        private_keys.append(preview_key(old))
         old.delete()
         areas: tuple[tuple[Literal["public", "private"], list[str]], ...] = (
             ("public", public_keys),

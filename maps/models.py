@@ -92,7 +92,7 @@ class Map(models.Model):
             if under_lock is not None:
                 under_lock(build)
             build.status = MapBuild.Status.READY
-            build.finished = timezone.now()
+            build.finished = build.finished or timezone.now()  # an older build made live again keeps its date
             build.save(update_fields=["status", "finished"])
             Map.objects.filter(pk=self.pk).update(live_build=build)
             self.live_build = build

@@ -125,3 +125,43 @@ def enqueue_build(map_pk: int) -> Job:
     job = Job.objects.create(kind="build_map", target=map_obj.slug)
     transaction.on_commit(lambda: build_map.delay(map_pk, job.pk))
     return job
+
+
+@task(bind=True, **MAP_RETRY)
+def make_build_live(self: Task, build_pk: int, job_pk: int | None = None) -> dict:
+    """Puts a kept older build back live (``builds.make_live``); a refusal fails the job with its reason."""
+    from maps.builds import MapBuildError, make_live
+    from maps.models import MapBuild
+
+    job = Job.objects.filter(pk=job_pk).first() if job_pk else None
+    build = MapBuild.objects.select_related("map").filter(pk=build_pk).first()
+    if build is None:
+        if job:
+            job.fail("the build was deleted before it could go live")
+        return {"build": build_pk, "error": "deleted"}
+    if job:
+        job.start(total=1, message=f"making {build.map.slug} v{build.version} live")
+    try:
+        make_live(build.map, build)
+    except TRANSIENT_ERRORS:
+        raise
+    except MapBuildError as exc:
+        if job:
+            job.fail(str(exc))
+        return {"build": build_pk, "error": str(exc)}
+    result = {"map": build.map.slug, "version": build.version}
+    if job:
+        job.finish(result, message=f"map {build.map.slug} v{build.version} is live again")
+    return result
+
+
+def enqueue_make_live(build_pk: int) -> Job:
+    """Creates the job record and enqueues the switch after the transaction commits."""
+    from django.db import transaction
+
+    from maps.models import MapBuild
+
+    build = MapBuild.objects.select_related("map").get(pk=build_pk)
+    job = Job.objects.create(kind="make_build_live", target=f"{build.map.slug} v{build.version}")
+    transaction.on_commit(lambda: make_build_live.delay(build_pk, job.pk))
+    return job
