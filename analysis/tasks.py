@@ -40,7 +40,8 @@ def detect_objects(self: Task, pk: int, force: bool = False) -> str:
 # Visitors' photos: the request waits SEARCH_TIMEOUT_SECONDS at most, so these tasks are never retried,
 # never redelivered after a lost worker (acknowledged on receipt) and sent with that expiry; the photo
 # itself waits in the cache under the key they get (analysis.client), and is gone once the request is.
-PHOTO_TASK = {"acks_late": False, "reject_on_worker_lost": False, "max_retries": 0}
+# Their answer is the one result the web process reads, so they keep it even where others are ignored.
+PHOTO_TASK = {"acks_late": False, "reject_on_worker_lost": False, "max_retries": 0, "ignore_result": False}
 
 
 def embed_photo(data: bytes) -> list[float]:
