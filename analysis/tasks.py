@@ -14,7 +14,7 @@ from celery import Task
 from django.conf import settings
 
 from collection.models import Artwork
-from core.models import Job
+from core.models import Job, JobCancelled
 from core.retry import RETRY, TRANSIENT_ERRORS
 from core.tasknames import task
 
@@ -115,6 +115,8 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
     job = Job.objects.filter(pk=job_pk).first() if job_pk else None
     try:
         result = services.embed_collection(feature_model, job=job)
+    except JobCancelled:
+        return {"cancelled": True}
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
@@ -122,6 +124,7 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
             job.fail(f"{type(exc).__name__}: {exc}")
         raise
     if job:
+        job.produced(feature_model)
         job.finish(result, message=f"{result['embedded']} works embedded with {feature_model.version}")
     return result
 
@@ -134,6 +137,8 @@ def train_features(self: Task, job_pk: int) -> dict:
     job = Job.objects.get(pk=job_pk)
     try:
         outcome = services.train_features(job)
+    except JobCancelled:
+        return {"trained": False, "reason": "cancelled"}
     except Exception as exc:
         job.fail(f"{type(exc).__name__}: {exc}")
         raise
