@@ -221,8 +221,7 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         embedded += len(rows)
         rows = []
         if job:
-            job.progress(embedded + failed)
-            job.check_cancelled()  # between batches: what is saved is whole, and a re-run resumes from it
+            job.checkpoint(embedded + failed)  # a cancel stops it here: what is saved is whole, a re-run resumes
 
     for keys, vectors, errors in extractor.embed_stream(
         items,
@@ -233,8 +232,6 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         for key, reason in errors.items():
             failed += 1
             by_id[key].set_processing("failed", stage="features", error=reason)
-            if job:
-                job.log(f"work {key} failed: {reason}", level="error", ref=f"collection.artwork:{key}")
         if len(rows) >= SAVE_EVERY:
             flush()
     flush()
@@ -427,12 +424,7 @@ def _train(path: str, samples: list[Any], config: Any, params: dict[str, Any], j
     """A checkpoint from either path; both write the same format, so nothing after this cares which ran."""
     from analysis import training
 
-    spec = backbone_spec()
-
-    def progress(done: int, total: int | None = None, message: str = "") -> None:
-        job.progress(done, total, message)
-        job.check_cancelled()  # between epochs or batches; nothing is stored before training ends
-
+    spec, progress = backbone_spec(), job.checkpoint  # a cancel stops it there: nothing is stored before the end
     if path != "cpu":
         return training.fine_tune(samples, spec, config, progress=progress)
     from analysis.cached_training import train_on_cached_features
@@ -498,7 +490,6 @@ def train_features(job: Job) -> dict[str, Any]:
     checkpoint["params"]["path"] = path
     checkpoint["params"]["fields_used"] = field_report
     feature_model = _register_model(checkpoint)
-    job.produced(feature_model)
     version = feature_model.version
     embed_job = Job.objects.create(kind="embed_collection", target=version)
     transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))

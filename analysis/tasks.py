@@ -133,6 +133,7 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
 def train_features(self: Task, job_pk: int) -> dict:
     """Fine-tunes the backbone on curator labels (and/or a labelled image set), then re-embeds."""
     from analysis import services
+    from analysis.models import FeatureModel
 
     job = Job.objects.get(pk=job_pk)
     try:
@@ -142,6 +143,9 @@ def train_features(self: Task, job_pk: int) -> dict:
     except Exception as exc:
         job.fail(f"{type(exc).__name__}: {exc}")
         raise
+    made = FeatureModel.objects.filter(version=outcome.get("version", "")).first()
+    if made is not None:
+        job.produced(made)
     return outcome
 
 

@@ -106,6 +106,11 @@ class Job(models.Model):
             self._last_message = message
             self.log(message)
 
+    def checkpoint(self, done: int, total: int | None = None, message: str = "") -> None:
+        """progress(), then the cancel check: for callers that report between whole steps."""
+        self.progress(done, total, message)
+        self.check_cancelled()
+
     def advance(self, by: int = 1) -> int:
         """Counts ``by`` more items done from any process (a burst's works finish on the worker); returns done."""
         type(self).objects.filter(pk=self.pk).update(done=models.F("done") + by)

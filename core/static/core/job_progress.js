@@ -38,7 +38,7 @@ function followJob() {
     setText(".job-eta", data.eta);
     setText(".field-message .readonly", data.message);
     setText(".field-status .readonly", data.status_display);
-    setText(".field-error .readonly", data.error);
+    if (data.error) setText(".field-error .readonly", data.error);
     data.log.forEach(addLine);
     document.body.dataset.jobStatus = data.status;
     if (!data.active) {
