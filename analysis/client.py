@@ -9,8 +9,12 @@ takes them (forever, with the worker down) and may snapshot them to disk. Instea
 left in the cache under a random key that expires with the request's own time-out
 (SEARCH_TIMEOUT_SECONDS), and only the key is sent (a claim check). The task reads and
 deletes the photo; when the request gives up first, the web side deletes the photo and
-revokes the task, and the message itself expires unprocessed. In the embedded default
-(eager, no broker) the photo is passed in-process and never stored.
+revokes the task, and the message itself expires unprocessed. With tasks run eagerly
+(CELERY_TASK_ALWAYS_EAGER, the tests) the photo is passed in-process and never stored. In the
+embedded default the cache is a folder both processes share and results come back as files
+(config/settings.py), so the same claim check works; its one worker runs tasks one at a time, so
+a search made while it builds a map or processes an import waits behind that task and, past
+SEARCH_TIMEOUT_SECONDS, gets the "could not be analysed right now" answer.
 """
 
 from __future__ import annotations
@@ -59,7 +63,9 @@ def _ask_worker(task: Any, run_here: Callable[[bytes], Any], data: bytes, what: 
     result = None
     try:
         result = task.apply_async(args=[key], queue="gpu", expires=timeout, retry=False)
-        return result.get(timeout=timeout, disable_sync_subtasks=False)
+        answer = result.get(timeout=timeout, disable_sync_subtasks=False)
+        result.forget()  # read once; the embedded default's file backend would keep it for good
+        return answer
     except Exception as exc:  # noqa: BLE001 - any worker failure is the same answer to the visitor
         cache.delete(key)
         if result is not None:

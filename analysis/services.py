@@ -221,7 +221,7 @@ def embed_collection(feature_model: FeatureModel, *, job: Job | None = None) -> 
         embedded += len(rows)
         rows = []
         if job:
-            job.progress(embedded + failed)
+            job.checkpoint(embedded + failed)  # a cancel stops it here: what is saved is whole, a re-run resumes
 
     for keys, vectors, errors in extractor.embed_stream(
         items,
@@ -424,7 +424,7 @@ def _train(path: str, samples: list[Any], config: Any, params: dict[str, Any], j
     """A checkpoint from either path; both write the same format, so nothing after this cares which ran."""
     from analysis import training
 
-    spec, progress = backbone_spec(), job.progress
+    spec, progress = backbone_spec(), job.checkpoint  # a cancel stops it there: nothing is stored before the end
     if path != "cpu":
         return training.fine_tune(samples, spec, config, progress=progress)
     from analysis.cached_training import train_on_cached_features

@@ -14,7 +14,7 @@ from celery import Task
 from django.conf import settings
 
 from collection.models import Artwork
-from core.models import Job
+from core.models import Job, JobCancelled
 from core.retry import RETRY, TRANSIENT_ERRORS
 from core.tasknames import task
 
@@ -40,7 +40,8 @@ def detect_objects(self: Task, pk: int, force: bool = False) -> str:
 # Visitors' photos: the request waits SEARCH_TIMEOUT_SECONDS at most, so these tasks are never retried,
 # never redelivered after a lost worker (acknowledged on receipt) and sent with that expiry; the photo
 # itself waits in the cache under the key they get (analysis.client), and is gone once the request is.
-PHOTO_TASK = {"acks_late": False, "reject_on_worker_lost": False, "max_retries": 0}
+# Their answer is the one result the web process reads, so they keep it even where others are ignored.
+PHOTO_TASK = {"acks_late": False, "reject_on_worker_lost": False, "max_retries": 0, "ignore_result": False}
 
 
 def embed_photo(data: bytes) -> list[float]:
@@ -114,6 +115,8 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
     job = Job.objects.filter(pk=job_pk).first() if job_pk else None
     try:
         result = services.embed_collection(feature_model, job=job)
+    except JobCancelled:
+        return {"cancelled": True}
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
@@ -121,6 +124,7 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
             job.fail(f"{type(exc).__name__}: {exc}")
         raise
     if job:
+        job.produced(feature_model)
         job.finish(result, message=f"{result['embedded']} works embedded with {feature_model.version}")
     return result
 
@@ -129,13 +133,19 @@ def embed_collection(self: Task, feature_model_pk: int, job_pk: int | None = Non
 def train_features(self: Task, job_pk: int) -> dict:
     """Fine-tunes the backbone on curator labels (and/or a labelled image set), then re-embeds."""
     from analysis import services
+    from analysis.models import FeatureModel
 
     job = Job.objects.get(pk=job_pk)
     try:
         outcome = services.train_features(job)
+    except JobCancelled:
+        return {"trained": False, "reason": "cancelled"}
     except Exception as exc:
         job.fail(f"{type(exc).__name__}: {exc}")
         raise
+    made = FeatureModel.objects.filter(version=outcome.get("version", "")).first()
+    if made is not None:
+        job.produced(made)
     return outcome
 
 

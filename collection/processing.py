@@ -8,14 +8,37 @@ and a rolled-back import enqueues nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 
 from collection import storage
 from collection.models import Artwork, ImageFile, ProcessingStatus
+from core.models import Job
 
 log = logging.getLogger(__name__)
+
+# The processing job the works queued now belong to (an import's, a bulk re-run's); see burst().
+_burst: ContextVar[Job | None] = ContextVar("processing_burst", default=None)
+
+
+@contextmanager
+def burst(job: Job) -> Iterator[Job]:
+    """Every work queued inside counts towards ``job``: its total grows as works are queued, the
+    pipeline counts each one done or failed (pipeline.tasks), and it finishes once sealed here and
+    every work is through. A job that queued nothing is removed, so the Jobs list shows real work."""
+    token = _burst.set(job)
+    try:
+        yield job
+    finally:
+        _burst.reset(token)
+        job.refresh_from_db(fields=["total"])
+        if job.total == 0 and job.status != Job.Status.CANCELLED:
+            job.delete()
+        else:
+            job.seal()
 
 
 def enqueue(artwork: Artwork) -> None:
@@ -24,17 +47,22 @@ def enqueue(artwork: Artwork) -> None:
         return
     artwork.set_processing(ProcessingStatus.QUEUED, stage="queued")
     pk = artwork.pk
+    job = _burst.get()
+    if job is not None:
+        job.add_total()
+    extra = {"job_pk": job.pk} if job is not None else {}
 
     def _send() -> None:
         from core.signals import work_queued
 
         try:
-            work_queued.send(sender=Artwork, pk=pk)  # the pipeline app starts it (pipeline.signals)
+            work_queued.send(sender=Artwork, pk=pk, **extra)  # the pipeline app starts it (pipeline.signals)
         except Exception as exc:
             log.exception("could not enqueue processing of artwork %s", pk)
-            Artwork.objects.get(pk=pk).set_processing(
-                ProcessingStatus.FAILED, stage="queued", error=f"could not reach the task queue: {exc}"
-            )
+            error = f"could not reach the task queue: {exc}"
+            Artwork.objects.get(pk=pk).set_processing(ProcessingStatus.FAILED, stage="queued", error=error)
+            if job is not None:
+                job.item_finished(ok=False, message=f"{pk}: {error}", ref=f"collection.artwork:{pk}")
 
     transaction.on_commit(_send)
 

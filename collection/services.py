@@ -67,9 +67,12 @@ def attach_image(artwork: Artwork, data: bytes, *, name: str = "upload") -> Artw
 
 
 def reprocess(artworks: list[Artwork]) -> int:
-    """Re-runs processing for works that have an image (curators' 're-run' action)."""
-    with transaction.atomic():
-        with_images = [a for a in artworks if a.image_id]
+    """Re-runs processing for works that have an image (curators' 're-run' action), as one job."""
+    from core.models import Job
+
+    with_images = [a for a in artworks if a.image_id]
+    job = Job.objects.create(kind="process", target=f"re-run of {len(with_images)} works")
+    with transaction.atomic(), processing.burst(job):
         return processing.enqueue_many(with_images)
 
 

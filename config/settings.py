@@ -1,7 +1,7 @@
 """Django settings, read from the environment only (see docs/configuration.md).
 
 With nothing set the platform runs on its embedded default: SQLite, files on the
-local disk under ./var, Celery tasks executed eagerly in-process. Setting
+local disk under ./var, Celery tasks queued as files for one local worker. Setting
 DATABASE_URL, CELERY_BROKER_URL and S3_BUCKET moves each part to a real service
 without code changes.
 """
@@ -110,6 +110,12 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the embedded worker write the same file: WAL lets readers go on during a
+    # write, and IMMEDIATE transactions wait for the lock (up to the timeout) instead of failing midway.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -189,19 +195,38 @@ SEARCH_PHOTO_WAIT_SECONDS = env_float("SEARCH_PHOTO_WAIT_SECONDS", 3.0, minimum=
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL"))
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", env_str("REDIS_URL")) or None
-# No broker means the embedded default: tasks run in-process, right away.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+# No broker named means the embedded default: messages wait as files under $VAR_DIR/queue for the one
+# worker `./run serve` starts beside the web server (config/worker.py), so no other service is needed.
+EMBEDDED_QUEUE = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", False)
-if not CELERY_BROKER_URL and CELERY_TASK_ALWAYS_EAGER:
+QUEUE_DIR = VAR_DIR / "queue"
+if EMBEDDED_QUEUE and CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://"  # never contacted when eager; stops kombu guessing "localhost"
+elif EMBEDDED_QUEUE:
+    CELERY_BROKER_URL = "filesystem://"
+    for _folder in ("messages", "processed", "control", "results"):
+        (QUEUE_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", env_str("REDIS_URL")) or (
+    f"file://{QUEUE_DIR / 'results'}" if EMBEDDED_QUEUE and not CELERY_TASK_ALWAYS_EAGER else None
+)
+# Only search by image reads a result (its tasks ask for one); the file backend would keep every other.
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is not None and CELERY_RESULT_BACKEND.startswith("file://")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Redis keeps a delivered, unacknowledged message aside; if its worker dies, the message goes back on
 # the queue after this many seconds. It must exceed the longest task (a map build), or a running task
 # would be delivered a second time.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+if CELERY_BROKER_URL == "filesystem://":
+    # One folder both ways: the web process writes a message file, the worker moves it out and reads it.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "data_folder_in": str(QUEUE_DIR / "messages"),
+        "data_folder_out": str(QUEUE_DIR / "messages"),
+        "processed_folder": str(QUEUE_DIR / "processed"),  # same disk as messages/, so the move is a rename
+        "control_folder": str(QUEUE_DIR / "control"),
+    }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -302,18 +327,24 @@ REDIS_URL = env_str("REDIS_URL")
 CACHE_URL = env_str("CACHE_URL", REDIS_URL)
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfiguredEnv(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL (or unset for a per-process cache)")
-if not CELERY_TASK_ALWAYS_EAGER and not CACHE_URL:
+if not EMBEDDED_QUEUE and not CELERY_TASK_ALWAYS_EAGER and not CACHE_URL:
     # Visitors' search photos reach the worker through the cache (analysis.client), and worker verdicts
     # come back through it: a per-process cache would leave every search by image to time out.
     raise ImproperlyConfiguredEnv(
         "CELERY_BROKER_URL is set but CACHE_URL (or REDIS_URL) is not: the web process and the workers "
         "must share a redis:// cache"
     )
+# Without Redis the web process and the embedded worker share a cache on disk: the index stamp, the
+# search photos' claim checks and the once-per-burst refresh marks must be seen by both.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
     )
 }
 

@@ -25,7 +25,7 @@ from analysis.models import Face, FeatureModel
 from analysis.vectors import face_vectors, work_vectors
 from collection import storage
 from collection.models import Artwork, Label
-from core.models import Job
+from core.models import Job, JobCancelled
 from maps.atlas import store_atlases
 from maps.dashboard import preview_key
 from maps.models import Map, MapBuild, MapPoint
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MIN_WORKS_FOR_MAP = 10
 STEPS = 6  # of a build's progress, as jobs and the command report it
+LAST_CANCELLABLE_STEP = 5  # from "clusters and decades" on, the build is on its way live
 Progress = Callable[[int, int, str], None]
 Report = Callable[[int, str], None]
 
@@ -258,6 +259,8 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
             progress(done, STEPS, message)
         if job:
             job.progress(done, STEPS, message)
+            if done < LAST_CANCELLABLE_STEP:  # later, the build is going live: it runs to the end
+                job.check_cancelled()
 
     report(0, "loading vectors")
     plan = plan_build(map_obj)
@@ -271,9 +274,14 @@ def build_map(map_obj: Map, *, job: Job | None = None, progress: Progress | None
         layout = fit_layout(plan, report)
         save_layout(build, plan, layout, report)
         summarise_and_go_live(map_obj, build, plan.data, layout.coords, report)
+    except JobCancelled:
+        build.delete()  # never live: its points go with it, its stored sheets are unreferenced keys
+        raise
     except Exception as exc:
         MapBuild.objects.filter(pk=build.pk).update(status=MapBuild.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
+    if job:
+        job.produced(build)
     return build
 
 

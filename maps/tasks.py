@@ -6,7 +6,7 @@ import logging
 
 from celery import Task
 
-from core.models import Job
+from core.models import Job, JobCancelled
 from core.retry import MAP_RETRY, TRANSIENT_ERRORS
 from core.tasknames import task
 
@@ -22,10 +22,12 @@ def build_map(self: Task, map_pk: int, job_pk: int | None = None) -> dict:
 
     map_obj = Map.objects.get(pk=map_pk)
     job = Job.objects.filter(pk=job_pk).first() if job_pk else None
-    if job:
-        job.start(total=6, message=f"building map {map_obj.slug}")
     try:
+        if job:
+            job.start(total=6, message=f"building map {map_obj.slug}")
         build = run_build(map_obj, job=job)
+    except JobCancelled:
+        return {"map": map_obj.slug, "cancelled": True}
     except TRANSIENT_ERRORS:
         raise
     except MapBuildError as exc:

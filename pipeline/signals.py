@@ -10,7 +10,10 @@ from core.signals import work_queued
 
 
 @receiver(work_queued)
-def _start_processing(pk: int, **kwargs: Any) -> None:
+def _start_processing(pk: int, job_pk: int | None = None, **kwargs: Any) -> None:
     from pipeline.tasks import process_artwork
 
-    process_artwork.delay(pk)
+    if job_pk is None:
+        process_artwork.delay(pk)
+    else:  # one of a burst's works (an import, a bulk re-run): the pipeline counts it in its job
+        process_artwork.delay(pk, job_pk)

@@ -26,6 +26,10 @@ RUN = os.environ.setdefault("MUSEUM_TEST_RUN", secrets.token_hex(4))
 os.environ.setdefault("DJANGO_INSECURE_DEV_KEY", "true")
 os.environ.setdefault("ML_ENABLED", "false")
 os.environ.setdefault("VAR_DIR", "/tmp/museum-test-var")
+if not os.environ.get("CELERY_BROKER_URL"):
+    # Tests run tasks in-process unless they start workers of their own (tests/reliability, the embedded
+    # worker's test), which name their broker.
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
 from config.settings import *  # noqa: E402,F403
 

@@ -25,7 +25,7 @@ class Rollback(Exception):
 def sent(monkeypatch) -> list[int]:
     """Records what would be sent to the task queue instead of sending it."""
     calls: list[int] = []
-    monkeypatch.setattr(process_artwork, "delay", lambda pk: calls.append(pk))
+    monkeypatch.setattr(process_artwork, "delay", lambda pk, job_pk=None: calls.append(pk))
     return calls
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from core.models import Job
+from core.models import Job, JobCancelled
 
 
 class Command(BaseCommand):
@@ -70,6 +70,8 @@ class Command(BaseCommand):
         job.progress = progress  # type: ignore[method-assign]
         try:
             outcome = services.train_features(job)
+        except JobCancelled:
+            raise CommandError("Training was cancelled; the current feature model stays in use.") from None
         except ValueError as exc:  # an option the chosen path does not have, an unknown path
             job.fail(str(exc))
             raise CommandError(str(exc)) from exc

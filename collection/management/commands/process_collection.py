@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from collection import processing
 from collection.models import Artwork, ProcessingStatus
+from core.models import Job
 
 
 class Command(BaseCommand):
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         elif not options["all"]:
             chosen = chosen.exclude(processing_status=ProcessingStatus.DONE)
         works = list(chosen.order_by("pk"))
-        for work in tqdm(works, desc="queue", unit="work", file=self.stderr._out):
-            processing.enqueue(work)
+        which = "all" if options["all"] else "failed" if options["failed"] else "unfinished"
+        job = Job.objects.create(kind="process", target=f"process_collection ({which})")
+        with processing.burst(job):  # one job for the lot, followed in the admin's Jobs list
+            for work in tqdm(works, desc="queue", unit="work", file=self.stderr._out):
+                processing.enqueue(work)
         self.stdout.write(self.style.SUCCESS(f"Queued {len(works)} works."))

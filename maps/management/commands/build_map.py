@@ -9,6 +9,7 @@ from django.utils.translation import gettext_noop
 from tqdm import tqdm
 
 from collection.models import Classification
+from core.models import Job, JobCancelled
 from maps.builds import MapBuildError, build_map
 from maps.models import Map
 
@@ -71,15 +72,28 @@ class Command(BaseCommand):
             bar.set_postfix_str(message)
             bar.refresh()
 
+        job = Job.objects.create(kind="build_map", target=slug)  # followed and cancellable in the admin too
         try:
-            build = build_map(map_obj, progress=progress)
+            job.start(total=6, message=f"building map {slug}")
+            build = build_map(map_obj, progress=progress, job=job)
+        except JobCancelled:
+            raise CommandError(f"Map {slug}: the build was cancelled; the live build is unchanged.") from None
         except MapBuildError as exc:
             if options["if_enough"]:
+                job.delete()  # nothing was attempted: no job to follow
                 self.stdout.write(f"Map {slug} not built: {exc}")
                 return
+            job.fail(str(exc))
             raise CommandError(str(exc)) from None
+        except Exception as exc:
+            job.fail(f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             bar.close()
+        job.finish(
+            {"map": slug, "version": build.version, "points": build.n_points},
+            message=f"map {slug} v{build.version} is live",
+        )
         m = build.layout_metrics
         self.stdout.write(
             self.style.SUCCESS(
