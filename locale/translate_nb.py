@@ -187,6 +187,13 @@ NB: dict[str, str | list[str]] = {
     "Close": "Lukk",
     "Export as CSV": "Eksporter som CSV",
     "Clear selection": "Fjern utvalget",
+    # The map on a phone, the lens and deep zoom (issue #16)
+    "This map is being built. Come back in a little while.": "Dette kartet blir bygget. Kom tilbake om en liten stund.",
+    "The map “%(slug)s” does not exist.": "Kartet «%(slug)s» finnes ikke.",
+    "Menu": "Meny",
+    "Lens": "Lupe",
+    "Magnify the works under the pointer (hold a finger on the map on a touch screen)": "Forstørr verkene under pekeren (hold en finger på kartet på en berøringsskjerm)",
+    "This is as sharp as the map shows this work: zoom in further to open it in its own viewer.": "Skarpere viser ikke kartet dette verket: zoom videre inn for å åpne det i sin egen visning.",
 }
 
 
