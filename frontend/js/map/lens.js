@@ -25,22 +25,21 @@ export function lensAt(/** @type {number} */ x, /** @type {number} */ y, /** @ty
 export function setupLens(app) {
   const { root, store, canvas, camera } = app;
   const button = $("#lens-toggle", root);
-  const stage = /** @type {HTMLElement} */ (canvas.parentElement);
-  const coarse = globalThis.matchMedia ? globalThis.matchMedia("(pointer: coarse)").matches : false;
-  let on = coarse;
-  /** @type {{ id: number, x: number, y: number, timer: ReturnType<typeof setTimeout> } | null} */
-  let press = null;
-  let held = -1; // the touch pointer holding the lens
+  let on = globalThis.matchMedia ? globalThis.matchMedia("(pointer: coarse)").matches : false;
   const local = (/** @type {PointerEvent} */ e) => {
     const rect = canvas.getBoundingClientRect();
     return [e.clientX - rect.left, e.clientY - rect.top];
   };
-  const show = (/** @type {number} */ x, /** @type {number} */ y, touch = false) =>
-    store.update({ lens: lensAt(x, y, camera.width, camera.height, touch) });
-  const hide = () => store.update({ lens: null });
-  const cancelPress = () => {
-    if (press) clearTimeout(press.timer);
-    press = null;
+  const show = (/** @type {number} */ x, /** @type {number} */ y, touch = false) => {
+    const lens = lensAt(x, y, camera.width, camera.height, touch);
+    // The tooltip moves out of the lens's way (map-phone.css).
+    root.style.setProperty("--lens-r", `${lens.r}px`);
+    root.classList.add("has-lens");
+    store.update({ lens });
+  };
+  const hide = () => {
+    root.classList.remove("has-lens");
+    store.update({ lens: null });
   };
   const setOn = (/** @type {boolean} */ value) => {
     on = value;
@@ -62,21 +61,45 @@ export function setupLens(app) {
   canvas.addEventListener("pointerleave", (e) => {
     if (e.pointerType === "mouse") hide();
   });
-  // A long press holds the lens; the finger then moves it (and not the map) until it lifts.
+  const touch = holdOnLongPress(canvas, local, { isOn: () => on, show: (x, y) => show(x, y, true), hide });
+  // The lens shows the view as it is: it goes while the map moves under it by itself (a flight, a glide).
+  store.subscribe((state, changed) => {
+    if (touched(changed, "view") && state.lens && !touch.holding() && camera.animating) hide();
+  });
+}
+
+/**
+ * A long press holds the lens; the finger then moves it (and not the map) until it lifts. Listens on the
+ * canvas's parent in the capture phase, so it sees the pointer before the map's controls do.
+ * @param {HTMLCanvasElement} canvas
+ * @param {(e: PointerEvent) => number[]} local
+ * @param {{ isOn: () => boolean, show: (x: number, y: number) => void, hide: () => void }} lens
+ */
+function holdOnLongPress(canvas, local, { isOn, show, hide }) {
+  const stage = /** @type {HTMLElement} */ (canvas.parentElement);
+  /** @type {{ id: number, x: number, y: number, timer: ReturnType<typeof setTimeout> } | null} */
+  let press = null;
+  let held = -1; // the touch pointer holding the lens
+  const cancelPress = () => {
+    if (press) clearTimeout(press.timer);
+    press = null;
+  };
   stage.addEventListener("pointerdown", (e) => {
-    if (!on || e.pointerType === "mouse" || e.target !== canvas) return;
-    cancelPress();
-    if (held >= 0) return;
+    if (!isOn() || e.pointerType === "mouse" || e.target !== canvas || held >= 0) return;
+    if (press) {
+      cancelPress(); // a second finger: a pinch, not a long press
+      return;
+    }
     const [x, y] = local(e);
     const id = e.pointerId;
-    press = { id, x, y, timer: setTimeout(() => { press = null; held = id; show(x, y, true); }, LONG_PRESS_MS) };
+    press = { id, x, y, timer: setTimeout(() => { press = null; held = id; show(x, y); }, LONG_PRESS_MS) };
   }, { capture: true });
   stage.addEventListener("pointermove", (e) => {
     const [x, y] = local(e);
     if (press && e.pointerId === press.id && Math.hypot(x - press.x, y - press.y) > STILL_PX) cancelPress();
     if (e.pointerId !== held) return;
     e.stopPropagation(); // the map stays where it is while the lens moves
-    show(x, y, true);
+    show(x, y);
   }, { capture: true });
   const release = (/** @type {PointerEvent} */ e) => {
     if (press && e.pointerId === press.id) cancelPress();
@@ -86,12 +109,6 @@ export function setupLens(app) {
   };
   stage.addEventListener("pointerup", release, { capture: true });
   stage.addEventListener("pointercancel", release, { capture: true });
-  // A second finger (a pinch) is not a long press.
-  stage.addEventListener("pointerdown", (e) => { if (press && e.pointerId !== press.id) cancelPress(); }, { capture: true });
   canvas.addEventListener("contextmenu", (e) => { if (press || held >= 0) e.preventDefault(); });
-
-  // The lens shows the view as it is: it goes while the map moves under it by itself (a flight, a glide).
-  store.subscribe((state, changed) => {
-    if (touched(changed, "view") && state.lens && held < 0 && camera.animating) hide();
-  });
+  return { holding: () => held >= 0 };
 }

@@ -3,6 +3,7 @@
 // On a desktop the same panels stay side panels and nothing here changes how they behave.
 import { $, el } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
+import { touched } from "./store.js";
 
 /** A swipe further down than this many CSS pixels, or a quick flick, dismisses a sheet. */
 export const DISMISS_PX = 80;
@@ -104,10 +105,35 @@ export function setupSheets(app) {
     }
     makeSwipeable(sheet, dismiss);
   }
+  keepSelectedInView(app);
   // The site's header folds into the map's toolbar on a phone: its menu button shows it over the map.
   const menu = $("#site-menu-toggle", root);
   menu?.addEventListener("click", () => {
     const open = document.body.classList.toggle("site-menu-open");
     menu.setAttribute("aria-expanded", String(open));
+  });
+}
+
+/** On a phone the work's sheet covers the lower part of the map: the map glides so the work shows above it. */
+function keepSelectedInView(/** @type {import("./app.js").MapApp} */ app) {
+  const { store, camera, canvas, root } = app;
+  store.subscribe((state, changed) => {
+    if (!touched(changed, "selected") || state.selected < 0 || !isPhone()) return;
+    const p = state.selected;
+    const panel = $("#work-panel", root);
+    // Once the sheet is open (the panel opens when the work's details arrive).
+    const check = (/** @type {number} */ tries) => {
+      if (store.state.selected !== p) return;
+      if (panel.hidden) {
+        if (tries > 0) setTimeout(() => check(tries - 1), 100);
+        return;
+      }
+      // Where the sheet ends up (offsetTop leaves out the slide-up's transform), in the canvas's pixels.
+      const free = root.getBoundingClientRect().top + panel.offsetTop - canvas.getBoundingClientRect().top;
+      const [, sy] = camera.toScreen(app.xs[p], app.ys[p]);
+      if (free < 80 || (sy > 24 && sy < free - 24)) return;
+      camera.flyTo(camera.cx, app.ys[p] - (free / 2 - camera.height / 2) / camera.scale, camera.scale, { duration: 300 });
+    };
+    check(30);
   });
 }
