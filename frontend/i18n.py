@@ -69,4 +69,6 @@ def js_strings() -> dict[str, str | list[str]]:
         "decadeCount": [ngettext("{n} work", "{n} works", 1), ngettext("{n} work", "{n} works", 2)],
         "showOnMap": _("Show on the map"),
         "noDecades": _("No decade summaries yet: they appear once the map is built."),
+        "close": _("Close"),
+        "deepZoomHint": _("This is as sharp as the map shows this work: zoom in further to open it in its own viewer."),
     }

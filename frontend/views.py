@@ -54,12 +54,15 @@ def home(request: HttpRequest) -> HttpResponse:
     maps = _live_maps()
     if request.GET.get("q") or request.GET.get("page") or not maps:
         return works_list(request)
-    slug = _default_map(maps, request.GET.get("map"))
+    wanted = request.GET.get("map")
+    slug = _default_map(maps, wanted)
+    missing = _missing_map(wanted, maps)
     config = {
         "api": reverse("api:api-root"),
         "map": slug,
         # Titles are data, but the default ones ("All works", "Faces") are in the catalogue: translated when found.
         "maps": [{"slug": m["slug"], "title": _(m["title"])} for m in maps],
+        "missing": missing,
         "workUrl": reverse("frontend:artwork", kwargs={"accession_number": "__acc__"}),
         "listUrl": reverse("frontend:list"),
         "sizes": [[name, px] for name, px in sorted(settings.IMAGE_SIZES.items(), key=lambda item: item[1])],
@@ -76,8 +79,22 @@ def home(request: HttpRequest) -> HttpResponse:
             "current_map": slug,
             "classifications": Classification.choices,
             "page_class": "map-page",
+            "missing": missing,
         },
+        # A mistyped or retired map's address is not a page: crawlers and link checkers see a 404, visitors the message.
+        status=404 if missing else 200,
     )
+
+
+def _missing_map(wanted: str | None, maps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Why the map asked for cannot be shown, or None: it does not exist, or its first build is not live yet."""
+    from maps.models import Map
+
+    if not wanted or any(m["slug"] == wanted for m in maps):
+        return None
+    if Map.objects.filter(slug=wanted).exists():
+        return {"slug": wanted, "building": True, "message": _("This map is being built. Come back in a little while.")}
+    return {"slug": wanted, "building": False, "message": _("The map “%(slug)s” does not exist.") % {"slug": wanted}}
 
 
 def works_list(request: HttpRequest) -> HttpResponse:

@@ -290,6 +290,14 @@ NB: dict[str, str | list[str]] = {
     "Share of works whose neighbours changed (fewer than half of them kept)": "Andel verk med nye naboer (færre enn halvparten beholdt)",
     "measured on a sample of %(n)s works": "målt på et utvalg av %(n)s verk",
     "Only %(n)s works are on both builds: too few to compare neighbours.": "Bare %(n)s verk er i begge byggingene: for få til å sammenligne naboer.",
+
+    # The map on a phone, the lens and deep zoom (issue #16)
+    "This map is being built. Come back in a little while.": "Dette kartet blir bygget. Kom tilbake om en liten stund.",
+    "The map “%(slug)s” does not exist.": "Kartet «%(slug)s» finnes ikke.",
+    "Menu": "Meny",
+    "Lens": "Lupe",
+    "Magnify the works under the pointer (hold a finger on the map on a touch screen)": "Forstørr verkene under pekeren (hold en finger på kartet på en berøringsskjerm)",
+    "This is as sharp as the map shows this work: zoom in further to open it in its own viewer.": "Skarpere viser ikke kartet dette verket: zoom videre inn for å åpne det i sin egen visning.",
 }
 
 

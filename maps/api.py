@@ -30,6 +30,7 @@ from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from core.stamp import current_stamp
 from maps.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
+from maps.names import localized_name
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.
 COORD_SCALE = 32767
@@ -77,9 +78,14 @@ class BuildSerializer(serializers.ModelSerializer):
 
 
 class ClusterSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField(help_text="In the request's language where a term has a translation.")
+
     class Meta:
         model = Cluster
         fields = ["label", "name", "terms", "size", "x", "y"]
+
+    def get_name(self, obj: Cluster) -> str:
+        return localized_name(obj.name, obj.terms or [])
 
 
 class MapSerializer(serializers.ModelSerializer):

@@ -13,6 +13,10 @@ export class Camera {
     this.minScale = minScale;
     this.maxScale = maxScale;
     this.onChange = null;
+    /** Optional (sx, sy) => the deepest scale for a zoom at that screen point (below maxScale), or null. */
+    this.zoomLimit = null;
+    /** Optional (sx, sy, factor) => called when a zoom at (sx, sy) asks to go `factor` past that limit. */
+    this.onZoomPast = null;
     this._anim = null;
   }
 
@@ -66,7 +70,11 @@ export class Camera {
   zoomAt(factor, sx, sy) {
     this.stop();
     const [wx, wy] = this.toWorld(sx, sy);
-    const scale = clamp(this.scale * factor, this.minScale, this.maxScale);
+    const found = this.zoomLimit ? this.zoomLimit(sx, sy) : null;
+    // A limit below the current scale stops zooming in, never pulls the view out.
+    const limit = found ? Math.min(this.maxScale, Math.max(found, this.minScale, Math.min(this.scale, this.maxScale))) : this.maxScale;
+    if (factor > 1 && this.scale * factor > limit && this.onZoomPast) this.onZoomPast(sx, sy, (this.scale * factor) / Math.max(limit, this.scale));
+    const scale = clamp(this.scale * factor, this.minScale, limit);
     this.set(wx - (sx - this.width / 2) / scale, wy - (sy - this.height / 2) / scale, scale);
   }
 
@@ -85,6 +93,11 @@ export class Camera {
   flyTo(cx, cy, scale, { duration = 700, now = () => performance.now() } = {}) {
     this.stop();
     scale = clamp(scale, this.minScale, this.maxScale);
+    if (this.zoomLimit && scale > this.scale) {
+      // The limit of the work that will be at the centre (picked where it is on screen now).
+      const found = this.zoomLimit(...this.toScreen(cx, cy));
+      if (found) scale = Math.min(scale, Math.max(found, this.scale));
+    }
     const from = { cx: this.cx, cy: this.cy, ls: Math.log(this.scale) };
     const to = { cx, cy, ls: Math.log(scale) };
     const distPx = Math.hypot(cx - from.cx, cy - from.cy) * Math.min(this.scale, scale);

@@ -233,6 +233,36 @@ void main() {
     },
   });
 
+  // The lens (map/lens.js): a full-canvas quad that, by `part`, 0 makes the depth nearest outside the circle
+  // (so the magnified pass that follows draws only inside it), 1 clears the inside to the background with the
+  // depth farthest, 2 draws the rim. Blending keeps the picture where a part draws no colour (alpha 0).
+  const drawLensPart = regl({
+    vert: `precision highp float;
+attribute vec2 corner; uniform float z;
+void main() { gl_Position = vec4(corner * 2.0 - 1.0, z, 1.0); }`,
+    frag: `precision highp float;
+uniform vec2 centrePx; uniform float radiusPx; uniform float rimPx; uniform float part; uniform vec4 colour;
+void main() {
+  float d = distance(gl_FragCoord.xy, centrePx);
+  if (part < 0.5) { if (d < radiusPx) discard; gl_FragColor = vec4(0.0); }
+  else if (part < 1.5) { if (d >= radiusPx) discard; gl_FragColor = colour; }
+  else { if (d >= radiusPx || d < radiusPx - rimPx) discard; gl_FragColor = colour; }
+}`,
+    attributes: { corner: corners },
+    primitive: "triangle strip",
+    count: 4,
+    depth: { enable: true, func: "always", mask: true },
+    blend: { enable: true, func: { src: "src alpha", dst: "one minus src alpha" } },
+    uniforms: {
+      z: regl.prop("z"),
+      centrePx: regl.prop("centrePx"),
+      radiusPx: regl.prop("radiusPx"),
+      rimPx: regl.prop("rimPx"),
+      part: regl.prop("part"),
+      colour: regl.prop("colour"),
+    },
+  });
+
   function sheetTexture(image) {
     const pot = (v) => (v & (v - 1)) === 0;
     const mip = pot(image.width) && pot(image.height);
@@ -264,6 +294,7 @@ void main() {
     quadBatch,
     drawImage,
     drawFrame,
+    drawLensPart,
     destroy: () => regl.destroy(),
   };
 }

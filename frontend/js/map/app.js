@@ -12,11 +12,14 @@ import { $ } from "../lib/dom.js";
 import { setupFilters } from "./filters.js";
 import { setupInput } from "./input.js";
 import { setupLabels } from "./labels.js";
+import { setupDeepZoom } from "./deepzoom.js";
+import { setupLens } from "./lens.js";
 import { setupMessages } from "./messages.js";
 import { makePoints } from "./points.js";
 import { Scene } from "./scene.js";
 import { setupSearch } from "./search.js";
 import { setupSelection } from "./selection.js";
+import { setupSheets } from "./sheets.js";
 import { createStore, touched } from "./store.js";
 import { setupSwitcher } from "./switcher.js";
 import { setupUrlSync } from "./urlsync.js";
@@ -36,7 +39,7 @@ export const timings = {
 export const FIT_MARGIN = 0.02;
 
 /** The keys whose change shows on the canvas. */
-const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection", "infoVersion", "ready"];
+const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection", "infoVersion", "ready", "lens"];
 
 /**
  * @typedef {object} MapConfig  The page's <script id="map-config">.
@@ -47,6 +50,7 @@ const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection
  * @property {string} workUrl  a work page's URL with "__acc__" for the accession number
  * @property {string} listUrl  the works list page (search results in full)
  * @property {boolean} [objects]  false when object detection is switched off: no object filter
+ * @property {{ slug: string, building: boolean, message: string } | null} [missing]  the map asked for cannot be shown
  */
 
 export class MapApp {
@@ -63,7 +67,7 @@ export class MapApp {
       slug: this.initial.map || config.map,
       points: null, view: null, hover: -1, selected: -1, keyboardFocus: false,
       filters: this.initial.filters, match: null, selectionList: null, selection: null,
-      infoVersion: 0, ready: false, status: "", error: null,
+      infoVersion: 0, ready: false, status: "", error: null, lens: null,
     });
     this.sizes = config.sizes;
     this.dpr = 1;
@@ -103,6 +107,12 @@ export class MapApp {
     this.resize();
     new ResizeObserver(() => this.resize()).observe(this.canvas);
     setupSwitcher(this);
+    if (this.config.missing) {
+      // The server answered 404 with the message (no such map, or its first build is not live yet).
+      this.store.update({ status: "" });
+      this.canvas.dataset.failed = "true";
+      return;
+    }
     let detail, points, prefetched;
     try {
       const mapUrl = `${this.api}maps/${encodeURIComponent(this.slug)}/`;
@@ -135,6 +145,9 @@ export class MapApp {
     setupSearch(this);
     setupLabels(this, detail.clusters || []);
     setupUrlSync(this);
+    setupSheets(this);
+    setupLens(this);
+    setupDeepZoom(this);
     this.canvas.dataset.points = String(points.n);
     this.requestRender();
     await this.scene.load(detail.atlases, prefetched, this.camera.cx, this.camera.cy);

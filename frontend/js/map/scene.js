@@ -2,6 +2,7 @@
 // hovered, selected and keyboard-focused works. The scene reads state and owns GPU resources only; it
 // never touches the DOM: draw() returns what it drew and the app reports it (canvas data attributes).
 import { Atlases } from "./atlases.js";
+import { drawLens } from "./lensdraw.js";
 import { MIN_ICON_PX, pickAt } from "./points.js";
 import { SharpImages } from "./sharp.js";
 
@@ -146,6 +147,7 @@ export class Scene {
       const p = this.pick(cam, cam.width / 2, cam.height / 2, 40);
       if (p >= 0 && p !== selected) frame(p, [0.45, 0.8, 1, 1], 3);
     }
+    if (state.lens) drawLens(this, state.lens, cam, dpr, started);
     return { level, sheets, instances, sharp, iconPx };
   }
 }

@@ -32,6 +32,7 @@
  * @property {boolean} ready  the overview is fully drawn
  * @property {string} status  the status line ("" hides it)
  * @property {{ message: string, showList: boolean, showMaps?: boolean } | null} error  a failure that stops the map
+ * @property {import("./lensdraw.js").Lens | null} lens  the magnifying lens (lens.js), or null
  */
 
 /**

@@ -13,7 +13,8 @@ export async function setupSwitcher(app) {
     const all = await getJSON(`${app.api}maps/`);
     maps = (Array.isArray(all) ? all : all.results || [])
       .filter((/** @type {any} */ m) => m.build)
-      .map((/** @type {any} */ m) => ({ slug: m.slug, title: m.title }));
+      // The server's titles are translated (the default maps' are in the catalogue); the API's are the data.
+      .map((/** @type {any} */ m) => ({ slug: m.slug, title: app.config.maps.find((s) => s.slug === m.slug)?.title || m.title }));
   } catch {
     // keep the server's list
   }
