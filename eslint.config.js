@@ -12,6 +12,12 @@ export default [
     linterOptions: { reportUnusedDisableDirectives: "error" },
   },
   {
+    // The admin's small page scripts (job progress, ...): classic scripts served as they are, no build.
+    files: ["{core,collection,analysis,maps}/static/**/*.js"],
+    languageOptions: { ecmaVersion: 2022, sourceType: "script", globals: { ...globals.browser } },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+  },
+  {
     files: ["frontend/js/**/*.mjs", "frontend/js/tests/**/*.js", "eslint.config.js"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: { ...globals.node } },
   },
