@@ -140,6 +140,13 @@ class FeatureModelAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in FeatureModel._meta.fields if f.name not in ("metrics",)] + ["metrics_table"]
     exclude = ["metrics"]
     actions = ["fine_tune", "activate"]
+    change_list_template = "admin/mlserver/featuremodel/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        """The training pages (analysis.training_admin) before the model's own, which would take "train/" as a pk."""
+        from analysis.training_admin import training_urls
+
+        return [*training_urls(self), *super().get_urls()]
 
     @admin.display(description=_("Held-out metrics per head"))
     def metrics_table(self, obj: FeatureModel) -> str:

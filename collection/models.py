@@ -285,8 +285,14 @@ class Artwork(CleanTextMixin, models.Model):
             processing_error=self.processing_error,
             processing_updated=self.processing_updated,
         )
-        if self.pk is not None:
-            ProcessingEvent.objects.create(artwork_id=self.pk, status=status, stage=stage, error=self.processing_error)
+        if self.pk is None:
+            return
+        ProcessingEvent.objects.create(artwork_id=self.pk, status=status, stage=stage, error=self.processing_error)
+        if status == ProcessingStatus.DONE:  # a run ended: older runs beyond the kept ones go
+            events = ProcessingEvent.objects.filter(artwork_id=self.pk)
+            old = list(events.values_list("pk", flat=True)[ProcessingEvent.KEPT :])
+            if old:
+                ProcessingEvent.objects.filter(pk__in=old).delete()
 
 
 class ProcessingEvent(models.Model):
@@ -297,6 +303,8 @@ class ProcessingEvent(models.Model):
     stage = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    KEPT = 200  # per work, newest first: a dozen runs of every stage
 
     class Meta:
         ordering = ["-at", "-pk"]

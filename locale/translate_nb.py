@@ -17,6 +17,9 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "nb" / "LC_MESSAGES" / "django.po"
 
 NB: dict[str, str | list[str]] = {
+    # The map's curator view (frontend/templates/frontend/map.html)
+    "Only curators see this view.": "Bare kuratorer ser denne visningen.",
+    "Curator view: unpublished works included": "Kuratorvisning: upubliserte verk er med",
     # Collection and admin
     "decade": "tiår",
     "Upload image": "Last opp bilde",

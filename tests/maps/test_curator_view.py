@@ -132,3 +132,16 @@ def test_the_map_page_shows_the_curator_view_badge_to_curators_only(client, cura
     assert 'id="curator-badge"' not in anonymous and '"curator": false' in anonymous
     assert 'id="curator-badge"' not in plain
     assert 'id="curator-badge"' in curating and '"curator": true' in curating
+
+
+def test_a_finished_run_prunes_a_work_s_history_to_the_newest_events(monkeypatch):
+    monkeypatch.setattr(ProcessingEvent, "KEPT", 4)
+    work = artwork_with_image(image_bytes("JPEG"), title="Often processed")
+    for stage in ("derivatives", "features", "objects", "faces", "map"):
+        work.set_processing(ProcessingStatus.RUNNING, stage=stage)
+    assert ProcessingEvent.objects.filter(artwork=work).count() > 4  # pruned only when a run ends
+
+    work.set_processing(ProcessingStatus.DONE, stage="done")
+
+    kept = list(ProcessingEvent.objects.filter(artwork=work).values_list("stage", flat=True))
+    assert kept == ["done", "map", "faces", "objects"]
