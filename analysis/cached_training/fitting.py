@@ -226,22 +226,21 @@ def train_on_cached_features(
     model = _frozen_model(loaded.model, fields, config, features[train_idx])
     targets = _targets(samples, fields)
     train_targets = {k: v[train_idx] for k, v in targets.items()}
+    held_out = {k: v[val_idx] for k, v in targets.items()}
 
     def epoch_progress(epoch: int, loss: float, message: str) -> None:
         if progress is not None:
             progress(extract_share + (100 - extract_share - 1) * epoch // config.epochs, 100, message)
         if on_epoch is not None:  # shown as it comes; like the final figures, never used to pick an epoch
-            held_out = {k: v[val_idx] for k, v in targets.items()}
             heads = _held_out_metrics(model, features[val_idx, 0], held_out, fields) if val_idx else {}
             on_epoch({"epoch": epoch, "train_loss": loss, "heads": {k: v["value"] for k, v in heads.items()}})
 
-    metric_field = stratify
-    history = fit_embedding(
-        model, features[train_idx], train_targets, fields, config, metric_field, generator, epoch_progress
+    history = fit_embedding(  # the contrastive groups, if by label, follow the stratified field
+        model, features[train_idx], train_targets, fields, config, stratify, generator, epoch_progress
     )
     metrics: dict[str, dict[str, float]] = {}
     if val_idx:
-        metrics = _held_out_metrics(model, features[val_idx, 0], {k: v[val_idx] for k, v in targets.items()}, fields)
+        metrics = _held_out_metrics(model, features[val_idx, 0], held_out, fields)
     if progress is not None:
         progress(100, 100, "done")
     params = {
