@@ -140,6 +140,13 @@ class FeatureModelAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in FeatureModel._meta.fields if f.name not in ("metrics",)] + ["metrics_table"]
     exclude = ["metrics"]
     actions = ["fine_tune", "activate"]
+    change_list_template = "admin/mlserver/featuremodel/change_list.html"
+
+    def get_urls(self) -> list[Any]:
+        """The training pages (analysis.training_admin) before the model's own, which would take "train/" as a pk."""
+        from analysis.training_admin import training_urls
+
+        return [*training_urls(self), *super().get_urls()]
 
     @admin.display(description=_("Held-out metrics per head"))
     def metrics_table(self, obj: FeatureModel) -> str:
@@ -215,7 +222,68 @@ def feature_vectors(work: Artwork) -> str | None:
     )
 
 
+def boxes_on_picture(work: Artwork) -> str | None:
+    """The work's picture with its detected objects and faces outlined, labelled and scored.
+
+    An SVG over the image in the picture's own pixel frame (boxes are stored as fractions of it), so
+    the boxes stay on their objects at any width the admin gives the picture; no script involved.
+    """
+    if work.pk is None or work.image is None:
+        return None
+    detections = list(Detection.objects.filter(artwork=work).order_by("-score", "pk"))
+    faces = list(Face.objects.filter(artwork=work).order_by("index", "pk"))
+    if not detections and not faces:
+        return None
+    image = work.image
+    signed = not work.published and not image.shown_publicly()
+    url = image.url("large", signed=signed) or image.url("medium", signed=signed) or ""
+    width, height = image.width or 1000, image.height or 1000
+    font = max(width, height) * 0.022
+    boxes = [
+        ("detected-object", d.label if d.trusted else f"{d.label} ({_('untrusted')})", d.score, d.box, "#ffcc00")
+        for d in detections
+    ] + [("detected-face", _("face %(n)d") % {"n": f.index + 1}, f.score, f.box, "#00d0ff") for f in faces]
+    shapes = format_html_join(
+        "",
+        '<g class="{}"><rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="{}" stroke-width="{}"/>'
+        '<text x="{}" y="{}" font-size="{}" fill="{}" stroke="#000" stroke-width="{}" paint-order="stroke">'
+        "{} {}</text></g>",
+        (
+            (
+                kind,
+                f"{x0 * width:.1f}",
+                f"{y0 * height:.1f}",
+                f"{(x1 - x0) * width:.1f}",
+                f"{(y1 - y0) * height:.1f}",
+                colour,
+                f"{font / 6:.1f}",
+                f"{x0 * width + font / 4:.1f}",
+                f"{max(y0 * height - font / 4, font):.1f}",
+                f"{font:.1f}",
+                colour,
+                f"{font / 5:.1f}",
+                label,
+                f"{score:.2f}",
+            )
+            for kind, label, score, (x0, y0, x1, y1), colour in boxes
+        ),
+    )
+    return format_html(
+        '<div class="boxes-on-picture" style="position:relative;display:inline-block;max-width:100%">'
+        '<img src="{}" alt="{}" style="display:block;max-width:100%;max-height:720px">'
+        '<svg viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" aria-label="{}" '
+        'style="position:absolute;left:0;top:0;width:100%;height:100%">{}</svg></div>',
+        url,
+        work.title,
+        width,
+        height,
+        _("%(objects)d objects and %(faces)d faces outlined") % {"objects": len(detections), "faces": len(faces)},
+        shapes,
+    )
+
+
 admin.site.unregister(Artwork)
 admin.site.register(Artwork, ArtworkAdmin)
 add_notice(object_detection_notice)
+collection_admin.add_artwork_section(_("Objects and faces on the picture"), boxes_on_picture)
 collection_admin.add_artwork_section(_("Feature vector"), feature_vectors)

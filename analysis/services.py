@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from analysis import training_sets
 from analysis.models import Embedding, FeatureModel
+from analysis.training_sets import StorageFeatureCache
 from collection import storage
 from collection.models import Artwork, ImageFile
 from core.models import Job
@@ -360,19 +362,6 @@ def _collection_samples() -> tuple[list[Any], dict[str, str]]:
     return samples, report
 
 
-class StorageFeatureCache:
-    """The CPU training path's feature cache in the private storage area (analysis.cached_training)."""
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            return storage.get("private", key)
-        except FileNotFoundError:
-            return None
-
-    def put(self, key: str, data: bytes) -> None:
-        storage.put("private", key, data)
-
-
 TRAINING_PATHS = ("auto", "cpu", "gpu")
 
 
@@ -414,8 +403,7 @@ def _training_samples(params: dict[str, Any], config: Any) -> tuple[list[Any], d
     from analysis import training
 
     samples, field_report = _collection_samples()
-    if params.get("labelled_path"):
-        samples += training.load_labelled_set(params["labelled_path"])
+    samples = training_sets.samples_for(samples, params)
     check = training.min_labels_ok(samples, min_per_class=config.min_per_class, min_classes=config.min_classes)
     return samples, field_report, check
 
@@ -424,13 +412,16 @@ def _train(path: str, samples: list[Any], config: Any, params: dict[str, Any], j
     """A checkpoint from either path; both write the same format, so nothing after this cares which ran."""
     from analysis import training
 
-    spec, progress = backbone_spec(), job.checkpoint  # a cancel stops it there: nothing is stored before the end
+    # a cancel stops it at job.checkpoint: nothing is stored before the end
+    spec, progress, on_epoch = backbone_spec(), job.checkpoint, training_sets.epoch_recorder(job)
     if path != "cpu":
-        return training.fine_tune(samples, spec, config, progress=progress)
+        return training.fine_tune(samples, spec, config, progress=progress, on_epoch=on_epoch)
     from analysis.cached_training import train_on_cached_features
 
     cache, refresh = StorageFeatureCache(), bool(params.get("refresh_cache"))
-    return train_on_cached_features(samples, spec, config, cache=cache, refresh_cache=refresh, progress=progress)
+    return train_on_cached_features(
+        samples, spec, config, cache=cache, refresh_cache=refresh, progress=progress, on_epoch=on_epoch
+    )
 
 
 def _register_model(checkpoint: dict[str, Any]) -> FeatureModel:
@@ -468,10 +459,9 @@ def train_features(job: Job) -> dict[str, Any]:
     features) or the full fine-tune; ``auto`` (the default) takes the CPU path
     when the worker has no GPU. Both give the same checkpoint format. The new
     model embeds the whole collection in the background; the current model keeps
-    serving until that finishes (embed_collection activates it).
+    serving until that finishes (embed_collection activates it). The admin's jobs
+    (``activate_later``) leave that to a curator who has seen the per-epoch figures.
     """
-    from analysis.tasks import embed_collection
-
     params = dict(job.params)
     path = training_path(params.get("path"))
     config = _config_for(path, dict(params.get("options", {})))
@@ -491,9 +481,8 @@ def train_features(job: Job) -> dict[str, Any]:
     checkpoint["params"]["fields_used"] = field_report
     feature_model = _register_model(checkpoint)
     version = feature_model.version
-    embed_job = Job.objects.create(kind="embed_collection", target=version)
-    transaction.on_commit(lambda: embed_collection.delay(feature_model.pk, embed_job.pk))
+    training_sets.after_training(feature_model, params)  # re-embeds now, or once a curator activates it
     outcome = {"trained": True, "version": version, "path": path}
-    stored = {**outcome, "metrics": checkpoint["metrics"], "fields": field_report}
+    stored = {**job.result, **outcome, "metrics": checkpoint["metrics"], "fields": field_report}
     job.finish(stored, message=f"trained {version} ({path} path)")
     return outcome

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from collection import images, importers, services
@@ -27,9 +27,13 @@ from collection.models import (
     ImportRun,
     Label,
     PartnerToken,
+    ProcessingEvent,
     ProcessingStatus,
 )
 from collection.sites import CuratorAdminSite  # noqa: F401 - the site class lives there, see its docstring
+
+# State changes shown on a work's page; older ones stay in the table (ProcessingEvent) for the record.
+HISTORY_SHOWN = 40
 
 # A later stage's read-only part of a work's change page: its HTML (escaped through format_html), or None to
 # leave the page without it (a work with no image, not on any map).
@@ -179,6 +183,7 @@ class ArtworkAdmin(admin.ModelAdmin):
         "processing_stage",
         "processing_error",
         "processing_updated",
+        "processing_history",
         "image",
         "created",
         "updated",
@@ -206,7 +211,16 @@ class ArtworkAdmin(admin.ModelAdmin):
         (_("Curator labels"), {"fields": ["labels"]}),
         (
             _("Processing"),
-            {"fields": ["image", "processing_status", "processing_stage", "processing_error", "processing_updated"]},
+            {
+                "fields": [
+                    "image",
+                    "processing_status",
+                    "processing_stage",
+                    "processing_error",
+                    "processing_updated",
+                    "processing_history",
+                ]
+            },
         ),
         (_("Record"), {"fields": ["created", "updated"], "classes": ["collapse"]}),
     ]
@@ -239,6 +253,28 @@ class ArtworkAdmin(admin.ModelAdmin):
         if not url:
             return "—"
         return format_html('<img src="{}" alt="{}" style="max-height:320px">', url, obj.title)
+
+    @admin.display(description=_("Processing history"))
+    def processing_history(self, obj: Artwork) -> str:
+        """The last state changes, newest first, each with the time since the one before (how long a stage ran)."""
+        events = list(ProcessingEvent.objects.filter(artwork=obj)[:HISTORY_SHOWN]) if obj.pk else []
+        if not events:
+            return str(_("Not processed yet."))
+        rows = []
+        for event, earlier in zip(events, [*events[1:], None]):
+            took = f"{(event.at - earlier.at).total_seconds():.1f} s" if earlier is not None else ""
+            rows.append(
+                (event.at.strftime("%Y-%m-%d %H:%M:%S"), took, event.stage, event.get_status_display(), event.error)
+            )
+        head = format_html_join(
+            "", "<th>{}</th>", ((h,) for h in (_("Time"), _("After"), _("Stage"), _("Status"), _("Error")))
+        )
+        body = format_html_join(
+            "", '<tr class="processing-event"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>', rows
+        )
+        return format_html(
+            '<table class="processing-history"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
+        )
 
     @admin.display(description=_("Processing"), ordering="processing_status")
     def processing_badge(self, obj: Artwork) -> str:

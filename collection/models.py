@@ -285,6 +285,29 @@ class Artwork(CleanTextMixin, models.Model):
             processing_error=self.processing_error,
             processing_updated=self.processing_updated,
         )
+        if self.pk is None:
+            return
+        ProcessingEvent.objects.create(artwork_id=self.pk, status=status, stage=stage, error=self.processing_error)
+        if status == ProcessingStatus.DONE:  # a run ended: older runs beyond the kept ones go
+            events = ProcessingEvent.objects.filter(artwork_id=self.pk)
+            old = list(events.values_list("pk", flat=True)[ProcessingEvent.KEPT :])
+            if old:
+                ProcessingEvent.objects.filter(pk__in=old).delete()
+
+
+class ProcessingEvent(models.Model):
+    """One change of a work's processing state: the work keeps only the last, curators need the way there."""
+
+    artwork = models.ForeignKey(Artwork, on_delete=models.CASCADE, related_name="processing_events")
+    status = models.CharField(max_length=10, choices=ProcessingStatus.choices, blank=True)
+    stage = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    KEPT = 200  # per work, newest first: a dozen runs of every stage
+
+    class Meta:
+        ordering = ["-at", "-pk"]
 
 
 # What an import sets on a work and remembers in Artwork.imported. Year span and decade follow

@@ -257,6 +257,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 FEATURE_BACKBONE = env_str("FEATURE_BACKBONE", "tf_efficientnet_lite0")
 FEATURE_WEIGHTS = env_choice("FEATURE_WEIGHTS", "offline", ("offline", "hub", "checkpoint", "none"))
 FEATURE_CHECKPOINT = env_str("FEATURE_CHECKPOINT")
+# Training from the admin (analysis.training_sets): the largest zip a curator may upload, and the one folder on
+# the worker under which the admin may point at a labelled set ("" switches server folders off).
+TRAINING_UPLOAD_MAX_BYTES = env_int("TRAINING_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+TRAINING_SETS_ROOT = env_str("TRAINING_SETS_ROOT")
 # 0: the measured default for the device (small batches on CPU, large on CUDA; see analysis/extract/).
 FEATURE_BATCH_SIZE = env_int("FEATURE_BATCH_SIZE", 0, minimum=0, maximum=1024)
 FEATURE_LOADER_WORKERS = env_int("FEATURE_LOADER_WORKERS", 2, minimum=0, maximum=64)

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from collection.models import Artwork, Classification
+from collection.models import Artwork, Classification, is_curator
 from frontend.i18n import js_strings
 
 # The map and artwork viewer draw with regl, which compiles its WebGL commands with Function();
@@ -57,6 +57,8 @@ def home(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("map")
     slug = _default_map(maps, wanted)
     missing = _missing_map(wanted, maps)
+    # Curator view: the map API then serves unpublished works too (maps.api.map_sees_unpublished checks again).
+    curator_view = request.GET.get("curator") == "1" and is_curator(request.user)
     config = {
         "api": reverse("api:api-root"),
         "map": slug,
@@ -68,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "sizes": [[name, px] for name, px in sorted(settings.IMAGE_SIZES.items(), key=lambda item: item[1])],
         # With detection switched off the object filter could never match: the page leaves it out.
         "objects": settings.ML_ENABLED and settings.DETECTION_BACKEND != "off",
+        "curator": curator_view,
     }
     return render(
         request,
@@ -77,6 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "js_strings": js_strings(),
             "maps": maps,
             "current_map": slug,
+            "curator_view": curator_view,
             "classifications": Classification.choices,
             "page_class": "map-page",
             "missing": missing,

@@ -17,6 +17,9 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "nb" / "LC_MESSAGES" / "django.po"
 
 NB: dict[str, str | list[str]] = {
+    # The map's curator view (frontend/templates/frontend/map.html)
+    "Only curators see this view.": "Bare kuratorer ser denne visningen.",
+    "Curator view: unpublished works included": "Kuratorvisning: upubliserte verk er med",
     # Collection and admin
     "decade": "tiår",
     "Upload image": "Last opp bilde",
@@ -290,7 +293,6 @@ NB: dict[str, str | list[str]] = {
     "Share of works whose neighbours changed (fewer than half of them kept)": "Andel verk med nye naboer (færre enn halvparten beholdt)",
     "measured on a sample of %(n)s works": "målt på et utvalg av %(n)s verk",
     "Only %(n)s works are on both builds: too few to compare neighbours.": "Bare %(n)s verk er i begge byggingene: for få til å sammenligne naboer.",
-
     # The map on a phone, the lens and deep zoom (issue #16)
     "This map is being built. Come back in a little while.": "Dette kartet blir bygget. Kom tilbake om en liten stund.",
     "The map “%(slug)s” does not exist.": "Kartet «%(slug)s» finnes ikke.",

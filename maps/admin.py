@@ -207,12 +207,20 @@ def _map_part(work: Artwork, point: MapPoint) -> str:
         if work.published
         else _("Not on the public map while unpublished.")
     )
+    # The map page in curator mode: its API then serves unpublished works too, to curators only (maps/api.py).
+    curator_link = format_html(
+        '<a class="curator-map-link" href="{}?{}">{}</a>',
+        reverse("frontend:home"),
+        urlencode({"map": map_.slug, "sel": work.pk, "curator": 1}),
+        _("Show on the map (curator view, including unpublished works)"),
+    )
     return format_html(
-        '<div class="map-place"><p><strong>{}</strong> (v{}, {}): {}</p><div class="map-neighbours">{}</div></div>',
+        '<div class="map-place"><p><strong>{}</strong> (v{}, {}): {} · {}</p><div class="map-neighbours">{}</div></div>',
         map_.title,
         point.build.version,
         _("placed after the build") if point.placed else _("fitted in the build"),
         link,
+        curator_link,
         _neighbours(point),
     )
 

@@ -130,9 +130,22 @@ class MapViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
         return MapDetailSerializer if self.action == "retrieve" else MapSerializer
 
 
+# The map page's curator view (``/?curator=1``) sends this to the map API; see map_sees_unpublished.
+CURATOR_VIEW_PARAM = "curator"
+
+
+def map_sees_unpublished(request: Request) -> bool:
+    """Whether the map answers with unpublished works too: only in curator view, and only to a curator.
+
+    Without the flag a curator sees the map as visitors do, so the public map is what they check; the flag
+    alone grants nothing (an anonymous visitor or a partner token gets published works whatever it sends).
+    """
+    return request.query_params.get(CURATOR_VIEW_PARAM) == "1" and request_sees_unpublished(request)
+
+
 def visible_points(request: Request, build: MapBuild) -> QuerySet[MapPoint]:
     points = build.points.all()
-    if not request_sees_unpublished(request):
+    if not map_sees_unpublished(request):
         points = points.filter(artwork__published=True)
     return points
 
@@ -170,7 +183,7 @@ class MapPointsView(APIView):
         build = map_obj.live_build
         if build is None:
             raise NotFound(f"map {slug!r} has no build yet")
-        sees_all = request_sees_unpublished(request)
+        sees_all = map_sees_unpublished(request)
         # The stamp changes with any vector, work or point change, so a cached answer is never stale.
         key = f"map-points:{build.pk}:{int(sees_all)}:{current_stamp()}"
         payload = cache.get(key)

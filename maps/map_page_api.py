@@ -28,11 +28,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analysis.facecrops import CROP_SIZE, crop_url
-from collection.api.auth import AnonThrottle, PartnerTokenThrottle, SearchThrottle, request_sees_unpublished
+from collection.api.auth import AnonThrottle, PartnerTokenThrottle, SearchThrottle
 from collection.api.filters import ArtworkFilter
 from collection.models import Artwork
 from collection.values import INT64_MAX, csv_safe, parse_id
-from maps.api import MAP_FILTER_PARAMS, is_faces_map, point_field, visible_points
+from maps.api import (
+    CURATOR_VIEW_PARAM,
+    MAP_FILTER_PARAMS,
+    is_faces_map,
+    map_sees_unpublished,
+    point_field,
+    visible_points,
+)
 from maps.models import Map, MapBuild, MapPoint
 
 # Coordinates in [-1, 1] are sent as integers in [-32767, 32767]: a third of the bytes of floats.
@@ -240,13 +247,13 @@ class MapMatchView(APIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         map_obj, build = _live_map(slug)
-        unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format"})
+        unknown = sorted(set(request.query_params) - set(MAP_FILTER_PARAMS) - {"format", CURATOR_VIEW_PARAM})
         if unknown:
             raise ValidationError(
                 {"detail": f"Unknown query parameter(s): {', '.join(unknown)}.", "allowed": list(MAP_FILTER_PARAMS)}
             )
         works = Artwork.objects.filter(map_points__build=build)
-        if not request_sees_unpublished(request):
+        if not map_sees_unpublished(request):
             works = works.filter(published=True)
         filterset = ArtworkFilter(request.query_params, queryset=works, request=request)
         if not filterset.is_valid():

@@ -17,6 +17,7 @@ from analysis.cached_training.features import FeatureCache, extract_view_feature
 from analysis.training.checkpoints import FORMAT_VERSION
 from analysis.training.fine_tuning import _seed_everything
 from analysis.training.labels import (
+    EpochCallback,
     Kind,
     LabelField,
     ProgressCallback,
@@ -115,7 +116,7 @@ def fit_embedding(
     config: CachedTrainConfig,
     metric_field: str | None,
     generator: torch.Generator,
-    progress: Callable[[int, str], None] | None = None,
+    progress: Callable[[int, float, str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model.embedding`` and ``model.heads`` on (n, views, dim) features; returns the loss history.
 
@@ -168,7 +169,8 @@ def fit_embedding(
             running += float(loss.detach())
         history.append({"epoch": epoch, "train_loss": running / steps_per_epoch})
         if progress is not None:
-            progress(epoch, f"epoch {epoch}/{config.epochs}: loss {running / steps_per_epoch:.3f}")
+            loss = running / steps_per_epoch
+            progress(epoch, loss, f"epoch {epoch}/{config.epochs}: loss {loss:.3f}")
     model.eval()
     return history
 
@@ -181,6 +183,7 @@ def train_on_cached_features(
     cache: FeatureCache | None = None,
     refresh_cache: bool = False,
     progress: ProgressCallback | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> dict[str, Any]:
     """The CPU path: a checkpoint in :func:`analysis.training.fine_tune`'s format, made in minutes.
 
@@ -223,18 +226,21 @@ def train_on_cached_features(
     model = _frozen_model(loaded.model, fields, config, features[train_idx])
     targets = _targets(samples, fields)
     train_targets = {k: v[train_idx] for k, v in targets.items()}
+    held_out = {k: v[val_idx] for k, v in targets.items()}
 
-    def epoch_progress(epoch: int, message: str) -> None:
+    def epoch_progress(epoch: int, loss: float, message: str) -> None:
         if progress is not None:
             progress(extract_share + (100 - extract_share - 1) * epoch // config.epochs, 100, message)
+        if on_epoch is not None:  # shown as it comes; like the final figures, never used to pick an epoch
+            heads = _held_out_metrics(model, features[val_idx, 0], held_out, fields) if val_idx else {}
+            on_epoch({"epoch": epoch, "train_loss": loss, "heads": {k: v["value"] for k, v in heads.items()}})
 
-    metric_field = stratify
-    history = fit_embedding(
-        model, features[train_idx], train_targets, fields, config, metric_field, generator, epoch_progress
+    history = fit_embedding(  # the contrastive groups, if by label, follow the stratified field
+        model, features[train_idx], train_targets, fields, config, stratify, generator, epoch_progress
     )
     metrics: dict[str, dict[str, float]] = {}
     if val_idx:
-        metrics = _held_out_metrics(model, features[val_idx, 0], {k: v[val_idx] for k, v in targets.items()}, fields)
+        metrics = _held_out_metrics(model, features[val_idx, 0], held_out, fields)
     if progress is not None:
         progress(100, 100, "done")
     params = {

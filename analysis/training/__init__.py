@@ -43,6 +43,7 @@ from analysis.training.checkpoints import (
 from analysis.training.fine_tuning import TrainConfig, fine_tune
 from analysis.training.labels import (
     IMAGE_EXTENSIONS,
+    EpochCallback,
     LabelCheck,
     LabelField,
     ProgressCallback,
@@ -58,6 +59,7 @@ from analysis.training.model import MultiHeadClassifier, Standardize, knn_label_
 
 __all__ = [
     "FORMAT_VERSION",
+    "EpochCallback",
     "IMAGE_EXTENSIONS",
     "IncompatibleCheckpoint",
     "LabelCheck",

@@ -30,6 +30,7 @@ from analysis.backbone import (
 )
 from analysis.training.checkpoints import FORMAT_VERSION
 from analysis.training.labels import (
+    EpochCallback,
     Kind,
     LabelCheck,
     LabelField,
@@ -91,6 +92,7 @@ def fine_tune(
     config: TrainConfig | None = None,
     kinds: Mapping[str, Kind] | None = None,
     progress: ProgressCallback | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> dict[str, Any]:
     """Fine-tune and return a checkpoint dict (see :func:`checkpoint_to_bytes`).
 
@@ -114,7 +116,7 @@ def fine_tune(
     ticks = _Ticks(progress, config.epochs * (steps_per_epoch + max(1, len(val_loader))))
 
     loaders = (train_loader, val_loader)
-    best, history, stop_reason = _epoch_loop(built, split, loaders, optimiser, config, ticks, started)
+    best, history, stop_reason = _epoch_loop(built, split, loaders, optimiser, config, ticks, started, on_epoch)
     if best.state is not None:
         built.model.load_state_dict(best.state)
     built.model.eval()
@@ -264,6 +266,7 @@ def _epoch_loop(
     config: TrainConfig,
     ticks: _Ticks,
     started: float,
+    on_epoch: EpochCallback | None = None,
 ) -> tuple[_Best, list[dict[str, Any]], str]:
     """Epoch loop: train, evaluate, keep the best held-out weights; stop early or at the time limit."""
     train_loader, val_loader = loaders
@@ -283,6 +286,9 @@ def _epoch_loop(
         summary = ", ".join(f"{k} {v['metric']} {v['value']:.3f}" for k, v in metrics.items())
         history.append({"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss})
         logger.info("epoch %d: train loss %.4f, val loss %.4f, %s", epoch, running / steps_per_epoch, val_loss, summary)
+        if on_epoch is not None:
+            heads = {k: v["value"] for k, v in metrics.items()}
+            on_epoch({"epoch": epoch, "train_loss": running / steps_per_epoch, "heads": heads})
         if val_loss < best.loss - 1e-4:
             best, stale = _Best(val_loss, copy.deepcopy(built.model.state_dict()), metrics, epoch), 0
         else:

@@ -23,6 +23,8 @@ Kind = Literal["single", "multi"]
 LabelValue = str | Sequence[str] | None
 ImageRef = str | Path | Callable[[], Image.Image | bytes]
 ProgressCallback = Callable[[int, int, str], None]
+# Called after each epoch with {"epoch", "train_loss", "heads": {field: held-out metric value}} (the admin's chart).
+EpochCallback = Callable[[dict], None]
 
 
 @dataclass

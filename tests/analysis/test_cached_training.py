@@ -43,10 +43,11 @@ def samples(dataset) -> list[Sample]:
 def trained(samples, tmp_path_factory: pytest.TempPathFactory):
     calls: list[tuple[int, int, str]] = []
     cache = DirectoryCache(tmp_path_factory.mktemp("feature-cache"))
+    epochs: list[dict] = []
     checkpoint = train_on_cached_features(
-        samples, SPEC, CONFIG, cache=cache, progress=lambda d, t, m: calls.append((d, t, m))
+        samples, SPEC, CONFIG, cache=cache, progress=lambda d, t, m: calls.append((d, t, m)), on_epoch=epochs.append
     )
-    return checkpoint, calls
+    return checkpoint, calls, epochs
 
 
 def _knn(extractor: Extractor, samples: list[Sample]) -> float:
@@ -55,7 +56,7 @@ def _knn(extractor: Extractor, samples: list[Sample]) -> float:
 
 @pytest.mark.slow
 def test_the_cpu_path_raises_heldout_knn_accuracy_over_the_pretrained_features(samples, trained) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     pretrained = _knn(Extractor.from_backbone(SPEC), samples)
     trained_extractor = Extractor.from_checkpoint(checkpoint)
     cpu_path = _knn(trained_extractor, samples)
@@ -66,7 +67,7 @@ def test_the_cpu_path_raises_heldout_knn_accuracy_over_the_pretrained_features(s
 
 
 def test_the_cpu_path_gives_the_fine_tune_checkpoint_with_the_backbone_left_as_it_was(trained) -> None:
-    checkpoint, calls = trained
+    checkpoint, calls, _ = trained
     loaded = load_checkpoint(checkpoint, expected_backbone="tf_efficientnet_lite0")
     assert [f.name for f in loaded.fields] == ["style"]
     assert checkpoint["params"]["path"] == "cpu-cached-features"
@@ -81,7 +82,7 @@ def test_the_cpu_path_gives_the_fine_tune_checkpoint_with_the_backbone_left_as_i
 
 
 def test_the_trained_model_embeds_a_picture_from_the_very_statistics_it_was_trained_on(samples, trained) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     assert checkpoint["pooling"] == "style" and checkpoint["backbone_dim"] == 1280 + 2 * (40 + 80 + 112 + 192 + 320)
     few = samples[:4]
     cached, _ = extract_view_features(few, SPEC, views=1)
@@ -225,3 +226,11 @@ def test_the_command_refuses_a_gpu_only_option_on_the_cpu_path_and_fails_its_job
         call_command("train_features", "--path", "cpu", "--freeze-stages", "2")
     job = Job.objects.get(kind="train_features")
     assert job.status == "failed" and "freeze_stages" in job.error
+
+
+def test_each_epoch_reports_its_held_out_figure_per_head(trained) -> None:
+    checkpoint, _, epochs = trained
+    assert [e["epoch"] for e in epochs] == list(range(1, CONFIG.epochs + 1))
+    assert all(set(e["heads"]) == {"style"} and e["train_loss"] > 0 for e in epochs)
+    # The last epoch's figure is the model's: the CPU path keeps the weights of its last epoch.
+    assert epochs[-1]["heads"]["style"] == pytest.approx(checkpoint["metrics"]["style"]["value"])

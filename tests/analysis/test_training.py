@@ -48,8 +48,11 @@ def samples(dataset) -> list[Sample]:
 @pytest.fixture(scope="module")
 def trained(samples):
     calls: list[tuple[int, int, str]] = []
-    checkpoint = fine_tune(samples, config=CONFIG, progress=lambda d, t, m: calls.append((d, t, m)))
-    return checkpoint, calls
+    epochs: list[dict] = []
+    checkpoint = fine_tune(
+        samples, config=CONFIG, progress=lambda d, t, m: calls.append((d, t, m)), on_epoch=epochs.append
+    )
+    return checkpoint, calls, epochs
 
 
 def _knn(extractor: Extractor, samples: list[Sample]) -> float:
@@ -58,7 +61,7 @@ def _knn(extractor: Extractor, samples: list[Sample]) -> float:
 
 @pytest.mark.slow
 def test_fine_tuning_improves_heldout_knn_accuracy(samples, trained) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     pretrained = _knn(Extractor.from_backbone(BackboneSpec(img_size=IMG)), samples)
     finetuned_extractor = Extractor.from_checkpoint(checkpoint)
     assert finetuned_extractor.dim == 256
@@ -70,7 +73,7 @@ def test_fine_tuning_improves_heldout_knn_accuracy(samples, trained) -> None:
 
 
 def test_checkpoint_contents_and_progress(trained) -> None:
-    checkpoint, calls = trained
+    checkpoint, calls, _ = trained
     assert checkpoint["format_version"] == FORMAT_VERSION
     assert checkpoint["backbone"] == "tf_efficientnet_lite0"
     assert checkpoint["embedding_dim"] == 256
@@ -83,7 +86,7 @@ def test_checkpoint_contents_and_progress(trained) -> None:
 
 
 def test_checkpoint_round_trips_through_bytes(trained, samples) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     blob = checkpoint_to_bytes(checkpoint)
     torch.load(io.BytesIO(blob), weights_only=True)  # safe loading must be possible
     from_bytes = Extractor.from_checkpoint(blob)
@@ -99,7 +102,7 @@ def test_checkpoint_round_trips_through_bytes(trained, samples) -> None:
 
 
 def test_incompatible_checkpoints_are_refused(trained) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     with pytest.raises(IncompatibleCheckpoint, match="format_version"):
         load_checkpoint({**checkpoint, "format_version": FORMAT_VERSION + 1})
     with pytest.raises(IncompatibleCheckpoint, match="format_version 0 .*train the features again"):
@@ -189,7 +192,7 @@ def _as_format_1(checkpoint: dict) -> dict:
 
 
 def test_a_model_trained_before_pooling_choices_still_loads_and_gives_the_same_vectors(trained, samples) -> None:
-    checkpoint, _ = trained
+    checkpoint, _, _ = trained
     assert checkpoint["pooling"] == "avg"  # the full fine-tune pools as format 1 did; its Standardize is the identity
     old = _as_format_1(checkpoint)
 
@@ -202,3 +205,11 @@ def test_a_model_trained_before_pooling_choices_still_loads_and_gives_the_same_v
         Extractor.from_checkpoint(checkpoint).embed_bytes([image]),
         atol=1e-5,
     )
+
+
+def test_each_epoch_reports_its_held_out_figure_per_head(trained) -> None:
+    checkpoint, _, epochs = trained
+    assert [e["epoch"] for e in epochs] == [h["epoch"] for h in checkpoint["history"]]
+    assert all(set(e["heads"]) == {"style"} and 0 <= e["heads"]["style"] <= 1 for e in epochs)
+    best = checkpoint["params"]["best_epoch"]
+    assert epochs[best - 1]["heads"]["style"] == checkpoint["metrics"]["style"]["value"]

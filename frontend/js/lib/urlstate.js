@@ -31,6 +31,8 @@ export function stateToSearch(state) {
     const value = state.filters && state.filters[key];
     if (value) q.set(key, value);
   }
+  // The curator view stays on as the view moves; the server decides who gets it.
+  if (state.curator) q.set("curator", "1");
   const s = q.toString();
   return s ? `?${s}` : "";
 }

@@ -1,7 +1,7 @@
 // The map page's app: the one store, the camera, the scene and the frame loop; the panels and input
 // handlers (one module each) subscribe to the store and change it through update() or the actions here.
 // Future layouts (#16) land as a state key the scene reads and the URL sync writes, like `filters`.
-import { ApiError, getJSON } from "../lib/api.js";
+import { ApiError, getJSON, query } from "../lib/api.js";
 import { Camera } from "../lib/camera.js";
 import { t } from "../lib/i18n.js";
 import { createRenderer } from "../lib/renderer.js";
@@ -51,6 +51,7 @@ const DRAWN = ["view", "hover", "selected", "keyboardFocus", "match", "selection
  * @property {string} listUrl  the works list page (search results in full)
  * @property {boolean} [objects]  false when object detection is switched off: no object filter
  * @property {{ slug: string, building: boolean, message: string } | null} [missing]  the map asked for cannot be shown
+ * @property {boolean} [curator]  curator view: the map API is asked for unpublished works too (curators only)
  */
 
 export class MapApp {
@@ -78,9 +79,11 @@ export class MapApp {
     this.controls = null;
     /** @type {any} */
     this.detail = null;
+    /** Sent with every map API request: the server grants curator view to curators only. */
+    this.apiParams = config.curator ? { curator: "1" } : {};
     this.details = new WorkDetails(`${this.api}maps/${encodeURIComponent(this.slug)}/works/`, () =>
       this.store.update({ infoVersion: this.store.state.infoVersion + 1 }),
-    );
+    this.apiParams);
     this.frameRequested = false;
   }
 
@@ -116,7 +119,7 @@ export class MapApp {
     let detail, points, prefetched;
     try {
       const mapUrl = `${this.api}maps/${encodeURIComponent(this.slug)}/`;
-      const pointsRequest = getJSON(`${mapUrl}points/`);
+      const pointsRequest = getJSON(`${mapUrl}points/${query(this.apiParams)}`);
       pointsRequest.catch(() => {}); // awaited below; when the map's own request fails first, that failure is shown
       detail = await getJSON(mapUrl);
       prefetched = Atlases.prefetch(detail.atlases); // while the points are still on their way

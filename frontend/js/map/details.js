@@ -8,9 +8,11 @@ export class WorkDetails {
   /**
    * @param {string} url  the map's /works/ endpoint
    * @param {() => void} onArrive  called after each batch (the details shape the frames: image sizes)
+   * @param {Record<string, string>} [params]  sent with every request (the curator view's flag)
    */
-  constructor(url, onArrive) {
+  constructor(url, onArrive, params = {}) {
     this.url = url;
+    this.params = params;
     this.onArrive = onArrive;
     /** @type {Map<number, any>} artwork id -> details */
     this.info = new Map();
@@ -53,7 +55,7 @@ export class WorkDetails {
     if (!batch.length) return;
     this.busy = true;
     try {
-      const data = await getJSON(`${this.url}${query({ ids: batch.join(",") })}`);
+      const data = await getJSON(`${this.url}${query({ ...this.params, ids: batch.join(",") })}`);
       for (const work of data.works) this.info.set(work.id, work);
     } catch (err) {
       console.warn("work details failed", err);

@@ -44,7 +44,7 @@ export function setupFilters(app) {
     }
     store.update({ filters: params });
     try {
-      const data = await getJSON(`${app.api}maps/${encodeURIComponent(app.slug)}/match/${query(params)}`);
+      const data = await getJSON(`${app.api}maps/${encodeURIComponent(app.slug)}/match/${query({ ...params, ...app.apiParams })}`);
       const match = new Uint8Array(app.n);
       let count = 0;
       for (const id of data.ids) {

@@ -1,6 +1,6 @@
 // Box and lasso selection: the shape drawn over the map, the panel listing the works inside it, and their
 // export as CSV. The selection lives in the store (`selectionList`, null when none); the panel follows it.
-import { postForBlob } from "../lib/api.js";
+import { postForBlob, query } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
 import { formatNumber, t } from "../lib/i18n.js";
 import { selectInPolygon } from "../lib/spatial.js";
@@ -136,7 +136,7 @@ async function exportSelection(app) {
   const button = /** @type {HTMLButtonElement} */ ($("#selection-export", app.root));
   button.disabled = true;
   try {
-    const blob = await postForBlob(`${app.api}maps/${encodeURIComponent(app.slug)}/works/`, {
+    const blob = await postForBlob(`${app.api}maps/${encodeURIComponent(app.slug)}/works/${query(app.apiParams)}`, {
       ids: points.map((p) => app.ids[p]), format: "csv",
     });
     const url = URL.createObjectURL(blob);

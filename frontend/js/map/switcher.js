@@ -24,6 +24,6 @@ export async function setupSwitcher(app) {
   select.replaceChildren(...unknown, ...maps.map((m) => el("option", { value: m.slug, selected: m.slug === app.slug, text: m.title })));
   select.disabled = known && maps.length < 2;
   select.addEventListener("change", () => {
-    location.search = stateToSearch({ map: select.value, filters: {} });
+    location.search = stateToSearch({ map: select.value, filters: {}, curator: Boolean(app.config.curator) });
   });
 }

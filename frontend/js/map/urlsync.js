@@ -18,6 +18,7 @@ export function setupUrlSync(app) {
       z: Math.log2(app.camera.scale / fit),
       sel: selected >= 0 ? points.ids[selected] : null,
       filters: filters || {},
+      curator: Boolean(app.config.curator),
     });
     if (search !== location.search) history.replaceState(null, "", `${location.pathname}${search}`);
   };
