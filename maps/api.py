@@ -79,7 +79,10 @@ class BuildSerializer(serializers.ModelSerializer):
 class ClusterSerializer(serializers.ModelSerializer):
     class Meta:
         model = Cluster
-        fields = ["label", "name", "terms", "size", "x", "y"]
+        fields = ["label", "name", "terms", "size", "x", "y", "points"]
+        extra_kwargs = {
+            "points": {"help_text": "Up to 5 point ids (artwork ids, face ids on a faces map) nearest the centre."}
+        }
 
 
 class MapSerializer(serializers.ModelSerializer):

@@ -27,7 +27,7 @@ const PASS_BUDGET = 1e6; // points × passes
 
 /**
  * A bucket grid of `cell`-sized squares over the points, as typed arrays sorted by cell (rebuilt when the
- * points move); returns around(i, fn), which calls fn(j) for every point in the 3 × 3 cells around point i.
+ * points move); returns around(i): the points in the 3 × 3 cells around point i (i included).
  * @param {Float32Array} xs
  * @param {Float32Array} ys
  * @param {number} cell
@@ -52,14 +52,23 @@ function buckets(xs, ys, cell) {
   for (let c = 0; c < gx * gy; c++) start[c + 1] += start[c];
   const fill = start.slice(0, gx * gy);
   for (let i = 0; i < n; i++) items[fill[cellOf[i]]++] = i;
-  return (/** @type {number} */ i, /** @type {(j: number) => void} */ fn) => {
+  let found = new Int32Array(64);
+  // Fills `found` (a buffer reused between calls, not a callback: a callback per pair costs ten times more).
+  return (/** @type {number} */ i) => {
     const cx = cellOf[i] % gx, cy = (cellOf[i] - cx) / gx;
+    let m = 0;
     for (let y = Math.max(0, cy - 1); y <= Math.min(gy - 1, cy + 1); y++) {
       for (let x = Math.max(0, cx - 1); x <= Math.min(gx - 1, cx + 1); x++) {
         const c = y * gx + x;
-        for (let k = start[c]; k < start[c + 1]; k++) fn(items[k]);
+        if (m + start[c + 1] - start[c] > found.length) {
+          const grown = new Int32Array(2 * (m + start[c + 1] - start[c]));
+          grown.set(found.subarray(0, m));
+          found = grown;
+        }
+        for (let k = start[c]; k < start[c + 1]; k++) found[m++] = items[k];
       }
     }
+    return found.subarray(0, m);
   };
 }
 
@@ -68,11 +77,11 @@ export function nearestGaps(/** @type {Float32Array} */ xs, /** @type {Float32Ar
   const around = buckets(xs, ys, reach);
   const gaps = new Float32Array(xs.length).fill(Infinity);
   for (let i = 0; i < xs.length; i++) {
-    around(i, (j) => {
-      if (j === i) return;
+    for (const j of around(i)) {
+      if (j === i) continue;
       const d = Math.max(Math.abs(xs[j] - xs[i]), Math.abs(ys[j] - ys[i]));
       if (d < gaps[i]) gaps[i] = d;
-    });
+    }
   }
   return gaps;
 }
@@ -118,11 +127,11 @@ export function spread(xs, ys, ids, side, passes = PASSES) {
     my.fill(0);
     let any = false;
     for (let i = 0; i < n; i++) {
-      around(i, (j) => {
-        if (j <= i) return;
+      for (const j of around(i)) {
+        if (j <= i) continue;
         let dx = xs[j] - xs[i], dy = ys[j] - ys[i];
         const d = Math.max(Math.abs(dx), Math.abs(dy));
-        if (d >= side) return;
+        if (d >= side) continue;
         any = true;
         if (d < side * 1e-4) {
           // Duplicates: a direction from their ids, not from the order they came in.
@@ -141,7 +150,7 @@ export function spread(xs, ys, ids, side, passes = PASSES) {
           const s = dy >= 0 ? push : -push;
           my[i] -= s; my[j] += s;
         }
-      });
+      }
     }
     if (!any) break;
     moved++;
@@ -169,11 +178,11 @@ export function touchingSizes(xs, ys, cap) {
   const around = buckets(xs, ys, cap);
   for (let i = 0; i < n; i++) {
     let room = cap;
-    around(i, (j) => {
-      if (j === i) return;
+    for (const j of around(i)) {
+      if (j === i) continue;
       const d = Math.max(Math.abs(xs[j] - xs[i]), Math.abs(ys[j] - ys[i]));
       room = Math.min(room, 2 * d - sizes[j]);
-    });
+    }
     sizes[i] = Math.max(sizes[i], room);
   }
   return sizes;

@@ -7,7 +7,7 @@ import { densityLayout } from "./density.js";
 export const MIN_ICON_PX = 1.5;
 
 /**
- * @param {{ ids: number[], x: number[], y: number[], scale?: number, subject?: string, artworks?: number[] }} points
+ * @param {{ ids: number[], x: number[], y: number[], scale?: number, subject?: string, artworks?: number[], cluster?: number[] }} points
  * @returns {import("./store.js").Points}
  */
 export function makePoints(points) {
@@ -40,7 +40,8 @@ export function makePoints(points) {
     bbox[3] = Math.max(bbox[3], ys[i] + m);
   }
   if (!n) bbox.splice(0, 4, -1, -1, 1, 1);
-  return { n, ids, xs, ys, pointOf, pointOfWork, faces, index, iconSize, sizes, bbox };
+  const cluster = points.cluster ? Int32Array.from(points.cluster) : null;
+  return { n, ids, xs, ys, pointOf, pointOfWork, faces, index, iconSize, sizes, bbox, cluster };
 }
 
 /**

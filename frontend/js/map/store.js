@@ -14,6 +14,7 @@
  * @property {import("../lib/spatial.js").GridIndex} index
  * @property {number} iconSize  the largest thumbnail's longest side, in map units
  * @property {Float32Array} sizes  per point, its thumbnail's longest side as a share of iconSize (density.js)
+ * @property {Int32Array | null} cluster  per point, its region's label (-1: none)
  * @property {number[]} bbox  [x0, y0, x1, y1] of the drawn thumbnails (the points grown by half an icon)
  */
 
