@@ -200,8 +200,10 @@ export function densityLayout(xs, ys, ids) {
   if (n < 2) return { iconSize: floorSide(xs, ys), sizes: new Float32Array(n).fill(1), floor: 1 };
   const floor = floorSide(xs, ys);
   spread(xs, ys, ids, floor, Math.min(PASSES, Math.max(4, Math.ceil(PASS_BUDGET / n))));
-  const iconSize = floor * CAP;
-  const sizes = touchingSizes(xs, ys, iconSize);
+  const sizes = touchingSizes(xs, ys, floor * CAP);
+  // The largest side drawn, not the cap: the atlas level and the camera's zoom range follow it.
+  let iconSize = 0;
+  for (let i = 0; i < n; i++) iconSize = Math.max(iconSize, sizes[i]);
   // A work the passes could not free keeps a visible side (the only case where two may overlap).
   for (let i = 0; i < n; i++) sizes[i] = Math.max(MIN_SHARE, sizes[i] / iconSize);
   return { iconSize, sizes, floor };
