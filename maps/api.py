@@ -82,7 +82,10 @@ class ClusterSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Cluster
-        fields = ["label", "name", "terms", "size", "x", "y"]
+        fields = ["label", "name", "terms", "size", "x", "y", "points"]
+        extra_kwargs = {
+            "points": {"help_text": "Up to 5 point ids (artwork ids, face ids on a faces map) nearest the centre."}
+        }
 
     def get_name(self, obj: Cluster) -> str:
         return localized_name(obj.name, obj.terms or [])

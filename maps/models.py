@@ -167,6 +167,9 @@ class Cluster(models.Model):
     size = models.PositiveIntegerField()
     x = models.FloatField()
     y = models.FloatField()
+    # Point ids (artwork ids, face ids on a faces map) of published members nearest the centre, nearest first:
+    # the previews of the website's hotspots.
+    points = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["build", "label"]

@@ -2,7 +2,8 @@
 
 A work added after a build starts where the build's parametric network puts it and is refined
 against the build's fixed fitted works (the algorithm is :mod:`maps.placement`; this module
-loads what it needs from the database and storage and writes the points). The pipeline's last
+loads what it needs from the database and storage and writes the points); where it would cover a
+point already there, it moves to the nearest free spot (:mod:`maps.spacing`). The pipeline's last
 stage places each processed work; the faces stage's signal places its faces; a build going live
 places the works that got their vectors while it was built (:func:`place_missing`).
 """
@@ -23,6 +24,7 @@ from collection.models import Artwork
 from core.stamp import bump_stamp
 from maps.models import Map, MapBuild, MapPoint
 from maps.placement import PlacementParams, Placer, Reference
+from maps.spacing import GAP_SHARE, median_gap, nearest_free
 from maps.tasks import schedule_statistics_refresh
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,41 @@ def placer(build: MapBuild) -> Placer:
     return hit[1]
 
 
+_gaps: dict[int, tuple[int, float]] = {}  # build pk -> (fitted points when measured, free gap)
+
+
+def free_gap(build: MapBuild) -> float:
+    """The room kept free around a placed work (:mod:`maps.spacing`), measured once per process and build."""
+    fitted = build.points.filter(placed=False)
+    count = fitted.count()
+    hit = _gaps.get(build.pk)
+    if hit is None or hit[0] != count:
+        coords = np.array(list(fitted.values_list("x", "y")), dtype=np.float64).reshape(-1, 2)
+        hit = (count, GAP_SHARE * median_gap(coords))
+        _gaps[build.pk] = hit
+    return hit[1]
+
+
+def settle(build: MapBuild, coords: np.ndarray, field: str, ids: list[int]) -> np.ndarray:
+    """Placed positions moved, where they would cover a point already there, to the nearest free spot.
+
+    The positions of one batch count as taken one after another, in the batch's order; a point's own
+    earlier position (``field`` = ``ids[i]``, a work placed again) does not count.
+    """
+    out = np.array(coords, dtype=np.float64).reshape(-1, 2)
+    gap = free_gap(build)
+    if gap <= 0:
+        return out
+    reach = gap * 13  # beyond the 24 rings of gap / 2 searched, and the gap around the last
+    settled: list[tuple[float, float]] = []
+    for i, (x, y) in enumerate(out):
+        box = build.points.filter(x__range=(x - reach, x + reach), y__range=(y - reach, y + reach))
+        near = list(box.exclude(**{field: ids[i]}).values_list("x", "y")) + settled
+        out[i] = nearest_free((x, y), np.array(near, dtype=np.float64).reshape(-1, 2), gap)
+        settled.append((float(out[i, 0]), float(out[i, 1])))
+    return out
+
+
 def _live_builds_locked(subject: str) -> Iterator[tuple[Map, MapBuild]]:
     """Each live map of a subject with its live build, read under the map's row lock held for the loop body.
 
@@ -135,7 +172,8 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
         embedding = Embedding.objects.filter(artwork=artwork, feature_model__version=build.feature_version).first()
         if embedding is None:
             continue
-        x, y = placer(build).place(embedding.array()[None, :].astype(np.float32))[0]
+        start = placer(build).place(embedding.array()[None, :].astype(np.float32))
+        x, y = settle(build, start, "artwork_id", [artwork.pk])[0]
         point, _ = MapPoint.objects.update_or_create(
             build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
         )
@@ -160,7 +198,7 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
         if not faces:
             continue
         X = np.stack([face.array() for face in faces]).astype(np.float32)
-        coords = placer(build).place(X)
+        coords = settle(build, placer(build).place(X), "face_id", [face.pk for face in faces])
         with transaction.atomic():
             for face, (x, y) in zip(faces, coords):
                 point, _ = MapPoint.objects.update_or_create(
@@ -197,7 +235,8 @@ def place_missing(build: MapBuild) -> int:
     keys, X = _missing(build)
     if not keys:
         return 0
-    coords = placer(build).place(X.astype(np.float32))
+    field = "face_id" if build.map.subject == Map.Subject.FACES else "artwork_id"
+    coords = settle(build, placer(build).place(X.astype(np.float32)), field, [f if f else a for a, f in keys])
     MapPoint.objects.bulk_create(
         [
             MapPoint(build=build, artwork_id=a, face_id=f, x=float(x), y=float(y), placed=True)

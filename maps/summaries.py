@@ -71,6 +71,9 @@ def refresh_clusters(
         name_clusters_of(build)
 
 
+PREVIEWS = 5  # works shown for a cluster (the website's hotspots): those nearest its centre
+
+
 def name_clusters_of(build: MapBuild) -> int:
     """The build's clusters (names, terms, sizes, centres) as the public may see them.
 
@@ -83,7 +86,8 @@ def name_clusters_of(build: MapBuild) -> int:
     from maps.terms import display
 
     shown = build.points.filter(artwork__published=True).order_by("pk")
-    rows = list(shown.values_list("artwork_id", "x", "y", "cluster"))
+    rows = list(shown.values_list("artwork_id", "x", "y", "cluster", "face_id"))
+    point_ids = np.array([r[4] if r[4] is not None else r[0] for r in rows], dtype=np.int64)
     labels = np.array([NOISE if r[3] is None else r[3] for r in rows], dtype=np.int64)
     coords = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
     names: dict[int, list[tuple[str, float]]] = {}
@@ -92,14 +96,16 @@ def name_clusters_of(build: MapBuild) -> int:
         names = name_clusters(labels, words, artists=artists)
     clusters = []
     for label in sorted(int(c) for c in np.unique(labels) if c != NOISE):
-        member = labels == label
+        member = np.flatnonzero(labels == label)
         cx, cy = coords[member].mean(axis=0)
         terms = names.get(label, [])
+        nearest = member[np.argsort(np.hypot(coords[member, 0] - cx, coords[member, 1] - cy), kind="stable")]
         clusters.append(
             Cluster(
                 build=build,
                 label=label,
-                size=int(member.sum()),
+                size=len(member),
+                points=[int(p) for p in point_ids[nearest[:PREVIEWS]]],
                 x=float(cx),
                 y=float(cy),
                 terms=[t for t, _ in terms],

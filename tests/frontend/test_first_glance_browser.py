@@ -28,7 +28,10 @@ def test_the_first_view_fills_the_canvas_with_the_collection(page, live_server, 
     width, height = drawn_box(canvas_pixels(page, name="first-glance"))
     # The works span a square; the canvas is wider than high, so the height is the side that fits.
     assert height >= 0.9, f"the works span only {height:.0%} of the canvas's height"
-    assert width * height >= 0.5, f"the works' box covers only {width * height:.0%} of the canvas"
+    # Columns 0.5 apart hold thumbnails 0.5 wide at most, so that none hides another (density.js; they were
+    # 0.6 and overlapped): the box they span is 2.0 map units square, about 0.66 × 0.96 of this canvas, less
+    # the narrower portrait works at its edges.
+    assert width * height >= 0.45, f"the works' box covers only {width * height:.0%} of the canvas"
 
 
 def test_a_shared_view_wins_over_the_fitted_first_view(page, live_server, synthetic_map):

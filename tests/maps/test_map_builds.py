@@ -109,6 +109,27 @@ def test_placing_a_new_work_moves_no_other_work_and_lands_near_its_neighbours(
     assert build.placed_metrics["trustworthiness"] > 0.8
 
 
+def test_a_near_duplicate_work_is_placed_beside_its_twin_not_on_top_of_it(clustered, feature_model, image, monkeypatch):
+    """A second photograph of one painting, which the placement puts right on its twin: a visitor would see one work."""
+    works, X, _ = clustered
+    build = builds.build_map(new_map())
+    twin = works[7]
+    [copy] = _works_with_vectors(feature_model, image, [X[7] + 1e-6])
+    twin_xy = build.points.values_list("x", "y").get(artwork=twin)
+    on_twin = np.add(twin_xy, 1e-5)
+    monkeypatch.setattr(placing.Placer, "place", lambda self, X: np.repeat(on_twin[None, :], len(X), axis=0))
+    gap = placing.free_gap(build)
+    assert gap > 0
+
+    [point] = placing.place_artwork(copy)
+    others = np.array(build.points.exclude(artwork=copy).values_list("x", "y"))
+    distances = np.linalg.norm(others - (point.x, point.y), axis=1)
+    assert distances.min() >= gap - 1e-9  # it covers no work
+    assert np.linalg.norm(np.subtract(twin_xy, (point.x, point.y))) <= 4 * gap  # and stays beside its twin
+    [again] = placing.place_artwork(copy)  # placed again (re-processed): the same spot, its own old point ignored
+    assert (again.x, again.y) == (point.x, point.y)
+
+
 @pytest.fixture
 def refreshes_enqueued(monkeypatch) -> list[tuple[tuple, dict]]:
     """Records the statistics refreshes sent to the queue instead of sending them."""

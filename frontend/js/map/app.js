@@ -10,6 +10,7 @@ import { Atlases } from "./atlases.js";
 import { WorkDetails } from "./details.js";
 import { $ } from "../lib/dom.js";
 import { setupFilters } from "./filters.js";
+import { placeHotspots, setupHotspots } from "./hotspots.js";
 import { setupInput } from "./input.js";
 import { setupLabels } from "./labels.js";
 import { setupDeepZoom } from "./deepzoom.js";
@@ -146,7 +147,9 @@ export class MapApp {
     setupInput(this, tips, drafts);
     const filters = setupFilters(this);
     setupSearch(this);
-    setupLabels(this, detail.clusters || []);
+    const hotspots = placeHotspots(points, detail.clusters || []);
+    setupLabels(this, hotspots);
+    setupHotspots(this, hotspots);
     setupUrlSync(this);
     setupSheets(this);
     setupLens(this);

@@ -95,9 +95,12 @@ export class Atlases {
         ...sheet, level: l, number: s, state: "idle", texture: null, buffers: null, used: 0,
       })),
     );
+    const { sizes } = this.points;
     this.sheets.forEach((level, l) =>
       level.forEach((sheet, s) => {
         for (let k = 0; k < sheet.n; k++) {
+          sheet.half[2 * k] *= sizes[sheet.points[k]]; // each work its own size (density.js)
+          sheet.half[2 * k + 1] *= sizes[sheet.points[k]];
           this.slots[l].sheet[sheet.points[k]] = s;
           this.slots[l].k[sheet.points[k]] = k;
         }

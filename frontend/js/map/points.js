@@ -1,12 +1,13 @@
 // The map's points as the API sends them (/maps/{slug}/points/), turned into typed arrays and lookups,
 // and picking: which drawn work lies under a screen point.
 import { GridIndex } from "../lib/spatial.js";
+import { densityLayout } from "./density.js";
 
 /** Thumbnails never shrink below this many CSS pixels, so every work stays visible at the overview. */
 export const MIN_ICON_PX = 1.5;
 
 /**
- * @param {{ ids: number[], x: number[], y: number[], scale?: number, subject?: string, artworks?: number[] }} points
+ * @param {{ ids: number[], x: number[], y: number[], scale?: number, subject?: string, artworks?: number[], cluster?: number[] }} points
  * @returns {import("./store.js").Points}
  */
 export function makePoints(points) {
@@ -24,15 +25,23 @@ export function makePoints(points) {
     pointOf.set(points.ids[i], i);
     if (faces && !pointOfWork.has(points.artworks[i])) pointOfWork.set(points.artworks[i], i);
   }
+  const ids = Int32Array.from(points.ids);
+  // Each work as large as its neighbours leave room for, none hiding another (density.js); works too close
+  // together are moved apart first, so the positions drawn are these, not the API's.
+  const { iconSize, sizes } = densityLayout(xs, ys, ids);
   const index = new GridIndex(xs, ys);
-  const [x0, y0, x1, y1] = index.bbox;
-  // Icons somewhat larger than the median distance to the nearest neighbour (about the typical spacing
-  // between works where they are dense): the map reads as a mosaic.
-  const spacing = index.typicalSpacing();
-  const iconSize = Math.min(Math.max(spacing * 1.5, Math.max(x1 - x0, y1 - y0, 1e-3) / 400), Math.max(x1 - x0, y1 - y0, 0.2) / 2.5);
   // The drawn extent: a thumbnail reaches half its size beyond its point (the first view fits this box).
-  const m = iconSize / 2;
-  return { n, ids: Int32Array.from(points.ids), xs, ys, pointOf, pointOfWork, faces, index, iconSize, bbox: [x0 - m, y0 - m, x1 + m, y1 + m] };
+  const bbox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < n; i++) {
+    const m = (sizes[i] * iconSize) / 2;
+    bbox[0] = Math.min(bbox[0], xs[i] - m);
+    bbox[1] = Math.min(bbox[1], ys[i] - m);
+    bbox[2] = Math.max(bbox[2], xs[i] + m);
+    bbox[3] = Math.max(bbox[3], ys[i] + m);
+  }
+  if (!n) bbox.splice(0, 4, -1, -1, 1, 1);
+  const cluster = points.cluster ? Int32Array.from(points.cluster) : null;
+  return { n, ids, xs, ys, pointOf, pointOfWork, faces, index, iconSize, sizes, bbox, cluster };
 }
 
 /**

@@ -62,14 +62,14 @@ export class Scene {
     return this.atlases.levels;
   }
 
-  /** A work's half width and height in icon sizes, from its own image or its details once known. */
+  /** A work's half width and height in icon sizes (its own share of the largest: density.js), from its image or details. */
   halfOf(/** @type {number} */ p) {
     const s = this.sharp.images.get(p);
     const info = this.hooks.infoOf(this.points.ids[p]);
     const w = s ? s.w : info && info.images ? info.images.width : 1;
     const h = s ? s.h : info && info.images ? info.images.height : 1;
-    const longest = Math.max(w, h) || 1;
-    return [(0.5 * w) / longest, (0.5 * h) / longest];
+    const share = this.points.sizes[p] / (Math.max(w, h) || 1);
+    return [0.5 * w * share, 0.5 * h * share];
   }
 
   /** The work drawn under a screen point, or -1. */

@@ -40,7 +40,7 @@ export class SharpImages {
 
   /** Works on the map but not in the atlases (placed after the build): placeholders, then their own thumbs. */
   setupExtras(/** @type {Uint8Array} */ inAtlas) {
-    const { n, xs, ys } = this.points;
+    const { n, xs, ys, sizes } = this.points;
     const extra = [];
     for (let p = 0; p < n; p++) if (!inAtlas[p]) extra.push(p);
     this.extra = Int32Array.from(extra);
@@ -50,7 +50,7 @@ export class SharpImages {
     for (let j = 0; j < k; j++) {
       pos[2 * j] = xs[extra[j]];
       pos[2 * j + 1] = ys[extra[j]];
-      half[2 * j] = half[2 * j + 1] = 0.42;
+      half[2 * j] = half[2 * j + 1] = 0.42 * sizes[extra[j]];
     }
     this.extraBuffers?.destroy();
     this.extraBuffers = k ? this.renderer.quadBatch(pos, half, null, k) : null;

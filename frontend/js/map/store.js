@@ -12,7 +12,9 @@
  * @property {Map<number, number>} pointOfWork  artwork id -> (first) point index
  * @property {boolean} faces  the points are faces, not works
  * @property {import("../lib/spatial.js").GridIndex} index
- * @property {number} iconSize  a thumbnail's longest side, in map units
+ * @property {number} iconSize  the largest thumbnail's longest side, in map units
+ * @property {Float32Array} sizes  per point, its thumbnail's longest side as a share of iconSize (density.js)
+ * @property {Int32Array | null} cluster  per point, its region's label (-1: none)
  * @property {number[]} bbox  [x0, y0, x1, y1] of the drawn thumbnails (the points grown by half an icon)
  */
 

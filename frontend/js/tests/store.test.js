@@ -53,9 +53,11 @@ test("points from the API are scaled to map units and indexed by id", () => {
   assert.ok(points.iconSize > 0 && points.bbox[0] < -1 && points.bbox[2] > 1);
 });
 
-test("the map's box is where thumbnails are drawn: the points' extent and half a thumbnail, not the [-1, 1] square", () => {
+test("the map's box is where thumbnails are drawn: the points' extent and half their own thumbnail, not the [-1, 1] square", () => {
   const points = makePoints({ ids: [1, 2, 3, 4], x: [-5000, 5000, -5000, 5000], y: [-2000, -2000, 2000, 2000], scale: 10000 });
-  const half = points.iconSize / 2;
+  // Each work as large as its neighbours allow (density.js): here 0.4, the gap between the rows.
+  const half = (points.sizes[0] * points.iconSize) / 2;
+  assert.ok(Math.abs(half - 0.2) < 1e-6 && points.sizes.every((s) => s === points.sizes[0]));
   const expected = [-0.5 - half, -0.2 - half, 0.5 + half, 0.2 + half];
   points.bbox.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `bbox ${points.bbox} != ${expected}`));
 });
@@ -71,9 +73,10 @@ test("picking finds the work under the pointer and nothing in empty space", () =
   const points = makePoints({ ids: [1, 2], x: [-10, 10], y: [0, 0], scale: 10 });
   const camera = new Camera({ width: 400, height: 400 });
   camera.set(0, 0, 100);
-  const square = () => [0.5, 0.5];
+  const square = (/** @type {number} */ p) => [0.5 * points.sizes[p], 0.5 * points.sizes[p]];
   const [sx, sy] = camera.toScreen(1, 0);
   assert.equal(pickAt(points, camera, square, sx, sy), 1);
-  const [ex, ey] = camera.toScreen(0, 0);
+  // The two touch (each is as wide as the gap between them); above them is empty.
+  const [ex, ey] = camera.toScreen(0, 1.5);
   assert.equal(pickAt(points, camera, square, ex, ey), -1);
 });
