@@ -52,6 +52,8 @@ def js_strings() -> dict[str, str | list[str]]:
         "lassoHelp": _("Draw around works to select them. Press Escape to cancel."),
         "exportFailed": _("The export failed. Try a smaller selection."),
         "clusterLabel": _("Group: {name} ({n} works). Zoom in here."),
+        "undated": _("Undated"),
+        "ungrouped": _("Other"),
         "centreEmpty": _("No work at the centre of the map."),
         "centreWork": _("At the centre: {title}, {artist}, {date}. Press Enter to open it."),
         "similarNotReady": _("Similar works appear once this work has been analysed."),

@@ -19,6 +19,13 @@ PO = Path(__file__).resolve().parent / "nb" / "LC_MESSAGES" / "django.po"
 NB: dict[str, str | list[str]] = {
     # Collection and admin
     "decade": "tiår",
+    # Map layouts
+    "Layout": "Oppsett",
+    "By similarity": "Etter likhet",
+    "Grid": "Rutenett",
+    "Timeline": "Tidslinje",
+    "By group": "Etter gruppe",
+    "Undated": "Udatert",
     "Upload image": "Last opp bilde",
     "Replaces the work's image; processing starts after saving.": "Erstatter verkets bilde; behandlingen starter når du lagrer.",
     "Maker and date": "Kunstner og datering",

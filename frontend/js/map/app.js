@@ -1,6 +1,6 @@
 // The map page's app: the one store, the camera, the scene and the frame loop; the panels and input
 // handlers (one module each) subscribe to the store and change it through update() or the actions here.
-// Future layouts (#16) land as a state key the scene reads and the URL sync writes, like `filters`.
+// Layouts (#16, layouts.js) are a state key the URL sync writes, like `filters`; the scene moves the works.
 import { ApiError, getJSON } from "../lib/api.js";
 import { Camera } from "../lib/camera.js";
 import { t } from "../lib/i18n.js";
@@ -12,6 +12,7 @@ import { $ } from "../lib/dom.js";
 import { setupFilters } from "./filters.js";
 import { setupInput } from "./input.js";
 import { setupLabels } from "./labels.js";
+import { Layouts, setupLayouts } from "./layouts.js";
 import { setupMessages } from "./messages.js";
 import { makePoints } from "./points.js";
 import { Scene } from "./scene.js";
@@ -63,8 +64,10 @@ export class MapApp {
       slug: this.initial.map || config.map,
       points: null, view: null, hover: -1, selected: -1, keyboardFocus: false,
       filters: this.initial.filters, match: null, selectionList: null, selection: null,
-      infoVersion: 0, ready: false, status: "", error: null,
+      infoVersion: 0, ready: false, status: "", error: null, layout: this.initial.layout || "tsne", regions: [],
     });
+    /** @type {Layouts | null} */
+    this.layouts = null;
     this.sizes = config.sizes;
     this.dpr = 1;
     this.camera = new Camera();
@@ -103,14 +106,15 @@ export class MapApp {
     this.resize();
     new ResizeObserver(() => this.resize()).observe(this.canvas);
     setupSwitcher(this);
-    let detail, points, prefetched;
+    let detail, points, prefetched, raw;
     try {
       const mapUrl = `${this.api}maps/${encodeURIComponent(this.slug)}/`;
       const pointsRequest = getJSON(`${mapUrl}points/`);
       pointsRequest.catch(() => {}); // awaited below; when the map's own request fails first, that failure is shown
       detail = await getJSON(mapUrl);
       prefetched = Atlases.prefetch(detail.atlases); // while the points are still on their way
-      points = makePoints(await pointsRequest);
+      raw = await pointsRequest;
+      points = makePoints(raw);
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) this.fail(t("loadFailed"), true);
       else if (this.config.maps.some((m) => m.slug === this.slug)) this.fail(t("noMap"), true);
@@ -126,6 +130,10 @@ export class MapApp {
       infoOf: (id) => this.details.get(id),
       requestInfo: (ids) => this.details.request(ids),
     });
+    this.layouts = new Layouts(this, points, raw.layouts || ["tsne"]);
+    if (this.store.state.layout !== "tsne") {
+      await this.layouts.switchTo(this.store.state.layout, { duration: 0, fit: false }).catch(() => this.store.update({ layout: "tsne" }));
+    }
     this.setupCamera();
     this.store.subscribe((state, changed) => { if (touched(changed, ...DRAWN)) this.requestRender(); });
     const tips = setupWorkPanel(this);
@@ -134,6 +142,7 @@ export class MapApp {
     const filters = setupFilters(this);
     setupSearch(this);
     setupLabels(this, detail.clusters || []);
+    setupLayouts(this, this.layouts);
     setupUrlSync(this);
     this.canvas.dataset.points = String(points.n);
     this.requestRender();
@@ -147,13 +156,19 @@ export class MapApp {
     }
   }
 
-  setupCamera() {
-    const { bbox, iconSize, pointOf, xs, ys } = this.points;
+  /** The zoom range of the layout shown. */
+  setLimits() {
     const fit = this.fitScale();
     this.camera.minScale = fit / 4;
     // Deep enough that the largest derivative is shown at its full size.
     const largest = Math.max(...this.sizes.map((s) => s[1]));
-    this.camera.maxScale = Math.max(fit * 8, (largest * 1.25) / (iconSize * (this.dpr || 1)));
+    this.camera.maxScale = Math.max(fit * 8, (largest * 1.25) / (this.iconSize * (this.dpr || 1)));
+  }
+
+  setupCamera() {
+    const { bbox, iconSize, pointOf, xs, ys } = this.points;
+    const fit = this.fitScale();
+    this.setLimits();
     const s = this.initial;
     if (s.x !== null && s.y !== null && s.z !== null) {
       this.camera.set(s.x, s.y, fit * Math.pow(2, s.z));
@@ -257,7 +272,7 @@ export class MapApp {
     }
     Object.assign(this.canvas.dataset, {
       level: String(stats.level), sheets: String(stats.sheets), instances: String(stats.instances),
-      sharp: String(stats.sharp), iconPx: stats.iconPx.toFixed(1),
+      sharp: String(stats.sharp), iconPx: stats.iconPx.toFixed(1), morph: stats.morph.toFixed(3),
     });
   }
 }

@@ -32,6 +32,8 @@
  * @property {boolean} ready  the overview is fully drawn
  * @property {string} status  the status line ("" hides it)
  * @property {{ message: string, showList: boolean, showMaps?: boolean } | null} error  a failure that stops the map
+ * @property {string} layout  the layout shown: "tsne", "grid", "timeline" or "group" (layouts.js)
+ * @property {import("./layouts.js").Region[]} regions  the layout's named bands or blocks
  */
 
 /**
