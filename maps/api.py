@@ -97,9 +97,12 @@ class MapDetailSerializer(MapSerializer):
         help_text="Thumbnail texture atlases of the live build (maps.atlas), or null."
     )
     filters = serializers.SerializerMethodField(help_text="Filter names /api/v1/maps/{slug}/match/ understands.")
+    layouts = serializers.SerializerMethodField(
+        help_text="The layouts the live build's data supports: values of the points' ?layout=."
+    )
 
     class Meta(MapSerializer.Meta):
-        fields = MapSerializer.Meta.fields + ["clusters", "atlases", "filters"]
+        fields = MapSerializer.Meta.fields + ["clusters", "atlases", "filters", "layouts"]
 
     def get_clusters(self, obj: Map) -> list[dict[str, Any]]:
         if obj.live_build is None:
@@ -114,6 +117,14 @@ class MapDetailSerializer(MapSerializer):
 
     def get_filters(self, obj: Map) -> list[str]:
         return map_filter_names()
+
+    def get_layouts(self, obj: Map) -> list[str]:
+        if obj.live_build is None:
+            return ["tsne"]
+        request = self.context.get("request")
+        sees_all = request is not None and request_sees_unpublished(request)
+        points = obj.live_build.points.all()
+        return available_layouts(points if sees_all else points.filter(artwork__published=True))
 
 
 class MapViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
@@ -156,9 +167,6 @@ class MapPointsView(APIView):
                     child=serializers.IntegerField(),
                     required=False,
                     help_text="Faces maps only: the work of each face, parallel to ids.",
-                ),
-                "layouts": serializers.ListField(
-                    child=serializers.CharField(), help_text="The layouts this map's data supports (?layout=)."
                 ),
                 "layout": serializers.CharField(
                     required=False, help_text="With ?layout=: x and y are that layout's, parallel to the ids."
@@ -235,7 +243,6 @@ def _points_payload(map_obj: Map, build: MapBuild, sees_all: bool) -> dict[str, 
         "y": ys,
         "placed": placed,
         "cluster": clusters,
-        "layouts": available_layouts(points),
     }
     if is_faces_map(map_obj):
         payload.update(subject=map_obj.subject, artworks=artworks)

@@ -238,11 +238,13 @@ def group_layout(coords: np.ndarray, groups: Sequence[str | None], *, leaf: int 
     to compute when serving.
     """
     coords = np.asarray(coords, dtype=np.float64)
-    names = sorted({g for g in groups if g}, key=lambda g: (-sum(1 for x in groups if x == g), g))
-    order: list[str | None] = [*names, *([None] if any(not g for g in groups) else [])]
+    keys = np.array([g or "" for g in groups], dtype=object)
+    members = {str(k): np.flatnonzero(keys == k) for k in np.unique(keys)} if len(keys) else {}
+    names = sorted((k for k in members if k), key=lambda k: (-len(members[k]), k))
+    order = [*names, *([""] if "" in members else [])]
     blocks = []
     for name in order:
-        idx = np.asarray([i for i, g in enumerate(groups) if (g or None) == name])
+        idx = members[name]
         grid = grid_layout(coords[idx], exact_max=leaf, leaf=leaf)
         blocks.append((name, idx, grid))
     total = sum(max(1, g.frame.cols) * max(1, g.frame.rows) for _, _, g in blocks)
@@ -256,7 +258,7 @@ def group_layout(coords: np.ndarray, groups: Sequence[str | None], *, leaf: int 
             x, y, shelf_height = 0, y + shelf_height + 1, 0
         cells[idx, 0] = grid.cells[:, 0] + x
         cells[idx, 1] = grid.cells[:, 1] + y
-        regions.append({"label": name or "", "x0": x, "y0": y, "x1": x + w, "y1": y + h, "count": len(idx)})
+        regions.append({"label": name, "x0": x, "y0": y, "x1": x + w, "y1": y + h, "count": len(idx)})
         x += w + 1
         shelf_height = max(shelf_height, h)
     return Arranged(cells=cells, regions=regions)

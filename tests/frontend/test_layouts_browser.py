@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.frontend.helpers import ARTIFACTS, canvas_pixels, colour_area, wait_for_map
+from tests.frontend.helpers import ARTIFACTS, canvas_pixels, colour_area, colour_centre, wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +44,12 @@ def test_in_the_grid_no_two_drawn_thumbnails_intersect_and_every_work_is_drawn(p
     pixels = canvas_pixels(page, name="layout-grid-check")
     for wid, colour in synthetic_map.colours.items():
         assert colour_area(pixels, colour) > 400, f"work {wid} not drawn in the grid"
+    # Picking follows the layout shown: a click on a work's grid cell opens that work.
+    work = synthetic_map.works[2]
+    x, y = colour_centre(pixels, synthetic_map.colours[work.pk])
+    box = page.locator("#map-canvas").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.locator("#work-panel").get_by_role("heading", name=work.title).wait_for()
 
 
 def test_switching_layout_animates_and_the_url_restores_it(page, live_server, synthetic_map):

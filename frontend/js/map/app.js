@@ -106,15 +106,14 @@ export class MapApp {
     this.resize();
     new ResizeObserver(() => this.resize()).observe(this.canvas);
     setupSwitcher(this);
-    let detail, points, prefetched, raw;
+    let detail, points, prefetched;
     try {
       const mapUrl = `${this.api}maps/${encodeURIComponent(this.slug)}/`;
       const pointsRequest = getJSON(`${mapUrl}points/`);
       pointsRequest.catch(() => {}); // awaited below; when the map's own request fails first, that failure is shown
       detail = await getJSON(mapUrl);
       prefetched = Atlases.prefetch(detail.atlases); // while the points are still on their way
-      raw = await pointsRequest;
-      points = makePoints(raw);
+      points = makePoints(await pointsRequest);
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 404)) this.fail(t("loadFailed"), true);
       else if (this.config.maps.some((m) => m.slug === this.slug)) this.fail(t("noMap"), true);
@@ -130,7 +129,7 @@ export class MapApp {
       infoOf: (id) => this.details.get(id),
       requestInfo: (ids) => this.details.request(ids),
     });
-    this.layouts = new Layouts(this, points, raw.layouts || ["tsne"]);
+    this.layouts = new Layouts(this, points, detail.layouts || ["tsne"]);
     if (this.store.state.layout !== "tsne") {
       await this.layouts.switchTo(this.store.state.layout, { duration: 0, fit: false }).catch(() => this.store.update({ layout: "tsne" }));
     }
