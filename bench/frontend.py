@@ -1,7 +1,8 @@
 """The public map under load: N works in headless Chromium (WebGL on SwiftShader, i.e. the CPU).
 
 Usage:
-    python bench/frontend.py [N] [--rebuild] [--keep-serving]
+    python bench/frontend.py [N] [--rebuild] [--keep-serving] [--no-layouts]
+    python bench/frontend.py --assignment
 
 Builds (once per N, cached under /tmp/museum-bench-N) a synthetic collection on the real Django app:
 SQLite, files on the local disk, N works sharing 256 generated images, a map build whose points
@@ -11,7 +12,12 @@ gunicorn and opens the map page in Debian's Chromium, then prints:
 * time to the first drawn map (all of atlas level 0 on screen) and to the first frame,
 * bytes transferred (page, scripts, API, atlases) until then, and after a scripted pan and zoom,
 * frame times during the scripted pan and zoom: the interval between animation frames (what a
-  visitor feels) and the map's own drawing time per frame (CPU side).
+  visitor feels) and the map's own drawing time per frame (CPU side),
+* the grid layout (maps.layouts, stored with the build): time to the first drawn map opened at
+  ``?layout=grid``, and a switch from t-SNE to the grid (time until the thumbnails start moving,
+  frame intervals while they move); ``--no-layouts`` skips this,
+* with ``--assignment``: only the grid assignment's build time at 10,000 and 100,000 works (and
+  1,000, solved exactly) and how many t-SNE neighbours it keeps, no browser.
 
 No GPU here: SwiftShader draws on the CPU, so frame times are an upper bound for real devices.
 """
@@ -29,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,6 +69,53 @@ def _env(var_dir: Path) -> dict[str, str]:
     }
 
 
+def tsne_like(n: int, rng: Any) -> tuple[Any, Any, Any]:
+    """Points as t-SNE lays them out, their cluster and the cluster centres.
+
+    t-SNE spreads works evenly inside its clusters (its repulsion keeps neighbours apart), so
+    clusters are filled discs of different sizes with gaps between them, not Gaussians.
+    """
+    import numpy as np
+
+    n_clusters = max(3, min(40, n // 2500))
+    centres = rng.uniform(-0.8, 0.8, (n_clusters, 2))
+    weights = rng.uniform(0.5, 2.0, n_clusters)
+    labels = rng.choice(n_clusters, n, p=weights / weights.sum())
+    radii = 0.05 + 0.12 * np.sqrt(weights / weights.max())
+    angle = rng.uniform(0, 2 * np.pi, n)
+    r = radii[labels] * np.sqrt(rng.uniform(0, 1, n))
+    xy = centres[labels] + np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
+    return xy / np.abs(xy).max(), labels, centres
+
+
+def assignment_bench(sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> None:
+    """The grid assignment's build time and the share of each work's 10 t-SNE neighbours it keeps."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    from maps.layouts import grid_layout
+
+    def kept(a: Any, b: Any, k: int = 10, sample: int = 5000) -> float:
+        rows = np.random.default_rng(1).choice(len(a), min(sample, len(a)), replace=False)
+        na = cKDTree(a).query(a[rows], k + 1)[1][:, 1:]
+        nb = cKDTree(b).query(b[rows], k + 1)[1][:, 1:]
+        return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(na, nb)]))
+
+    print("grid assignment (maps.layouts.grid_layout), t-SNE-like points, one process:")
+    for n in sizes:
+        xy, _, _ = tsne_like(n, np.random.default_rng(0))
+        started = time.perf_counter()
+        grid = grid_layout(xy)
+        seconds = time.perf_counter() - started
+        cells = grid.cells.astype(float)
+        shuffled = np.random.default_rng(2).permutation(cells)
+        print(
+            f"  {n:>7,} works: {seconds:6.2f} s ({grid.method}, {grid.frame.cols}x{grid.frame.rows} cells); "
+            f"10-NN kept {kept(xy, cells):.2f} (random cells {kept(xy, shuffled):.3f})",
+            flush=True,
+        )
+
+
 def build_collection(n: int, var_dir: Path) -> None:
     """Runs in a child process with the bench environment (Django settings are read once)."""
     import numpy as np
@@ -76,6 +130,7 @@ def build_collection(n: int, var_dir: Path) -> None:
     from collection import images
     from collection.models import Artwork
     from maps.atlas import build_atlases
+    from maps.layouts import grid_layout
     from maps.models import Cluster, Map, MapBuild, MapPoint
 
     started = time.perf_counter()
@@ -116,23 +171,24 @@ def build_collection(n: int, var_dir: Path) -> None:
         )
     Artwork.objects.bulk_create(works, batch_size=5000)
     ids = list(Artwork.objects.order_by("pk").values_list("pk", flat=True))
-    # t-SNE-like: t-SNE spreads works evenly inside its clusters (its repulsion keeps neighbours
-    # apart), so clusters are filled discs of different sizes with gaps between them, not Gaussians.
-    n_clusters = max(3, min(40, n // 2500))
-    centres = rng.uniform(-0.8, 0.8, (n_clusters, 2))
-    weights = rng.uniform(0.5, 2.0, n_clusters)
-    labels = rng.choice(n_clusters, n, p=weights / weights.sum())
-    radii = 0.05 + 0.12 * np.sqrt(weights / weights.max())
-    angle = rng.uniform(0, 2 * np.pi, n)
-    r = radii[labels] * np.sqrt(rng.uniform(0, 1, n))
-    xy = centres[labels] + np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)
-    xy /= np.abs(xy).max()
+    xy, labels, centres = tsne_like(n, rng)
+    n_clusters = len(centres)
     map_obj, _ = Map.objects.get_or_create(slug="all", defaults={"title": "All works"})
-    build = MapBuild.objects.create(map=map_obj, version=map_obj.next_version(), feature_version="bench", n_points=n)
+    t0 = time.perf_counter()
+    grid = grid_layout(xy)  # as a build does (maps.builds.save_layout)
+    grid_seconds = time.perf_counter() - t0
+    print(f"  grid layout ({grid.method}) in {grid_seconds:.1f} s", flush=True)
+    build = MapBuild.objects.create(
+        map=map_obj,
+        version=map_obj.next_version(),
+        feature_version="bench",
+        n_points=n,
+        params={"grid": {**grid.to_dict(), "seconds": round(grid_seconds, 3)}},
+    )
     MapPoint.objects.bulk_create(
         [
-            MapPoint(build=build, artwork_id=pk, x=float(x), y=float(y), cluster=int(c))
-            for pk, (x, y), c in zip(ids, xy, labels)
+            MapPoint(build=build, artwork_id=pk, x=float(x), y=float(y), cluster=int(c), gx=int(gx), gy=int(gy))
+            for pk, (x, y), c, (gx, gy) in zip(ids, xy, labels, grid.cells)
         ],
         batch_size=10000,
     )
@@ -293,6 +349,50 @@ def drive(url: str, chromium: str, width: int, height: int) -> dict:
     }
 
 
+MORPH_DONE = "() => document.querySelector('#map-canvas').dataset.morph === '1.000'"
+
+
+def drive_layouts(url: str, chromium: str, width: int, height: int) -> dict:
+    """The map opened in the grid layout, then a switch from t-SNE to the grid, timed frame by frame."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1).new_page()
+        page.goto(url + "?layout=grid", wait_until="commit")
+        page.wait_for_function("document.querySelector('#map-canvas')?.dataset.ready === 'true'", timeout=300_000)
+        grid = page.evaluate(
+            "() => ({first_full: window.collectionMap.timings.firstFullAt, layout: window.collectionMap.app.store.state.layout})"
+        )
+        page.goto(url, wait_until="commit")
+        page.wait_for_function("document.querySelector('#map-canvas')?.dataset.ready === 'true'", timeout=300_000)
+        page.wait_for_timeout(500)
+        page.evaluate(FRAME_RECORDER)
+        started = time.perf_counter()
+        page.locator("#layout-switch").select_option("grid")
+        page.wait_for_function("() => Number(document.querySelector('#map-canvas').dataset.morph) < 1", timeout=300_000)
+        to_start = time.perf_counter() - started
+        page.wait_for_function(MORPH_DONE, timeout=300_000)
+        total = time.perf_counter() - started
+        frames = page.evaluate("() => { window.__recording = false; return window.__frames; }")
+        page.screenshot(path=str(REPO / "test-artifacts" / "bench-grid.png"))
+        browser.close()
+    return {"grid": grid, "to_start": to_start, "total": total, "frames": frames}
+
+
+def report_layouts(result: dict) -> None:
+    frames = sorted(result["frames"][1:]) or [0.0]
+    print(f"  grid layout opened from the URL: first drawn map {result['grid']['first_full']:.0f} ms after navigation")
+    print(
+        f"  switch t-SNE -> grid: thumbnails start moving {result['to_start'] * 1000:.0f} ms after the choice "
+        f"(layout fetched and uploaded), the switch ends after {result['total'] * 1000:.0f} ms"
+    )
+    print(
+        f"    frame interval over the switch ({len(frames)} frames): median {statistics.median(frames):.1f} ms, "
+        f"p95 {frames[min(len(frames) - 1, int(0.95 * len(frames)))]:.1f} ms, max {frames[-1]:.0f} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", type=int, nargs="?", default=100_000)
@@ -300,7 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=800)
     ap.add_argument("--keep-serving", action="store_true", help="leave the server running (Ctrl-C ends it)")
+    ap.add_argument("--no-layouts", action="store_true", help="skip the grid layout and the layout switch")
+    ap.add_argument("--assignment", action="store_true", help="only time the grid assignment (no browser)")
     args = ap.parse_args(argv)
+    if args.assignment:
+        assignment_bench()
+        return 0
 
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
@@ -344,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  points response: {points_bytes / 1e6:.2f} MB ({points_encoding or 'not compressed'}; aim < 2 MB at 100,000)"
         )
         result = drive(url, chromium, args.width, args.height)
+        layouts = None if args.no_layouts else drive_layouts(url, chromium, args.width, args.height)
         if args.keep_serving:
             print(f"serving on {url} (Ctrl-C to stop)")
             server.wait()
@@ -375,7 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         f"  deepest view: atlas level {result['state'].get('level')}, icon {result['state'].get('iconPx')} px, "
         f"{result['state'].get('sharp')} single images drawn"
     )
-    print("  screenshots: test-artifacts/bench-overview.png, test-artifacts/bench-zoomed.png")
+    if layouts:
+        report_layouts(layouts)
+    print(
+        "  screenshots: test-artifacts/bench-overview.png, test-artifacts/bench-zoomed.png, test-artifacts/bench-grid.png"
+    )
     return 0
 
 

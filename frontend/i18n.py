@@ -53,6 +53,8 @@ def js_strings() -> dict[str, str | list[str]]:
         "exportFailed": _("The export failed. Try a smaller selection."),
         "clusterLabel": _("Group: {name} ({n} works). Zoom in here."),
         "hotspotGo": _("{name}, {n} works: show on the map"),
+        "undated": _("Undated"),
+        "ungrouped": _("Other"),
         "centreEmpty": _("No work at the centre of the map."),
         "centreWork": _("At the centre: {title}, {artist}, {date}. Press Enter to open it."),
         "similarNotReady": _("Similar works appear once this work has been analysed."),

@@ -22,6 +22,13 @@ NB: dict[str, str | list[str]] = {
     "Curator view: unpublished works included": "Kuratorvisning: upubliserte verk er med",
     # Collection and admin
     "decade": "tiår",
+    # Map layouts
+    "Layout": "Oppsett",
+    "By similarity": "Etter likhet",
+    "Grid": "Rutenett",
+    "Timeline": "Tidslinje",
+    "By group": "Etter gruppe",
+    "Undated": "Udatert",
     "Upload image": "Last opp bilde",
     "Replaces the work's image; processing starts after saving.": "Erstatter verkets bilde; behandlingen starter når du lagrer.",
     "Maker and date": "Kunstner og datering",

@@ -29,6 +29,7 @@ from collection.api.schema import ErrorSerializer
 from collection.api.serializers import ArtworkSerializer
 from collection.api.views import StrictQueryParamsMixin
 from core.stamp import current_stamp
+from maps.layout_payload import LAYOUTS, available_layouts, layout_payload, translate_regions
 from maps.models import Cluster, DecadeWork, Map, MapBuild, MapPoint
 from maps.names import localized_name
 
@@ -105,9 +106,12 @@ class MapDetailSerializer(MapSerializer):
         help_text="Thumbnail texture atlases of the live build (maps.atlas), or null."
     )
     filters = serializers.SerializerMethodField(help_text="Filter names /api/v1/maps/{slug}/match/ understands.")
+    layouts = serializers.SerializerMethodField(
+        help_text="The layouts the live build's data supports: values of the points' ?layout=."
+    )
 
     class Meta(MapSerializer.Meta):
-        fields = MapSerializer.Meta.fields + ["clusters", "atlases", "filters"]
+        fields = MapSerializer.Meta.fields + ["clusters", "atlases", "filters", "layouts"]
 
     def get_clusters(self, obj: Map) -> list[dict[str, Any]]:
         if obj.live_build is None:
@@ -122,6 +126,14 @@ class MapDetailSerializer(MapSerializer):
 
     def get_filters(self, obj: Map) -> list[str]:
         return map_filter_names()
+
+    def get_layouts(self, obj: Map) -> list[str]:
+        if obj.live_build is None:
+            return ["tsne"]
+        request = self.context.get("request")
+        sees_all = request is not None and request_sees_unpublished(request)
+        points = obj.live_build.points.all()
+        return available_layouts(points if sees_all else points.filter(artwork__published=True))
 
 
 class MapViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
@@ -178,23 +190,44 @@ class MapPointsView(APIView):
                     required=False,
                     help_text="Faces maps only: the work of each face, parallel to ids.",
                 ),
+                "layout": serializers.CharField(
+                    required=False, help_text="With ?layout=: x and y are that layout's, parallel to the ids."
+                ),
+                "cell": serializers.FloatField(required=False, help_text="With ?layout=: the cell pitch, in x units."),
+                "regions": serializers.ListField(
+                    child=serializers.DictField(), required=False, help_text="Timeline bands or group blocks."
+                ),
             },
-        )
+        ),
+        parameters=[OpenApiParameter("layout", str, enum=list(LAYOUTS), required=False)],
     )
     def get(self, request: Request, slug: str) -> Response:
         map_obj = get_object_or_404(Map.objects.select_related("live_build"), slug=slug)
         build = map_obj.live_build
         if build is None:
             raise NotFound(f"map {slug!r} has no build yet")
+        layout = request.query_params.get("layout", "tsne")
+        if layout not in LAYOUTS:
+            raise ValidationError({"layout": f"one of {', '.join(LAYOUTS)}"})
         sees_all = map_sees_unpublished(request)
         # The stamp changes with any vector, work or point change, so a cached answer is never stale.
-        key = f"map-points:{build.pk}:{int(sees_all)}:{current_stamp()}"
+        stamp = current_stamp()
+        key = f"map-points:{build.pk}:{int(sees_all)}:{stamp}"
         payload = cache.get(key)
         if payload is None:
             payload = _points_payload(map_obj, build, sees_all)
             cache.set(key, payload, 3600)
+        if layout != "tsne":
+            points = build.points.all() if sees_all else build.points.filter(artwork__published=True)
+            base = payload
+            payload = cache.get(f"{key}:{layout}")
+            if payload is None:
+                payload = layout_payload(points, point_field(map_obj), build, layout, COORD_SCALE)
+                payload.update(map=map_obj.slug, build=build.version, tag=base["tag"])
+                cache.set(f"{key}:{layout}", payload, 3600)
+            payload = translate_regions(payload)
         response = Response(payload)
-        response["ETag"] = f'"{payload["tag"]}"'
+        response["ETag"] = f'"{payload["tag"]}"' if layout == "tsne" else f'"{payload["tag"]}-{layout}"'
         if not sees_all:
             patch_cache_control(response, public=True, max_age=60)
         return response

@@ -12,6 +12,7 @@ the steps that need them, so the management command can report a refused map wit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +29,7 @@ from collection.models import Artwork, Label
 from core.models import Job, JobCancelled
 from maps.atlas import store_atlases
 from maps.dashboard import preview_key
+from maps.layouts import grid_layout
 from maps.models import Map, MapBuild, MapPoint
 from maps.placement import LAYOUTS, PlacementParams, choose_layout
 from maps.placing import place_missing, placement_params
@@ -92,15 +94,20 @@ class MapData:
     X: np.ndarray
     face_ids: np.ndarray | None = None
 
-    def points(self, build: MapBuild, coords: np.ndarray) -> list[MapPoint]:
-        if self.face_ids is None:
-            return [
-                MapPoint(build=build, artwork_id=int(a), x=float(x), y=float(y))
-                for a, (x, y) in zip(self.artwork_ids, coords)
-            ]
+    def points(self, build: MapBuild, coords: np.ndarray, cells: np.ndarray) -> list[MapPoint]:
+        """One point per row, with its t-SNE position and its grid cell."""
+        faces = self.face_ids if self.face_ids is not None else [None] * len(self.artwork_ids)
         return [
-            MapPoint(build=build, artwork_id=int(a), face_id=int(f), x=float(x), y=float(y))
-            for a, f, (x, y) in zip(self.artwork_ids, self.face_ids, coords)
+            MapPoint(
+                build=build,
+                artwork_id=int(a),
+                face_id=None if f is None else int(f),
+                x=float(x),
+                y=float(y),
+                gx=int(gx),
+                gy=int(gy),
+            )
+            for a, f, (x, y), (gx, gy) in zip(self.artwork_ids, faces, coords, cells)
         ]
 
 
@@ -216,10 +223,18 @@ def save_layout(build: MapBuild, plan: BuildPlan, layout: Layout, report: Report
     """The network in private storage, then the points and the build's record in one transaction."""
     key = f"maps/{build.map.slug}/v{build.version}/parametric-{build.pk}.pt"
     storage.put("private", key, layout.net.to_bytes())
-    report(4, "saving points")
+    report(4, "grid layout and saving points")
+    started = time.perf_counter()
+    grid = grid_layout(layout.coords)
+    grid_record = {**grid.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
     with transaction.atomic():
-        MapPoint.objects.bulk_create(plan.data.points(build, layout.coords), batch_size=5000)
-        build.params = {**build.params, "parametric": layout.config.to_dict(), "placement": plan.placement.to_dict()}
+        MapPoint.objects.bulk_create(plan.data.points(build, layout.coords, grid.cells), batch_size=5000)
+        build.params = {
+            **build.params,
+            "parametric": layout.config.to_dict(),
+            "placement": plan.placement.to_dict(),
+            "grid": grid_record,
+        }
         build.metrics = layout.metrics
         build.parametric_key = key
         build.n_points = len(plan.data.artwork_ids)

@@ -147,6 +147,9 @@ class MapPoint(models.Model):
     y = models.FloatField()
     placed = models.BooleanField(default=False, help_text=_("Placed by the network after the build."))
     cluster = models.IntegerField(null=True, blank=True)
+    # The point's cell in the build's grid layout (maps.layouts); null on builds made before it.
+    gx = models.IntegerField(null=True, blank=True)
+    gy = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import models, transaction
 
 from analysis.models import Embedding, Face, FeatureModel
 from analysis.vectors import face_vectors, work_vectors
 from collection import storage
 from collection.models import Artwork
 from core.stamp import bump_stamp
+from maps.layouts import Frame, nearest_free_cell
 from maps.models import Map, MapBuild, MapPoint
 from maps.placement import PlacementParams, Placer, Reference
 from maps.spacing import GAP_SHARE, median_gap, nearest_free
@@ -66,6 +67,33 @@ def fitted_reference(build: MapBuild, normalisation: Any) -> Reference | None:
         return None
     coords = normalisation.invert(np.array([xy[int(k)] for k in keys], dtype=np.float64))
     return Reference(X, coords)
+
+
+class GridCells:
+    """The build's grid cells taken so far; a new point takes the free cell nearest its t-SNE position.
+
+    Nothing else moves, so the grid can grow holes where works left and grow past its edges where
+    many arrive; the next build lays the lattice out afresh. Builds without a grid frame (made
+    before it) give no cell: the map API lays their grid out when serving.
+    """
+
+    def __init__(self, build: MapBuild, *, exclude: models.Q | None = None) -> None:
+        record = build.params.get("grid")
+        self.frame = Frame.from_dict(record) if record else None
+        self.occupied: set[tuple[int, int]] = set()
+        if self.frame is not None:
+            points = build.points.exclude(gx=None).exclude(gy=None)
+            if exclude is not None:
+                points = points.exclude(exclude)
+            cells = points.values_list("gx", "gy").iterator(chunk_size=10000)
+            self.occupied = {(x, y) for x, y in cells if x is not None and y is not None}
+
+    def take(self, x: float, y: float) -> dict[str, int | None]:
+        if self.frame is None:
+            return {"gx": None, "gy": None}
+        gx, gy = nearest_free_cell(self.frame.to_lattice(np.array([x, y])), self.occupied)
+        self.occupied.add((gx, gy))
+        return {"gx": gx, "gy": gy}
 
 
 _placers: dict[int, tuple[int, Placer]] = {}  # build pk -> (fitted points when loaded, placer)
@@ -174,8 +202,9 @@ def place_artwork(artwork: Artwork) -> list[MapPoint]:
             continue
         start = placer(build).place(embedding.array()[None, :].astype(np.float32))
         x, y = settle(build, start, "artwork_id", [artwork.pk])[0]
+        cell = GridCells(build, exclude=models.Q(artwork=artwork, face=None)).take(float(x), float(y))
         point, _ = MapPoint.objects.update_or_create(
-            build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True}
+            build=build, artwork=artwork, defaults={"x": float(x), "y": float(y), "placed": True, **cell}
         )
         points.append(point)
         # Membership changed: decades and the placed-works metrics follow. Both read all the map's
@@ -199,11 +228,11 @@ def place_faces(artwork: Artwork) -> list[MapPoint]:
             continue
         X = np.stack([face.array() for face in faces]).astype(np.float32)
         coords = settle(build, placer(build).place(X), "face_id", [face.pk for face in faces])
+        cells = GridCells(build, exclude=models.Q(face__in=faces))
         with transaction.atomic():
             for face, (x, y) in zip(faces, coords):
-                point, _ = MapPoint.objects.update_or_create(
-                    build=build, face=face, defaults={"artwork": artwork, "x": float(x), "y": float(y), "placed": True}
-                )
+                defaults = {"artwork": artwork, "x": float(x), "y": float(y), "placed": True, **cells.take(x, y)}
+                point, _ = MapPoint.objects.update_or_create(build=build, face=face, defaults=defaults)
                 points.append(point)
         schedule_statistics_refresh(build.pk)  # the published count follows
     return points
@@ -237,9 +266,10 @@ def place_missing(build: MapBuild) -> int:
         return 0
     field = "face_id" if build.map.subject == Map.Subject.FACES else "artwork_id"
     coords = settle(build, placer(build).place(X.astype(np.float32)), field, [f if f else a for a, f in keys])
+    cells = GridCells(build)
     MapPoint.objects.bulk_create(
         [
-            MapPoint(build=build, artwork_id=a, face_id=f, x=float(x), y=float(y), placed=True)
+            MapPoint(build=build, artwork_id=a, face_id=f, x=float(x), y=float(y), placed=True, **cells.take(x, y))
             for (a, f), (x, y) in zip(keys, coords)
         ],
         batch_size=5000,

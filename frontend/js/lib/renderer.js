@@ -82,17 +82,19 @@ export function createRenderer(canvas, { onLost } = {}) {
     offset: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 12, stride: STRIDE }),
     uv: (c, p) => ({ buffer: p.geom, offset: p.base * 4 * STRIDE + 20, stride: STRIDE }),
     dim: (c, p) => ({ buffer: p.dim, offset: p.base * 16, stride: 4 }),
+    prevPos: (c, p) => ({ buffer: p.prev, offset: p.base * 4 * 8, stride: 8 }),
   };
   // Depth: nearer for sharper levels and for works later in atlas order, so overlaps look the same at
   // every zoom, and drawing front to back lets the depth test skip hidden pixels (stacks of works).
   const QUAD_VERT = `precision highp float;
-attribute vec3 pos; attribute vec2 offset; attribute vec2 uv; attribute float dim;
+attribute vec3 pos; attribute vec2 offset; attribute vec2 uv; attribute float dim; attribute vec2 prevPos;
 uniform vec2 centre; uniform float scale; uniform vec2 viewport; uniform float iconSize; uniform float minPx;
-uniform vec2 depthRange;
+uniform vec2 depthRange; uniform float morph;
 varying vec2 vUv; varying float vDim;
 void main() {
   float k = max(1.0, minPx / (iconSize * scale));
-  vec2 s = (pos.xy - centre) * scale + offset * iconSize * k * scale;
+  // A layout switch: from the previous position to this one as morph goes from 0 to 1.
+  vec2 s = (mix(prevPos, pos.xy, morph) - centre) * scale + offset * iconSize * k * scale;
   float z = mix(depthRange.x, depthRange.y, pos.z) * 2.0 - 1.0;
   // dim 2 = covered by the work's own sharper image: no triangle at all.
   gl_Position = dim > 1.5 ? vec4(2.0, 2.0, 2.0, 1.0) : vec4(s.x * 2.0 / viewport.x, -s.y * 2.0 / viewport.y, z, 1.0);
@@ -105,7 +107,10 @@ void main() {
     attributes: quadAttributes,
     elements: quadIndex,
     count: regl.prop("count"),
-    uniforms: { ...common.uniforms, dimStrength: regl.prop("dimStrength"), depthRange: regl.prop("depthRange") },
+    uniforms: {
+      ...common.uniforms, dimStrength: regl.prop("dimStrength"), depthRange: regl.prop("depthRange"),
+      morph: (c, p) => (p.morph === undefined ? 1 : p.morph),
+    },
   };
   const drawQuadsTextured = regl({
     ...quadCommon,
@@ -150,6 +155,12 @@ void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
       }
     }
     const geomBuffer = regl.buffer({ data: geom, usage: "static" });
+    const prevData = new Float32Array(n * 4 * 2);
+    for (let v = 0; v < n * 4; v++) {
+      prevData[2 * v] = geom[v * 7];
+      prevData[2 * v + 1] = geom[v * 7 + 1];
+    }
+    const prevBuffer = regl.buffer({ data: prevData, usage: "dynamic" });
     const dimData = new Float32Array(n * 4);
     const dimBuffer = regl.buffer({ data: dimData, usage: "dynamic" });
     const four = new Float32Array(4);
@@ -165,17 +176,36 @@ void main() { gl_FragColor = vec4(dimmed(colour, vDim), 1.0); }`,
         dimData.set(four, (n - 1 - q) * 4);
         dimBuffer.subdata(four, (n - 1 - q) * 16);
       },
+      /**
+       * New positions (2n, the caller's order); the previous ones, as drawn at `morph` t, are kept for the
+       * vertex shader to move from.
+       */
+      moveTo(next, t = 1) {
+        for (let q = 0; q < n; q++) {
+          const at = n - 1 - q;
+          for (let c = 0; c < 4; c++) {
+            const v = at * 4 + c, o = v * 7;
+            prevData[2 * v] += (geom[o] - prevData[2 * v]) * t;
+            prevData[2 * v + 1] += (geom[o + 1] - prevData[2 * v + 1]) * t;
+            geom[o] = next[2 * q];
+            geom[o + 1] = next[2 * q + 1];
+          }
+        }
+        geomBuffer.subdata(geom);
+        prevBuffer.subdata(prevData);
+      },
       /** Draws quads [first, first + count) of the caller's order, front to back. */
       draw(props, first = 0, count = n, depthRange = [0.05, 0.95]) {
         const end = n - first; // reversed positions [n - first - count, n - first)
         for (let start = n - first - count; start < end; start += QUADS_PER_DRAW) {
           const m = Math.min(QUADS_PER_DRAW, end - start);
-          (uv ? drawQuadsTextured : drawQuadsSolid)({ ...props, geom: geomBuffer, dim: dimBuffer, base: start, count: m * 6, depthRange });
+          (uv ? drawQuadsTextured : drawQuadsSolid)({ ...props, geom: geomBuffer, dim: dimBuffer, prev: prevBuffer, base: start, count: m * 6, depthRange });
         }
       },
       destroy() {
         geomBuffer.destroy();
         dimBuffer.destroy();
+        prevBuffer.destroy();
       },
     };
   }

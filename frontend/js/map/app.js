@@ -1,6 +1,6 @@
 // The map page's app: the one store, the camera, the scene and the frame loop; the panels and input
 // handlers (one module each) subscribe to the store and change it through update() or the actions here.
-// Future layouts (#16) land as a state key the scene reads and the URL sync writes, like `filters`.
+// Layouts (#16, layouts.js) are a state key the URL sync writes, like `filters`; the scene moves the works.
 import { ApiError, getJSON, query } from "../lib/api.js";
 import { Camera } from "../lib/camera.js";
 import { t } from "../lib/i18n.js";
@@ -15,6 +15,7 @@ import { setupInput } from "./input.js";
 import { setupLabels } from "./labels.js";
 import { setupDeepZoom } from "./deepzoom.js";
 import { setupLens } from "./lens.js";
+import { Layouts, setupLayouts } from "./layouts.js";
 import { setupMessages } from "./messages.js";
 import { makePoints } from "./points.js";
 import { Scene } from "./scene.js";
@@ -70,7 +71,10 @@ export class MapApp {
       points: null, view: null, hover: -1, selected: -1, keyboardFocus: false,
       filters: this.initial.filters, match: null, selectionList: null, selection: null,
       infoVersion: 0, ready: false, status: "", error: null, lens: null,
+      layout: this.initial.layout || "tsne", regions: [],
     });
+    /** @type {Layouts | null} */
+    this.layouts = null;
     this.sizes = config.sizes;
     this.dpr = 1;
     this.camera = new Camera();
@@ -140,6 +144,10 @@ export class MapApp {
       infoOf: (id) => this.details.get(id),
       requestInfo: (ids) => this.details.request(ids),
     });
+    this.layouts = new Layouts(this, points, detail.layouts || ["tsne"]);
+    if (this.store.state.layout !== "tsne") {
+      await this.layouts.switchTo(this.store.state.layout, { duration: 0, fit: false }).catch(() => this.store.update({ layout: "tsne" }));
+    }
     this.setupCamera();
     this.store.subscribe((state, changed) => { if (touched(changed, ...DRAWN)) this.requestRender(); });
     const tips = setupWorkPanel(this);
@@ -150,6 +158,7 @@ export class MapApp {
     const hotspots = placeHotspots(points, detail.clusters || []);
     setupLabels(this, hotspots);
     setupHotspots(this, hotspots);
+    setupLayouts(this, this.layouts);
     setupUrlSync(this);
     setupSheets(this);
     setupLens(this);
@@ -166,13 +175,19 @@ export class MapApp {
     }
   }
 
-  setupCamera() {
-    const { bbox, iconSize, pointOf, xs, ys } = this.points;
+  /** The zoom range of the layout shown. */
+  setLimits() {
     const fit = this.fitScale();
     this.camera.minScale = fit / 4;
     // Deep enough that the largest derivative is shown at its full size.
     const largest = Math.max(...this.sizes.map((s) => s[1]));
-    this.camera.maxScale = Math.max(fit * 8, (largest * 1.25) / (iconSize * (this.dpr || 1)));
+    this.camera.maxScale = Math.max(fit * 8, (largest * 1.25) / (this.iconSize * (this.dpr || 1)));
+  }
+
+  setupCamera() {
+    const { bbox, iconSize, pointOf, xs, ys } = this.points;
+    const fit = this.fitScale();
+    this.setLimits();
     const s = this.initial;
     if (s.x !== null && s.y !== null && s.z !== null) {
       this.camera.set(s.x, s.y, fit * Math.pow(2, s.z));
@@ -276,7 +291,7 @@ export class MapApp {
     }
     Object.assign(this.canvas.dataset, {
       level: String(stats.level), sheets: String(stats.sheets), instances: String(stats.instances),
-      sharp: String(stats.sharp), iconPx: stats.iconPx.toFixed(1),
+      sharp: String(stats.sharp), iconPx: stats.iconPx.toFixed(1), morph: stats.morph.toFixed(3),
     });
   }
 }

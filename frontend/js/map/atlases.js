@@ -1,7 +1,7 @@
 // The thumbnail atlases on the GPU: the index, one record per sheet and level, sheets streamed in nearest
 // the view first (one texture upload per frame), detailed sheets evicted past a budget. No DOM here.
 import { getBuffer, transfer } from "../lib/api.js";
-import { bboxIntersects, layoutLevel, levelFor, parseIndex, visibleRanges } from "../lib/atlas.js";
+import { bboxIntersects, chunkBounds, layoutLevel, levelFor, parseIndex, visibleRanges } from "../lib/atlas.js";
 import { TaskQueue, loadImage } from "../lib/images.js";
 
 const MAX_DETAIL_SHEETS = 12; // detailed atlas sheets kept on the GPU
@@ -109,6 +109,33 @@ export class Atlases {
     for (const sheet of this.sheets[0]) {
       const b = sheet.bbox;
       this.loadSheet(sheet, Math.hypot((b[0] + b[2]) / 2 - cx, (b[1] + b[3]) / 2 - cy));
+    }
+  }
+
+  /**
+   * Another layout of the same points: every sheet's works get their new positions (loaded sheets move
+   * there on the GPU from where they are drawn at `t`), and the culling boxes follow.
+   * @param {import("./store.js").Points} points
+   * @param {number} t
+   */
+  moveTo(points, t) {
+    this.points = points;
+    const { xs, ys } = points;
+    for (const level of this.sheets) {
+      for (const sheet of level) {
+        const pos = new Float32Array(sheet.n * 2);
+        for (let k = 0; k < sheet.n; k++) {
+          pos[2 * k] = xs[sheet.points[k]];
+          pos[2 * k + 1] = ys[sheet.points[k]];
+        }
+        sheet.pos = pos;
+        sheet.chunks = chunkBounds(pos, sheet.n);
+        const boxes = sheet.chunks.map((c) => c.bbox);
+        sheet.bbox = boxes.length
+          ? [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]
+          : sheet.bbox;
+        if (sheet.buffers) sheet.buffers.moveTo(pos, t);
+      }
     }
   }
 

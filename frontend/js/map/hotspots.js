@@ -83,7 +83,9 @@ export function setupHotspots(app, hotspots) {
           "button", {
             type: "button", class: "hotspot", "data-label": String(spot.label),
             "aria-label": t("hotspotGo", { name: label, n: formatNumber(spot.size) }),
-            onclick: () => {
+            onclick: async () => {
+              // Regions are t-SNE neighbourhoods: from another layout the works move back first.
+              if (app.layouts && app.store.state.layout !== "tsne") await app.layouts.switchTo("tsne");
               flyToHotspot(app, spot);
               // On a narrow screen the panel covers the map: it gives way to the flight.
               if (app.root.clientWidth < 700) close();

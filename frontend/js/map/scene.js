@@ -13,6 +13,7 @@ import { SharpImages } from "./sharp.js";
  * @property {number} instances
  * @property {number} sharp  works drawn with their own image
  * @property {number} iconPx  an icon's size in device pixels
+ * @property {number} morph  how far a layout switch is (1: none under way)
  */
 
 export class Scene {
@@ -38,6 +39,30 @@ export class Scene {
       dimOf: (p) => (this.covered.has(p) ? 2 : this.dim[p]),
     });
     this.sharp = new SharpImages(renderer, points, sizes, hooks);
+    /** @type {{ start: number, duration: number, fromIcon: number } | null} a layout switch under way */
+    this.morph = null;
+  }
+
+  /**
+   * Switches to another layout of the same points: every thumbnail moves from where it is drawn now to its
+   * new place on the GPU (two positions per vertex and a uniform in lib/renderer.js), over `duration` ms.
+   * @param {import("./store.js").Points} points
+   */
+  setLayout(points, duration = 600, now = performance.now()) {
+    const t = this.morphAt(now);
+    const fromIcon = this.morph ? this.morph.fromIcon + (this.points.iconSize - this.morph.fromIcon) * t : this.points.iconSize;
+    this.points = points;
+    this.atlases.moveTo(points, t);
+    this.sharp.points = points;
+    this.sharp.setupExtras(this.atlases.inAtlas);
+    this.writeDims();
+    this.morph = duration > 0 ? { start: now, duration, fromIcon } : null;
+    this.hooks.requestRender();
+  }
+
+  /** How far the layout switch is, eased (1 when none is under way). */
+  morphAt(/** @type {number} */ now) {
+    return this.morph ? morphEase((now - this.morph.start) / this.morph.duration) : 1;
   }
 
   /**
@@ -110,17 +135,22 @@ export class Scene {
    */
   draw(state, cam, dpr) {
     const started = performance.now();
-    const { xs, ys, iconSize } = this.points;
+    const { xs, ys } = this.points;
+    const t = this.morphAt(started);
+    const iconSize = this.morph ? this.morph.fromIcon + (this.points.iconSize - this.morph.fromIcon) * t : this.points.iconSize;
+    if (this.morph && t >= 1) this.morph = null;
+    else if (this.morph) this.hooks.requestRender();
     this.syncDims(state);
     this.atlases.uploadNext();
     this.sharp.uploadSome(started);
     const r = this.renderer;
     const base = {
       centre: [cam.cx, cam.cy], scale: cam.scale, viewport: [cam.width, cam.height],
-      iconSize, minPx: MIN_ICON_PX, dimStrength: 1,
+      iconSize, minPx: MIN_ICON_PX, dimStrength: 1, morph: t,
     };
     const iconPx = iconSize * cam.scale * dpr;
-    const view = cam.bounds(Math.max(iconSize, 2 / cam.scale));
+    // While thumbnails move, any of them may cross the view: no culling.
+    const view = this.morph ? [-Infinity, -Infinity, Infinity, Infinity] : cam.bounds(Math.max(iconSize, 2 / cam.scale));
     r.clear();
 
     // Front to back, with the depth test hiding what lies behind (stacks of works cost little):
@@ -128,8 +158,8 @@ export class Scene {
     // atlas levels from the most detailed (loaded sheets in view) to level 0, then placeholders.
     const { inAtlas, topAtlasPx } = this.atlases;
     const halfOf = (/** @type {number} */ p) => this.halfOf(p);
-    const need = this.sharp.wanted(iconPx, topAtlasPx, inAtlas, view, cam);
-    const covered = this.sharp.covering(need, inAtlas, topAtlasPx, cam, halfOf);
+    const need = this.morph ? new Map() : this.sharp.wanted(iconPx, topAtlasPx, inAtlas, view, cam);
+    const covered = this.morph ? new Set() : this.sharp.covering(need, inAtlas, topAtlasPx, cam, halfOf);
     const sharp = this.sharp.draw(base, covered, this.dim, halfOf);
     this.setCovered(covered);
     this.sharp.evict(need);
@@ -148,6 +178,12 @@ export class Scene {
       if (p >= 0 && p !== selected) frame(p, [0.45, 0.8, 1, 1], 3);
     }
     if (state.lens) drawLens(this, state.lens, cam, dpr, started);
-    return { level, sheets, instances, sharp, iconPx };
+    return { level, sheets, instances, sharp, iconPx, morph: t };
   }
+}
+
+/** Ease in and out (cubic) over [0, 1]. */
+export function morphEase(/** @type {number} */ x) {
+  const t = Math.min(1, Math.max(0, x));
+  return t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2;
 }

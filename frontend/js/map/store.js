@@ -35,6 +35,8 @@
  * @property {string} status  the status line ("" hides it)
  * @property {{ message: string, showList: boolean, showMaps?: boolean } | null} error  a failure that stops the map
  * @property {import("./lensdraw.js").Lens | null} lens  the magnifying lens (lens.js), or null
+ * @property {string} layout  the layout shown: "tsne", "grid", "timeline" or "group" (layouts.js)
+ * @property {import("./layouts.js").Region[]} regions  the layout's named bands or blocks
  */
 
 /**
