@@ -268,8 +268,10 @@ def epoch_recorder(job: Job) -> Callable[[dict[str, Any]], None]:
     """Stores each epoch's figures in the job's result as training goes, for the admin's chart."""
 
     def record(entry: dict[str, Any]) -> None:
-        # A head with no held-out example has no figure (NaN), which JSON cannot hold.
-        heads = {k: (float(v) if math.isfinite(v) else None) for k, v in entry.get("heads", {}).items()}
+        # A head with no held-out example has no figure (None; NaN, which JSON cannot hold, from older code).
+        heads = {
+            k: (float(v) if v is not None and math.isfinite(v) else None) for k, v in entry.get("heads", {}).items()
+        }
         entry = {**entry, "train_loss": float(entry.get("train_loss", 0.0)), "heads": heads}
         epochs = [*job.result.get("epochs", []), entry]
         job.result = {**job.result, "epochs": epochs}

@@ -283,7 +283,7 @@ def _epoch_loop(
             if len(split.val)
             else (running / steps_per_epoch, {})
         )
-        summary = ", ".join(f"{k} {v['metric']} {v['value']:.3f}" for k, v in metrics.items())
+        summary = ", ".join(f"{k} {v['metric']} {_figure(v['value'])}" for k, v in metrics.items())
         history.append({"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss})
         logger.info("epoch %d: train loss %.4f, val loss %.4f, %s", epoch, running / steps_per_epoch, val_loss, summary)
         if on_epoch is not None:
@@ -383,3 +383,8 @@ def _checkpoint(
         "history": history,
         "state_dict": state_dict,
     }
+
+
+def _figure(value: float | None) -> str:
+    """A held-out figure for the log; a head with no held-out work has none."""
+    return "-" if value is None else f"{value:.3f}"

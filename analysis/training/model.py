@@ -150,34 +150,35 @@ def _evaluate(
 
 def head_metrics(
     logits: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Tensor], fields: Sequence[LabelField]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Held-out loss and metric per head: top-1 accuracy for single-label heads, micro-F1 and mAP for
     multi-label ones (whose target's last column says whether the work has that field at all).
 
-    Shared by the full fine-tune and the CPU path, so their per-head figures read the same.
+    Shared by the full fine-tune and the CPU path, so their per-head figures read the same. A head with
+    no held-out work has no figure: None, not NaN, which PostgreSQL's JSON refuses (FeatureModel.metrics).
     """
     from sklearn.metrics import average_precision_score, f1_score
 
-    metrics: dict[str, dict[str, float]] = {}
+    metrics: dict[str, dict[str, float | None]] = {}
     for f in fields:
         z, t = logits[f.name], targets[f.name]
         loss = float(_losses({f.name: z}, {f.name: t}, [f], 0.0)[f.name])
         if f.kind == "single":
             mask = t >= 0
             n = int(mask.sum())
-            acc = float((z[mask].argmax(1) == t[mask]).float().mean()) if n else float("nan")
+            acc = float((z[mask].argmax(1) == t[mask]).float().mean()) if n else None
             metrics[f.name] = {"metric": "top1_accuracy", "value": acc, "loss": loss, "n": n}  # type: ignore[dict-item]
         else:
             mask = t[:, -1] > 0
             n = int(mask.sum())
             y = t[mask, :-1].numpy()
             p = torch.sigmoid(z[mask]).numpy()
-            micro = float(f1_score(y, p >= 0.5, average="micro", zero_division=0)) if n else float("nan")
+            micro = float(f1_score(y, p >= 0.5, average="micro", zero_division=0)) if n else None
             has_pos = y.sum(0) > 0
             m_ap = (
                 float(average_precision_score(y[:, has_pos], p[:, has_pos], average="macro"))
                 if n and has_pos.any()
-                else float("nan")
+                else None
             )
             metrics[f.name] = {"metric": "micro_f1", "value": micro, "map": m_ap, "loss": loss, "n": n}  # type: ignore[dict-item]
     return metrics
