@@ -18,6 +18,7 @@ import hashlib
 import io
 import math
 import re
+import warnings
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import transaction
 
-from collection import storage
+from collection import images, storage
 from core.models import Job
 
 if TYPE_CHECKING:
@@ -146,15 +147,30 @@ def _csv_rows(data: bytes, prefix: str, names: set[str]) -> list[tuple[str, dict
 
 
 def _check_pictures(labelled: LabelledSet) -> None:
-    """Every picture must open (its header, not a full decode): a broken one is named before training starts."""
+    """Every picture must open (its header, not a full decode): a broken one is named before training starts.
+
+    The size is checked against IMAGE_MAX_PIXELS as for any upload: the worker decodes each picture in full,
+    and Pillow alone only warns below twice its own limit, so a set of 200-megapixel PNGs of a few KB each
+    would pass the form and cost the worker gigabytes.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    images._configure_pillow()
     for name, _labels in labelled.rows:
         try:
-            with Image.open(io.BytesIO(labelled.read(name))) as image:
-                image.size  # noqa: B018 - reading the header is the check
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(labelled.read(name))) as image:
+                    width, height = image.size
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise SetRejected(f"{name} is refused as a possible decompression bomb ({exc})") from None
+        except (UnidentifiedImageError, OSError) as exc:
             raise SetRejected(f"{name} is not a picture that can be opened ({type(exc).__name__}).") from None
+        if width * height > settings.IMAGE_MAX_PIXELS:
+            raise SetRejected(
+                f"{name} is {width}×{height}, {width * height / 1e6:.0f} megapixels; "
+                f"at most {settings.IMAGE_MAX_PIXELS / 1e6:.0f} are taken (IMAGE_MAX_PIXELS)."
+            )
 
 
 def read_zip(data: bytes, folder_field: str = "style", *, check: bool = True) -> LabelledSet:
@@ -194,6 +210,10 @@ def allowed_folder(path: str) -> Path:
 def read_folder(path: str, folder_field: str = "style", *, check: bool = True) -> LabelledSet:
     folder = allowed_folder(path)
     names = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
+    # The folder's own check resolves links, but a link inside it could still point anywhere on the server.
+    outside = [n for n in names if folder not in (folder / n).resolve().parents]
+    if outside:
+        raise SetRejected(f"{outside[0]} links outside the folder; copy the picture in instead.")
     labelled = _parse(names, lambda name: (folder / name).read_bytes(), folder_field)
     if check:
         _check_pictures(labelled)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from analysis.models import FeatureModel
-from core.models import Job
 from analysis.training.labels import LabelField
 from analysis.training.model import head_metrics
+from core.models import Job
 
 FIELDS = [
     LabelField(name="style", kind="single", classes=("a", "b")),
