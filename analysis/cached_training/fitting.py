@@ -238,7 +238,7 @@ def train_on_cached_features(
     history = fit_embedding(  # the contrastive groups, if by label, follow the stratified field
         model, features[train_idx], train_targets, fields, config, stratify, generator, epoch_progress
     )
-    metrics: dict[str, dict[str, float]] = {}
+    metrics: dict[str, dict[str, float | None]] = {}
     if val_idx:
         metrics = _held_out_metrics(model, features[val_idx, 0], held_out, fields)
     if progress is not None:
@@ -277,7 +277,7 @@ def _held_out_metrics(
     inference_view: np.ndarray,
     targets: Mapping[str, torch.Tensor],
     fields: Sequence[LabelField],
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Per-head metrics on the held-out works' inference view, the one the extractor embeds."""
     with torch.inference_mode():
         e = model.embedding(torch.from_numpy(inference_view))
@@ -291,7 +291,7 @@ def _checkpoint(
     loaded: Any,
     model: MultiHeadClassifier,
     fields: Sequence[LabelField],
-    metrics: dict[str, dict[str, float]],
+    metrics: dict[str, dict[str, float | None]],
     params: dict[str, Any],
     history: list[dict[str, Any]],
 ) -> dict[str, Any]:

@@ -254,7 +254,7 @@ class _Ticks:
 class _Best:
     loss: float = math.inf
     state: dict[str, torch.Tensor] | None = None
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
     epoch: int = 0
 
 
@@ -335,7 +335,7 @@ def _train_epoch(
 
 def _evaluation(
     model: MultiHeadClassifier, loader: DataLoader[Any], fields: Sequence[LabelField], ticks: _Ticks, prefix: str
-) -> tuple[float, dict[str, dict[str, float]]]:
+) -> tuple[float, dict[str, dict[str, float | None]]]:
     """Evaluation: held-out loss and per-head metrics, ticking once per batch."""
 
     def tick(message: str) -> None:

@@ -127,7 +127,7 @@ def _evaluate(
     loader: DataLoader,
     fields: Sequence[LabelField],
     tick: Callable[[str], None],
-) -> tuple[float, dict[str, dict[str, float]]]:
+) -> tuple[float, dict[str, dict[str, float | None]]]:
     model.eval()
     device = next(model.parameters()).device
     all_logits: dict[str, list[torch.Tensor]] = {f.name: [] for f in fields}
@@ -145,7 +145,7 @@ def _evaluate(
         {f.name: torch.cat(all_targets[f.name]) for f in fields},
         fields,
     )
-    return float(sum(m["loss"] for m in metrics.values())), metrics
+    return float(sum(m["loss"] or 0.0 for m in metrics.values())), metrics
 
 
 def head_metrics(
