@@ -8,6 +8,7 @@ without code changes.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -205,8 +206,13 @@ if EMBEDDED_QUEUE and CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_URL = "memory://"  # never contacted when eager; stops kombu guessing "localhost"
 elif EMBEDDED_QUEUE:
     CELERY_BROKER_URL = "filesystem://"
+    # Owner only, as the file cache's folder is: messages name visitors' search photos in the cache and
+    # results/ holds their vectors; files inside are written under the umask, so the folders guard them.
     for _folder in ("messages", "processed", "control", "results"):
-        (QUEUE_DIR / _folder).mkdir(parents=True, exist_ok=True)
+        (QUEUE_DIR / _folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+    for _path in (QUEUE_DIR, *(QUEUE_DIR / f for f in ("messages", "processed", "control", "results"))):
+        with contextlib.suppress(PermissionError):  # another user's folder: left as its owner set it
+            _path.chmod(0o700)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", env_str("REDIS_URL")) or (
     f"file://{QUEUE_DIR / 'results'}" if EMBEDDED_QUEUE and not CELERY_TASK_ALWAYS_EAGER else None
 )
