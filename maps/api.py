@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
@@ -165,40 +166,70 @@ def visible_points(request: Request, build: MapBuild) -> QuerySet[MapPoint]:
     return points
 
 
+# How long one request may hold the right to lay a layout out, and how long the others are told to wait.
+LAYOUT_LOCK_S = 120
+LAYOUT_RETRY_S = 5
+
+
+def cached_once(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The cached payload, or one computed here; None while another request computes it.
+
+    A layout of 100,000 works takes seconds and its key changes with every vector or publication change
+    (current_stamp), so without this every visitor asking after a change would lay the map out at once:
+    one computation per key at a time, whatever the number of clients.
+    """
+    payload = cache.get(key)
+    if payload is not None:
+        return payload
+    lock = f"{key}:computing"
+    if not cache.add(lock, 1, LAYOUT_LOCK_S):
+        return None
+    try:
+        payload = compute()
+        cache.set(key, payload, 3600)
+    finally:
+        cache.delete(lock)
+    return payload
+
+
+MAP_POINTS = inline_serializer(
+    "MapPoints",
+    {
+        "map": serializers.CharField(),
+        "build": serializers.IntegerField(),
+        "tag": serializers.CharField(),
+        "scale": serializers.IntegerField(),
+        "ids": serializers.ListField(child=serializers.IntegerField()),
+        "x": serializers.ListField(child=serializers.IntegerField()),
+        "y": serializers.ListField(child=serializers.IntegerField()),
+        "placed": serializers.ListField(child=serializers.IntegerField()),
+        "cluster": serializers.ListField(child=serializers.IntegerField()),
+        "subject": serializers.CharField(required=False, help_text='"faces" on a faces map, where ids are face ids.'),
+        "artworks": serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text="Faces maps only: the work of each face, parallel to ids.",
+        ),
+        "layout": serializers.CharField(
+            required=False, help_text="With ?layout=: x and y are that layout's, parallel to the ids."
+        ),
+        "cell": serializers.FloatField(required=False, help_text="With ?layout=: the cell pitch, in x units."),
+        "regions": serializers.ListField(
+            child=serializers.DictField(), required=False, help_text="Timeline bands or group blocks."
+        ),
+    },
+)
+
+
 @method_decorator(gzip_page, name="dispatch")
 class MapPointsView(APIView):
     """Every visible work's id and position on the live build, in one compact, cacheable response."""
 
     @extend_schema(
-        responses=inline_serializer(
-            "MapPoints",
-            {
-                "map": serializers.CharField(),
-                "build": serializers.IntegerField(),
-                "tag": serializers.CharField(),
-                "scale": serializers.IntegerField(),
-                "ids": serializers.ListField(child=serializers.IntegerField()),
-                "x": serializers.ListField(child=serializers.IntegerField()),
-                "y": serializers.ListField(child=serializers.IntegerField()),
-                "placed": serializers.ListField(child=serializers.IntegerField()),
-                "cluster": serializers.ListField(child=serializers.IntegerField()),
-                "subject": serializers.CharField(
-                    required=False, help_text='"faces" on a faces map, where ids are face ids.'
-                ),
-                "artworks": serializers.ListField(
-                    child=serializers.IntegerField(),
-                    required=False,
-                    help_text="Faces maps only: the work of each face, parallel to ids.",
-                ),
-                "layout": serializers.CharField(
-                    required=False, help_text="With ?layout=: x and y are that layout's, parallel to the ids."
-                ),
-                "cell": serializers.FloatField(required=False, help_text="With ?layout=: the cell pitch, in x units."),
-                "regions": serializers.ListField(
-                    child=serializers.DictField(), required=False, help_text="Timeline bands or group blocks."
-                ),
-            },
-        ),
+        responses={
+            200: MAP_POINTS,
+            503: OpenApiResponse(ErrorSerializer, description="The layout is being laid out by another request."),
+        },
         parameters=[OpenApiParameter("layout", str, enum=list(LAYOUTS), required=False)],
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -220,11 +251,18 @@ class MapPointsView(APIView):
         if layout != "tsne":
             points = build.points.all() if sees_all else build.points.filter(artwork__published=True)
             base = payload
-            payload = cache.get(f"{key}:{layout}")
+
+            def lay_out() -> dict[str, Any]:
+                laid = layout_payload(points, point_field(map_obj), build, layout, COORD_SCALE)
+                return {**laid, "map": map_obj.slug, "build": build.version, "tag": base["tag"]}
+
+            payload = cached_once(f"{key}:{layout}", lay_out)
             if payload is None:
-                payload = layout_payload(points, point_field(map_obj), build, layout, COORD_SCALE)
-                payload.update(map=map_obj.slug, build=build.version, tag=base["tag"])
-                cache.set(f"{key}:{layout}", payload, 3600)
+                return Response(
+                    {"detail": f"the {layout} layout is being laid out; ask again in a few seconds"},
+                    status=503,
+                    headers={"Retry-After": str(LAYOUT_RETRY_S)},
+                )
             payload = translate_regions(payload)
         response = Response(payload)
         response["ETag"] = f'"{payload["tag"]}"' if layout == "tsne" else f'"{payload["tag"]}-{layout}"'

@@ -102,3 +102,35 @@ def test_a_work_placed_on_a_build_without_a_grid_frame_gets_no_cell(clustered, f
     [new_work] = _works_with_vectors(feature_model, image, [X[3]])
     [point] = placing.place_artwork(new_work)
     assert point.gx is None and point.gy is None
+
+
+def test_while_one_request_lays_a_layout_out_the_others_asking_for_it_get_a_503_and_compute_nothing(
+    clustered, api_client, monkeypatch
+):
+    """At 100,000 works a layout takes seconds; a crowd asking after a change must not lay it out once each."""
+    from django.core.cache import cache
+
+    from maps import api
+
+    builds.build_map(new_map())
+    real, calls, meanwhile = api.layout_payload, [], []
+
+    def laying_out(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 1:  # while this request lays the grid out, others ask for it, and for the timeline
+            meanwhile.append(api_client.get("/api/v1/maps/all/points/?layout=grid"))
+            meanwhile.append(api_client.get("/api/v1/maps/all/points/?layout=timeline"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "layout_payload", laying_out)
+    cache.clear()
+
+    first = api_client.get("/api/v1/maps/all/points/?layout=grid")
+
+    assert first.status_code == 200 and len(first.json()["x"]) == len(first.json()["y"]) > 0
+    busy, timeline = meanwhile
+    assert busy.status_code == 503 and int(busy["Retry-After"]) > 0 and "being laid out" in busy.json()["detail"]
+    assert timeline.status_code == 200 and timeline.json()["layout"] == "timeline"  # another key: not held up
+    assert calls == ["grid", "timeline"]
+    assert api_client.get("/api/v1/maps/all/points/?layout=grid").status_code == 200  # from the cache now
+    assert calls == ["grid", "timeline"]
