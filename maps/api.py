@@ -266,7 +266,8 @@ class MapPointsView(APIView):
             payload = translate_regions(payload)
         response = Response(payload)
         response["ETag"] = f'"{payload["tag"]}"' if layout == "tsne" else f'"{payload["tag"]}-{layout}"'
-        if not sees_all:
+        # Public only for viewers who could never see more: a curator's answer stays private, flag or not.
+        if not request_sees_unpublished(request):
             patch_cache_control(response, public=True, max_age=60)
         return response
 
