@@ -133,8 +133,15 @@ class MapDetailSerializer(MapSerializer):
             return ["tsne"]
         request = self.context.get("request")
         sees_all = request is not None and request_sees_unpublished(request)
-        points = obj.live_build.points.all()
-        return available_layouts(points if sees_all else points.filter(artwork__published=True))
+        # Scans the build's works (several queries, O(works)): once per build, viewer kind and index stamp, as
+        # the points are, not on every visitor's request.
+        key = f"map-layouts:{obj.live_build.pk}:{int(sees_all)}:{current_stamp()}"
+        layouts = cache.get(key)
+        if layouts is None:
+            points = obj.live_build.points.all()
+            layouts = available_layouts(points if sees_all else points.filter(artwork__published=True))
+            cache.set(key, layouts, 3600)
+        return layouts
 
 
 class MapViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):

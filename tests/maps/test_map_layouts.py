@@ -134,3 +134,21 @@ def test_while_one_request_lays_a_layout_out_the_others_asking_for_it_get_a_503_
     assert calls == ["grid", "timeline"]
     assert api_client.get("/api/v1/maps/all/points/?layout=grid").status_code == 200  # from the cache now
     assert calls == ["grid", "timeline"]
+
+
+def test_the_map_detail_works_out_its_layouts_once_per_index_stamp_not_on_every_request(
+    clustered, api_client, monkeypatch
+):
+    from core.stamp import bump_stamp
+    from maps import api
+
+    builds.build_map(new_map())
+    calls = []
+    counted = api.available_layouts
+    monkeypatch.setattr(api, "available_layouts", lambda points: calls.append(1) or counted(points))
+    first = api_client.get("/api/v1/maps/all/").json()["layouts"]
+    assert api_client.get("/api/v1/maps/all/").json()["layouts"] == first
+    assert len(calls) == 1
+    bump_stamp()  # a work, vector or point changed: the answer is worked out again
+    assert api_client.get("/api/v1/maps/all/").json()["layouts"] == first
+    assert len(calls) == 2
