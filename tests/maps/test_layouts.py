@@ -161,10 +161,10 @@ def test_the_timeline_packs_bands_into_a_screen_shaped_layout_in_year_order():
 
 
 def test_in_each_band_typical_works_sit_nearer_the_centre_line_than_its_outliers():
+    # The period's works spread along x; its outliers lie off that main axis, above and below its middle.
     rng = np.random.default_rng(5)
-    typical = rng.normal(size=(40, 2)) * 0.3
-    outliers = rng.normal(size=(8, 2))
-    outliers = 6 * outliers / np.linalg.norm(outliers, axis=1, keepdims=True)
+    typical = rng.normal(size=(40, 2)) * [2.0, 0.2]
+    outliers = np.column_stack([rng.normal(size=8) * 0.3, np.repeat([-4.0, 4.0], 4)])
     coords = np.vstack([typical, outliers])
     arranged = timeline_layout(coords, [1880] * len(coords))
     off_centre = np.abs(arranged.cells[:, 1])
