@@ -24,6 +24,7 @@ FORMAT_VERSION = 1
 EXACT_MAX = 1000  # works assigned exactly in one problem (0.5 s on one core; 3,000 take 14-23 s)
 LEAF = 256  # cells per block solved exactly below the recursive split
 UNDATED = "undated"
+BAND_GAP = 0.5  # cells between two timeline bands: enough to tell them apart, little width spent
 
 
 @dataclass(frozen=True)
@@ -186,48 +187,136 @@ class Arranged:
     regions: list[dict[str, Any]]
 
 
-def timeline_layout(coords: np.ndarray, decades: Sequence[int | None], *, aspect: float = 1.6) -> Arranged:
-    """Decade bands left to right (undated works last, apart); inside a band, similar works side by side.
+def _periods(counts: dict[int, int], height: int) -> list[list[int]]:
+    """Decades grouped into bands: a decade filling at least half a column has its own band.
 
-    A band's works are ordered along the main axis of their t-SNE positions and filled in rows in
-    that order, centred on the band's middle row: the median work sits in the middle, the works at
-    either end of the axis (a period's outliers) at the top and bottom. Within a row, the second
-    coordinate orders them. All bands have the same width so that x reads as time.
+    Thinner decades (the sparse early centuries of most collections) share a band with the thin
+    decades next to them, up to one column of works, so that a run of decades with one or two
+    works each does not become a row of half-empty columns with unreadable labels; the band's
+    label names its first and last decade, so the period it spans stays visible.
+    """
+    bands: list[list[int]] = []
+    thin = max(1, height / 2)
+    for decade in sorted(counts):
+        last = bands[-1] if bands else None
+        if (
+            last is not None
+            and counts[decade] < thin
+            and all(counts[d] < thin for d in last)
+            and sum(counts[d] for d in last) + counts[decade] <= height
+        ):
+            last.append(decade)
+        else:
+            bands.append([decade])
+    return bands
+
+
+def _band_shape(counts: dict[int, int], undated: int, aspect: float) -> tuple[int, list[list[int]]]:
+    """The common band height (rows) whose layout fills a screen of ``aspect`` best, and its bands.
+
+    A layout of W x H cells shown on an aspect-wide screen is fitted by its longer relative side,
+    so a cell's size on screen goes as 1 / max(W, aspect * H): the height minimising that makes the
+    thumbnails largest (ties to the lower height, the wider timeline).
+    """
+    n = sum(counts.values()) + undated
+    best: tuple[float, int, list[list[int]]] | None = None
+    for height in range(1, max(1, n) + 1):
+        if best is not None and aspect * height >= best[0]:
+            break  # taller layouts only fit worse: the search stops near sqrt(n / aspect)
+        bands = _periods(counts, height)
+        widths = [math.ceil(sum(counts[d] for d in band) / height) for band in bands]
+        if undated:
+            widths.append(math.ceil(undated / height) + 1)  # a wider gap before the undated works
+        width = sum(widths) + BAND_GAP * (len(widths) - 1)
+        fit = max(width, aspect * height)
+        if best is None or fit < best[0]:
+            best = (fit, height, bands)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _pack_band(coords: np.ndarray, width: int) -> np.ndarray:
+    """Cells (column, row around 0) of one band: the most typical works in the middle rows.
+
+    Works are taken in order of their distance from the band's median position (t-SNE), the
+    nearest filling the middle row and the next the rows just above and below, so a band's
+    outliers end up at its top and bottom edges. Between the two rows of one distance, works on
+    the negative side of the band's main axis go up; within a row the second axis orders them.
+    """
+    n = len(coords)
+    out = np.zeros((n, 2))
+    if n == 0:
+        return out
+    height = math.ceil(n / width)
+    centred = coords - np.median(coords, axis=0)
+    main = _principal_order(coords)
+    across = centred[:, 1] if n > 1 else np.zeros(n)
+    by_distance = np.lexsort((main, np.hypot(centred[:, 0], centred[:, 1])))
+    mid = (height - 1) / 2
+    rows = sorted(range(height), key=lambda r: (abs(r - mid), r))
+    fill = [width] * height
+    fill[rows[-1]] = n - width * (height - 1)  # the outermost row is the partial one
+    taken = 0
+    for level in sorted({abs(r - mid) for r in rows}):
+        same = [r for r in rows if abs(r - mid) == level]
+        size = sum(fill[r] for r in same)
+        chunk = by_distance[taken : taken + size]
+        taken += len(chunk)
+        chunk = chunk[np.argsort(main[chunk], kind="stable")]
+        start = 0
+        for r in sorted(same):
+            row = chunk[start : start + fill[r]]
+            start += fill[r]
+            row = row[np.argsort(across[row], kind="stable")]
+            out[row, 0] = np.arange(len(row)) + (width - len(row)) / 2
+            out[row, 1] = r - mid
+    return out
+
+
+def timeline_layout(coords: np.ndarray, decades: Sequence[int | None], *, aspect: float = 1.6) -> Arranged:
+    """Bands of decades left to right (undated works last, apart), each a small packed grid.
+
+    All bands share one height chosen so that the whole timeline is about as wide as the screen
+    (``aspect``), each band as wide as its count needs; x reads as time, y as how typical a work
+    is of its period (the typical works along the centre line, the outliers at the top and
+    bottom). Thin decades of one century share a band (``_periods``).
     """
     coords = np.asarray(coords, dtype=np.float64)
     keys = [UNDATED if d is None else int(d) for d in decades]
-    dated = sorted({k for k in keys if k != UNDATED})
-    bands: list[int | str] = [*dated, *([UNDATED] if UNDATED in keys else [])]
-    members: dict[int | str, list[int]] = {b: [] for b in bands}
-    for i, k in enumerate(keys):
-        members[k].append(i)
-    largest = max((len(m) for m in members.values()), default=1)
-    width = max(1, round(math.sqrt(aspect * largest / max(1, len(bands)))))
+    counts: dict[int, int] = {}
+    for k in keys:
+        if k != UNDATED:
+            counts[int(k)] = counts.get(int(k), 0) + 1
+    undated = sum(1 for k in keys if k == UNDATED)
+    height, periods = _band_shape(counts, undated, aspect)
+    groups: list[list[int] | None] = [*periods, *([None] if undated else [])]
     cells = np.zeros((len(coords), 2))
     regions = []
     x = 0.0
-    for band in bands:
-        if band == UNDATED:
+    for group in groups:
+        if group is None:
             x += 1  # a wider gap before the works without a date
-        idx = np.asarray(members[band])
-        height = math.ceil(len(idx) / width)
-        order = idx[np.argsort(_principal_order(coords[idx]), kind="stable")]
-        for r in range(height):
-            row = order[r * width : (r + 1) * width]
-            second = coords[row, 1] if len(row) > 1 else np.zeros(len(row))
-            row = row[np.argsort(second, kind="stable")]
-            cells[row, 0] = x + np.arange(len(row)) + (width - len(row)) / 2
-            cells[row, 1] = r - (height - 1) / 2
+            idx = np.array([i for i, k in enumerate(keys) if k == UNDATED])
+        else:
+            wanted = set(group)
+            idx = np.array([i for i, k in enumerate(keys) if k != UNDATED and k in wanted])
+        width = max(1, math.ceil(len(idx) / height))
+        cells[idx] = _pack_band(coords[idx], width) + np.array([x, 0.0])
+        if group is None:
+            label = UNDATED
+        else:
+            label = f"{group[0]}s" if len(group) == 1 else f"{group[0]}s\u2013{group[-1]}s"
         regions.append(
             {
-                "label": band if band == UNDATED else f"{band}s",
-                "decade": None if band == UNDATED else band,
+                "label": label,
+                "decade": None if group is None else group[0],
+                "decades": [] if group is None else list(group),
                 "x0": x,
                 "x1": x + width,
                 "count": len(idx),
             }
         )
-        x += width + 1
+        x += width + BAND_GAP
     return Arranged(cells=cells, regions=regions)
 
 

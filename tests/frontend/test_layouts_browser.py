@@ -102,3 +102,77 @@ def test_screenshots_of_each_layout(browser, live_server, synthetic_map):
                 page.screenshot(path=str(ARTIFACTS / f"layout-{layout}-{width}x{height}.png"))
         finally:
             context.close()
+
+
+LABEL_BOXES = """() => [...document.querySelectorAll('.layout-region')].map((n) => {
+  const r = n.getBoundingClientRect();
+  return { text: n.textContent, shown: !n.hidden && r.width > 0, x0: r.left, x1: r.right, y0: r.top, y1: r.bottom };
+})"""
+
+
+def _overlapping_labels(boxes: list[dict]) -> list[tuple[str, str]]:
+    shown = [b for b in boxes if b["shown"]]
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(shown)
+        for b in shown[i + 1 :]
+        if a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"]
+    ]
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_timeline_band_labels_never_overlap_and_zooming_in_shows_more(
+    browser, live_server, synthetic_map, width, height
+):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/?layout=timeline")
+        wait_for_map(page)
+        counts = []
+        # Zoomed out as far as the camera goes (the labels crowd), then the first view, then closer.
+        for factor in (0.25, 1.0, 2.0):
+            page.evaluate(
+                """(f) => { const app = window.collectionMap.app; const b = app.bbox;
+                app.camera.set((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, app.fitScale() * f); }""",
+                factor,
+            )
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            boxes = page.evaluate(LABEL_BOXES)
+            assert [b["text"] for b in boxes][:4] == ["1850s", "1860s", "1870s", "1880s"]
+            assert not _overlapping_labels(boxes), (factor, boxes)
+            counts.append(sum(b["shown"] for b in boxes))
+            if factor == 1.0:
+                assert counts[-1] == len(boxes), boxes  # the first view names every band
+                page.screenshot(path=str(ARTIFACTS / f"timeline-{width}x{height}.png"))
+        assert counts[0] >= 2 and counts[0] <= counts[1], counts
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_map_and_layout_switchers_are_wide_enough_to_read(browser, live_server, synthetic_map):
+    """They used to shrink to bare arrows in the one-row phone toolbar; now they have a row of their own."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/?layout=timeline")
+        wait_for_map(page)
+        for select in ("#map-switch", "#layout-switch"):
+            box = page.locator(select).bounding_box()
+            assert box and box["width"] >= 140, (select, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (select, box)
+        # The chosen layout's name is not cut: the select is wider than its text.
+        text_width = page.evaluate(
+            """() => { const s = document.querySelector('#layout-switch'); const c = document.createElement('canvas')
+              .getContext('2d'); c.font = getComputedStyle(s).font; return c.measureText(s.selectedOptions[0].text).width; }"""
+        )
+        assert page.locator("#layout-switch").bounding_box()["width"] > text_width + 20
+        # The rest of the bar still fits on the screen.
+        for control in ("#site-menu-toggle", "#map-search", "#filters-toggle", "#lens-toggle"):
+            box = page.locator(control).bounding_box()
+            assert box and box["x"] + box["width"] <= 390, (control, box)
+        page.screenshot(path=str(ARTIFACTS / "toolbar-phone-390x844.png"))
+    finally:
+        context.close()

@@ -115,10 +115,61 @@ def test_the_timeline_puts_decades_left_to_right_undated_last_and_the_typical_wo
         xs = arranged.cells[members, 0]
         assert region["x0"] <= xs.min() and xs.max() < region["x1"]
         assert len(members) == region["count"]
-    # In each band, the work nearest the band's median along its main axis sits within a row of the middle.
+    # In each band, the work nearest the band's median position sits within a row of the middle.
     members = [i for i, d in enumerate(decades) if d == 1850]
     rows = arranged.cells[members, 1]
     assert abs(np.median(rows)) <= 1.0 and rows.min() < -1 and rows.max() > 1
+
+
+def _museum_like(seed: int = 3) -> tuple[np.ndarray, list[int | None]]:
+    """A collection like the demo's: a few works a decade for six centuries, most in the late 1800s."""
+    rng = np.random.default_rng(seed)
+    early = [int(d) for d in rng.choice(np.arange(1270, 1800, 10), 40)]
+    late = [int(d) for d in rng.choice(np.arange(1800, 1910, 10), 227, p=_weights(11))]
+    return rng.normal(size=(267, 2)), [*early, *late]
+
+
+def _weights(n: int) -> np.ndarray:
+    w = np.exp(-0.5 * ((np.arange(n) - 7.5) / 2.0) ** 2) + 0.05
+    return w / w.sum()
+
+
+def test_the_timeline_packs_bands_into_a_screen_shaped_layout_in_year_order():
+    coords, decades = _museum_like()
+    arranged = timeline_layout(coords, decades, aspect=1.6)
+    cells = arranged.cells
+    assert _distinct(cells) and _no_overlap(cells)
+    span = cells.max(axis=0) - cells.min(axis=0) + 1
+    assert 1.2 <= span[0] / span[1] <= 2.2, span
+    # Not one-work-wide columns: the busiest decade spreads over several columns.
+    busiest = max(arranged.regions, key=lambda r: r["count"])
+    assert busiest["x1"] - busiest["x0"] >= 3
+    # Bands follow the years, each holding exactly its decades' works inside its own x range.
+    firsts = [r["decades"][0] for r in arranged.regions]
+    assert firsts == sorted(firsts)
+    assert sum(r["count"] for r in arranged.regions) == len(decades)
+    previous_end = -np.inf
+    for region in arranged.regions:
+        members = [i for i, d in enumerate(decades) if d in region["decades"]]
+        assert len(members) == region["count"]
+        xs = cells[members, 0]
+        assert region["x0"] <= xs.min() and xs.max() < region["x1"] and region["x0"] > previous_end
+        previous_end = region["x1"]
+    # Thin early decades share a band, so far fewer bands than decades; the crowded ones keep theirs.
+    assert len(arranged.regions) < len(set(decades)) - 10
+    assert {"1870s", "1880s"} <= {r["label"] for r in arranged.regions}
+
+
+def test_in_each_band_typical_works_sit_nearer_the_centre_line_than_its_outliers():
+    # The period's works spread along x; its outliers lie off that main axis, above and below its middle.
+    rng = np.random.default_rng(5)
+    typical = rng.normal(size=(40, 2)) * [2.0, 0.2]
+    outliers = np.column_stack([rng.normal(size=8) * 0.3, np.repeat([-4.0, 4.0], 4)])
+    coords = np.vstack([typical, outliers])
+    arranged = timeline_layout(coords, [1880] * len(coords))
+    off_centre = np.abs(arranged.cells[:, 1])
+    assert off_centre[40:].min() >= off_centre[:40].max()
+    assert off_centre[40:].mean() > off_centre[:40].mean() + 1
 
 
 def test_group_blocks_hold_their_members_only_and_never_overlap():

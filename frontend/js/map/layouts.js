@@ -101,16 +101,23 @@ export function setupLayouts(app, layouts) {
   }
   const clusters = $("#map-labels", app.root);
   const layer = $("#layout-regions", app.root);
+  /** @type {number[]} the labels' widths in pixels, measured once per set of regions */
+  let widths = [];
   const position = () => {
     if (!layer) return;
     const regions = /** @type {Region[]} */ (app.store.state.regions || []);
     const top = app.bbox[1]; // the map's y grows downwards on screen
     const nodes = /** @type {HTMLCollectionOf<HTMLElement>} */ (layer.children);
-    regions.forEach((r, i) => {
-      const [sx, sy] = app.camera.toScreen((r.x0 + r.x1) / 2, r.y0 === undefined ? top : r.y0);
+    const xs = regions.map((r) => app.camera.toScreen((r.x0 + r.x1) / 2, r.y0 === undefined ? top : r.y0));
+    // Timeline bands sit on one line; the group blocks' labels stand on separate shelves and all show.
+    const oneLine = regions.every((r) => r.y0 === undefined);
+    const shown = oneLine ? spacedLabels(xs.map(([sx]) => sx), widths) : regions.map(() => true);
+    regions.forEach((_, i) => {
+      const [sx, sy] = xs[i];
       const node = nodes[i];
       node.style.transform = `translate(${Math.round(sx)}px, ${Math.round(sy)}px) translate(-50%, -110%)`;
-      node.hidden = sx < -200 || sx > app.camera.width + 200 || sy < -50 || sy > app.camera.height + 50;
+      const off = sx < -200 || sx > app.camera.width + 200 || sy < -50 || sy > app.camera.height + 50;
+      node.hidden = off || !shown[i];
     });
   };
   const apply = (/** @type {import("./store.js").MapState} */ state, /** @type {Set<string>} */ changed) => {
@@ -124,11 +131,46 @@ export function setupLayouts(app, layouts) {
       layer.replaceChildren(
         ...regions.map((r) => el("span", { class: "layout-region", text: regionName(r) })),
       );
+      widths = [...layer.children].map((node) => /** @type {HTMLElement} */ (node).offsetWidth);
     }
     if (touched(changed, "view", "regions")) position();
   };
   app.store.subscribe(apply);
   apply(app.store.state, new Set(["layout", "regions", "view"]));
+}
+
+/** Pixels kept free between two shown labels. */
+export const LABEL_GAP = 8;
+
+/**
+ * Which labels to show so that none overlaps its neighbour: the first, the last and every k-th between,
+ * k the smallest that fits at this zoom (zooming in shows more). Labels are centred on `centres`, all on
+ * one line. An every-k-th rule rather than a greedy sweep keeps the shown labels evenly spaced.
+ * @param {number[]} centres  screen x of each label's centre, in order
+ * @param {number[]} widths   each label's width in pixels
+ * @returns {boolean[]}
+ */
+export function spacedLabels(centres, widths) {
+  const n = centres.length;
+  const fits = (/** @type {number} */ a, /** @type {number} */ b) =>
+    Math.abs(centres[b] - centres[a]) >= ((widths[a] || 0) + (widths[b] || 0)) / 2 + LABEL_GAP;
+  for (let k = 1; k < Math.max(2, n); k++) {
+    const keep = [];
+    for (let i = 0; i < n; i += k) keep.push(i);
+    if (keep[keep.length - 1] !== n - 1) {
+      // The last label always shows: it replaces the k-th before it when the two would collide.
+      if (keep.length > 1 && !fits(keep[keep.length - 1], n - 1)) keep.pop();
+      keep.push(n - 1);
+    }
+    let ok = true;
+    for (let j = 1; j < keep.length && ok; j++) ok = fits(keep[j - 1], keep[j]);
+    if (ok || keep.length <= 2) {
+      const out = new Array(n).fill(false);
+      for (const i of keep) out[i] = true;
+      return out;
+    }
+  }
+  return new Array(n).fill(true);
 }
 
 /** A band's or block's name: decades as they are, the undated and ungrouped works in words. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CELL_FILL, layoutPoints } from "../map/layouts.js";
+import { CELL_FILL, LABEL_GAP, layoutPoints, spacedLabels } from "../map/layouts.js";
 import { makePoints } from "../map/points.js";
 import { morphEase } from "../map/scene.js";
 import { parseState, stateToSearch } from "../lib/urlstate.js";
@@ -36,4 +36,21 @@ test("the URL keeps the layout, and the t-SNE layout stays out of it", () => {
   assert.ok(!stateToSearch({ map: "all", layout: "tsne", filters: {} }).includes("layout"));
   assert.equal(parseState("?layout=grid%3Cscript%3E").layout, null);
   assert.equal(parseState("?map=all").layout, null);
+});
+
+test("timeline labels never overlap: first, last and every k-th shown, more when zoomed in", () => {
+  const widths = new Array(30).fill(40);
+  const at = (/** @type {number} */ pitch) => widths.map((_, i) => i * pitch);
+  const overlapFree = (/** @type {number[]} */ xs, /** @type {boolean[]} */ shown) => {
+    const kept = xs.filter((_, i) => shown[i]);
+    return kept.every((x, j) => j === 0 || x - kept[j - 1] >= 40 + LABEL_GAP);
+  };
+  const tight = spacedLabels(at(12), widths);
+  assert.ok(overlapFree(at(12), tight));
+  assert.ok(tight[0] && tight[29], "the first and last label stay");
+  const loose = spacedLabels(at(30), widths);
+  assert.ok(overlapFree(at(30), loose));
+  const count = (/** @type {boolean[]} */ s) => s.filter(Boolean).length;
+  assert.ok(count(tight) >= 3 && count(loose) > count(tight), `${count(tight)} then ${count(loose)}`);
+  assert.ok(spacedLabels(at(60), widths).every(Boolean), "room for all: all shown");
 });
