@@ -76,11 +76,11 @@ def test_the_first_view_is_filled_with_thumbnails_none_hiding_another(browser, l
         assert overlaps == [], f"{len(overlaps)} thumbnails overlap at {name}: {overlaps[:5]}"
         # The drawn thumbnails differ in size with the room around them.
         assert state["largest"] == pytest.approx(1.0) and state["smallest"] < 0.9
-        if name == "desktop":
-            # Issue #16 asks for 25 %; measured 22.5 % here (and about 21 % on the demo map as built): square
-            # allotments hold paintings of other shapes, and more needs overlaps (docs/decisions/first-glance.md).
-            # This guards what is reached.
-            assert share >= 0.2, f"the thumbnails cover only {share:.0%} of the canvas"
+        # Issue #16 asks for 25 %: each picture widens into the room its own shape leaves (density.fitShapes),
+        # 26.8 % here (22.5 % with square allotments). On a portrait phone the whole map fits the width and
+        # leaves half the height empty: 17.7 % (14.9 % before), guarded here (docs/decisions/first-glance.md).
+        least = 0.25 if name == "desktop" else 0.17
+        assert share >= least, f"the thumbnails cover only {share:.1%} of the canvas at {name}"
 
 
 def test_a_hotspot_flies_the_view_to_its_region(browser, live_server, demo_like_map):
