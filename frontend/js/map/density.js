@@ -21,6 +21,8 @@ export const FILL = 1.3;
 export const CAP = 2;
 /** The smallest side drawn, as a share of the largest. */
 const MIN_SHARE = 0.15;
+/** fitShapes() stops this short of touching (a share of the side). */
+const SHAPE_SLACK = 0.98;
 /** Relaxation passes at most: each costs O(n), so large maps get fewer (about 60 ms a pass per 100,000 works). */
 const PASSES = 60;
 const PASS_BUDGET = 1e6; // points × passes
@@ -235,6 +237,8 @@ export function fitShapes(xs, ys, sizes, hw, hh, iconSize) {
       // Clear of j while either gap holds: side·hw_i + side_j·hw_j <= dx, or the same along y.
       room = Math.min(room, Math.max((dx - sizes[j] * wj) / hw[i], (dy - sizes[j] * hj) / hh[i]));
     }
-    sizes[i] = Math.max(sizes[i], room);
+    // The index's shapes are rounded to whole pixels of a small thumbnail; the picture drawn later has its
+    // exact shape, up to about 1 % wider or taller: the slack keeps it clear of the neighbour it touched.
+    sizes[i] = Math.max(sizes[i], room * SHAPE_SLACK);
   }
 }
