@@ -7,8 +7,11 @@ Screenshots of the first view and the hotspots panel at 1440 × 900 and 390 × 8
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.frontend.helpers import ARTIFACTS, canvas_pixels, colour_area, wait_for_map
 
@@ -76,11 +79,11 @@ def test_the_first_view_is_filled_with_thumbnails_none_hiding_another(browser, l
         assert overlaps == [], f"{len(overlaps)} thumbnails overlap at {name}: {overlaps[:5]}"
         # The drawn thumbnails differ in size with the room around them.
         assert state["largest"] == pytest.approx(1.0) and state["smallest"] < 0.9
-        if name == "desktop":
-            # Issue #16 asks for 25 %; measured 22.5 % here (and about 21 % on the demo map as built): square
-            # allotments hold paintings of other shapes, and more needs overlaps (docs/decisions/first-glance.md).
-            # This guards what is reached.
-            assert share >= 0.2, f"the thumbnails cover only {share:.0%} of the canvas"
+        # Issue #16 asks for 25 %: each picture widens into the room its own shape leaves (density.fitShapes),
+        # 26.3 % here (22.5 % with square allotments). On a portrait phone the whole map fits the width and
+        # leaves half the height empty: 17.4 % (14.9 % before), guarded here (docs/decisions/first-glance.md).
+        least = 0.25 if name == "desktop" else 0.17
+        assert share >= least, f"the thumbnails cover only {share:.1%} of the canvas at {name}"
 
 
 def test_a_hotspot_flies_the_view_to_its_region(browser, live_server, demo_like_map):
@@ -97,7 +100,9 @@ def test_a_hotspot_flies_the_view_to_its_region(browser, live_server, demo_like_
             )
             assert panel.locator(".hotspot").count() == len(clusters)
             assert panel.locator(".hotspot").first.locator(".hotspot-thumb img").count() == len(clusters[0].points)
-            page.screenshot(path=str(ARTIFACTS / f"hotspots-panel-{name}.png"))
+            shot = page.screenshot(path=str(ARTIFACTS / f"hotspots-panel-{name}.png"))
+            # Nothing left unpainted around the panel (the map above it showed as a white box on a phone).
+            unpainted = int((np.asarray(Image.open(io.BytesIO(shot)).convert("RGBA"))[..., 3] == 0).sum())
             target = clusters[1]  # not the largest: it may sit near the centre already
             page.locator(f".hotspot[data-label='{target.label}']").click()
             page.wait_for_function("!window.collectionMap.app.camera.animating", timeout=10_000)
@@ -115,6 +120,7 @@ def test_a_hotspot_flies_the_view_to_its_region(browser, live_server, demo_like_
         finally:
             context.close()
         assert not errors, errors
+        assert unpainted == 0, f"{unpainted} pixels left unpainted at {name}"
         # The region's centre (of its works as drawn) ends near the canvas's centre, zoomed in.
         assert abs(view["px"] - view["w"] / 2) < 0.1 * view["w"], view
         assert abs(view["py"] - view["h"] / 2) < 0.1 * view["h"], view

@@ -3,6 +3,7 @@
 import { getBuffer, transfer } from "../lib/api.js";
 import { bboxIntersects, chunkBounds, layoutLevel, levelFor, parseIndex, visibleRanges } from "../lib/atlas.js";
 import { TaskQueue, loadImage } from "../lib/images.js";
+import { fitShapes } from "./density.js";
 
 const MAX_DETAIL_SHEETS = 12; // detailed atlas sheets kept on the GPU
 
@@ -48,6 +49,8 @@ export class Atlases {
     this.uploads = [];
     this.queue = new TaskQueue(4);
     this.overviewLoaded = false;
+    /** @type {{ hw: Float32Array, hh: Float32Array } | null} each work's half width and height, longer side 1, from the index */
+    this.shapes = null;
   }
 
   /** Starts the index and the overview's sheets while the points are still on their way. */
@@ -96,6 +99,7 @@ export class Atlases {
       })),
     );
     const { sizes } = this.points;
+    this.fitShapes(index, pointAt);
     this.sheets.forEach((level, l) =>
       level.forEach((sheet, s) => {
         for (let k = 0; k < sheet.n; k++) {
@@ -110,6 +114,20 @@ export class Atlases {
       const b = sheet.bbox;
       this.loadSheet(sheet, Math.hypot((b[0] + b[2]) / 2 - cx, (b[1] + b[3]) / 2 - cy));
     }
+  }
+
+  /** Lets each work grow into the room its picture's shape leaves (density.js), now that the shapes are known. */
+  fitShapes(/** @type {ReturnType<typeof parseIndex>} */ index, /** @type {Int32Array} */ pointAt) {
+    const { n, xs, ys, sizes, iconSize } = this.points;
+    const hw = new Float32Array(n), hh = new Float32Array(n);
+    for (let i = 0; i < index.n; i++) {
+      const p = pointAt[i], w = index.widths[i], h = index.heights[i];
+      if (p < 0 || !w || !h) continue;
+      hw[p] = (0.5 * w) / Math.max(w, h);
+      hh[p] = (0.5 * h) / Math.max(w, h);
+    }
+    fitShapes(xs, ys, sizes, hw, hh, iconSize);
+    this.shapes = { hw, hh };
   }
 
   /**

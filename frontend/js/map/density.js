@@ -21,6 +21,8 @@ export const FILL = 1.3;
 export const CAP = 2;
 /** The smallest side drawn, as a share of the largest. */
 const MIN_SHARE = 0.15;
+/** fitShapes() stops this short of touching (a share of the side). */
+const SHAPE_SLACK = 0.98;
 /** Relaxation passes at most: each costs O(n), so large maps get fewer (about 60 ms a pass per 100,000 works). */
 const PASSES = 60;
 const PASS_BUDGET = 1e6; // points × passes
@@ -207,4 +209,36 @@ export function densityLayout(xs, ys, ids) {
   // A work the passes could not free keeps a visible side (the only case where two may overlap).
   for (let i = 0; i < n; i++) sizes[i] = Math.max(MIN_SHARE, sizes[i] / iconSize);
   return { iconSize, sizes, floor };
+}
+
+/**
+ * Grows each work's side (a share of `iconSize`, in place, at most 1) into the room its picture's own shape
+ * leaves: touchingSizes() keeps a square clear, but a landscape drawn in it leaves bands above and below,
+ * so it may widen until its rectangle, not its square, touches a neighbour's. Works are taken in index
+ * order, each against its neighbours' current rectangles, so none comes to overlap another (issue #16).
+ * @param {Float32Array} xs
+ * @param {Float32Array} ys
+ * @param {Float32Array} sizes  shares of iconSize, grown in place
+ * @param {Float32Array} hw  half width of each picture with its longer side 1 (0 when unknown)
+ * @param {Float32Array} hh  half height likewise
+ * @param {number} iconSize
+ */
+export function fitShapes(xs, ys, sizes, hw, hh, iconSize) {
+  const n = xs.length;
+  if (n < 2) return;
+  const around = buckets(xs, ys, iconSize);
+  for (let i = 0; i < n; i++) {
+    if (!(hw[i] > 0 && hh[i] > 0) || hw[i] === hh[i]) continue; // unknown, or square: nothing to win
+    let room = 1;
+    for (const j of around(i)) {
+      if (j === i) continue;
+      const wj = hw[j] > 0 ? hw[j] : 0.5, hj = hh[j] > 0 ? hh[j] : 0.5;
+      const dx = Math.abs(xs[j] - xs[i]) / iconSize, dy = Math.abs(ys[j] - ys[i]) / iconSize;
+      // Clear of j while either gap holds: side·hw_i + side_j·hw_j <= dx, or the same along y.
+      room = Math.min(room, Math.max((dx - sizes[j] * wj) / hw[i], (dy - sizes[j] * hj) / hh[i]));
+    }
+    // The index's shapes are rounded to whole pixels of a small thumbnail; the picture drawn later has its
+    // exact shape, up to about 1 % wider or taller: the slack keeps it clear of the neighbour it touched.
+    sizes[i] = Math.max(sizes[i], room * SHAPE_SLACK);
+  }
 }

@@ -91,8 +91,10 @@ export class Scene {
   halfOf(/** @type {number} */ p) {
     const s = this.sharp.images.get(p);
     const info = this.hooks.infoOf(this.points.ids[p]);
-    const w = s ? s.w : info && info.images ? info.images.width : 1;
-    const h = s ? s.h : info && info.images ? info.images.height : 1;
+    // Before its image or details arrive, the shape the atlas index gives (the sizes were fitted to it).
+    const shape = this.atlases.shapes, known = shape && shape.hw[p] > 0;
+    const w = s ? s.w : info && info.images ? info.images.width : known ? shape.hw[p] : 1;
+    const h = s ? s.h : info && info.images ? info.images.height : known ? shape.hh[p] : 1;
     const share = this.points.sizes[p] / (Math.max(w, h) || 1);
     return [0.5 * w * share, 0.5 * h * share];
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CAP, densityLayout, floorSide, seeded, spread, touchingSizes } from "../map/density.js";
+import { CAP, densityLayout, fitShapes, floorSide, seeded, spread, touchingSizes } from "../map/density.js";
 
 /** Seeded islands of very different density, like a t-SNE map, plus stragglers and exact duplicates. */
 function islands(seed = 1) {
@@ -60,4 +60,29 @@ test("spread stops moving once every pair is a floor apart", () => {
   assert.equal(spread(xs, ys, [1, 2, 3], 0.4), 0);
   assert.deepEqual(Array.from(xs), [0, 0.5, 1]);
   assert.ok(seeded(1, 2) !== seeded(2, 1) && seeded(1, 2) >= 0 && seeded(1, 2) < 1);
+});
+
+test("a landscape widens into the room its square left, and no picture comes to hide another", () => {
+  const { xs, ys, ids } = islands(5);
+  const { iconSize, sizes } = densityLayout(xs, ys, ids);
+  const n = xs.length;
+  // Every third picture is a 2:1 landscape, every third a 1:2 portrait, the rest square.
+  const hw = Float32Array.from({ length: n }, (_, i) => [0.5, 0.5, 0.25][i % 3]);
+  const hh = Float32Array.from({ length: n }, (_, i) => [0.5, 0.25, 0.5][i % 3]);
+  const before = Float32Array.from(sizes);
+  fitShapes(xs, ys, sizes, hw, hh, iconSize);
+  const area = (s) => s.reduce((sum, v, i) => sum + v * v * 4 * hw[i] * hh[i], 0);
+  assert.ok(area(sizes) > 1.1 * area(before), `${area(sizes)} vs ${area(before)}`);
+  assert.ok(sizes.every((s, i) => s >= before[i] && s <= 1 + 1e-6));
+  let hidden = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const ox = (sizes[i] * hw[i] + sizes[j] * hw[j]) * iconSize - Math.abs(xs[i] - xs[j]);
+      const oy = (sizes[i] * hh[i] + sizes[j] * hh[j]) * iconSize - Math.abs(ys[i] - ys[j]);
+      // the seven copies the passes could not free may touch (MIN_SHARE): only count pairs that were clear
+      const wasClear = (before[i] + before[j]) * iconSize / 2 <= Math.max(Math.abs(xs[i] - xs[j]), Math.abs(ys[i] - ys[j])) + 1e-6;
+      if (wasClear && ox > 1e-6 && oy > 1e-6) hidden++;
+    }
+  }
+  assert.equal(hidden, 0);
 });
