@@ -199,6 +199,7 @@ def cached_once(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, An
     return payload
 
 
+NOT_WITH_LAYOUT = "Left out with ?layout=."
 MAP_POINTS = inline_serializer(
     "MapPoints",
     {
@@ -206,11 +207,13 @@ MAP_POINTS = inline_serializer(
         "build": serializers.IntegerField(),
         "tag": serializers.CharField(),
         "scale": serializers.IntegerField(),
-        "ids": serializers.ListField(child=serializers.IntegerField()),
+        # With ?layout= the answer carries only x, y and the layout's fields, parallel to the ids of the
+        # answer without it (same tag): ids, placed and cluster are not sent twice.
+        "ids": serializers.ListField(child=serializers.IntegerField(), required=False, help_text=NOT_WITH_LAYOUT),
         "x": serializers.ListField(child=serializers.IntegerField()),
         "y": serializers.ListField(child=serializers.IntegerField()),
-        "placed": serializers.ListField(child=serializers.IntegerField()),
-        "cluster": serializers.ListField(child=serializers.IntegerField()),
+        "placed": serializers.ListField(child=serializers.IntegerField(), required=False, help_text=NOT_WITH_LAYOUT),
+        "cluster": serializers.ListField(child=serializers.IntegerField(), required=False, help_text=NOT_WITH_LAYOUT),
         "subject": serializers.CharField(required=False, help_text='"faces" on a faces map, where ids are face ids.'),
         "artworks": serializers.ListField(
             child=serializers.IntegerField(),
@@ -223,6 +226,9 @@ MAP_POINTS = inline_serializer(
         "cell": serializers.FloatField(required=False, help_text="With ?layout=: the cell pitch, in x units."),
         "regions": serializers.ListField(
             child=serializers.DictField(), required=False, help_text="Timeline bands or group blocks."
+        ),
+        "group_by": serializers.CharField(
+            required=False, help_text='With ?layout=group: what the blocks are ("classification" or "style").'
         ),
     },
 )
