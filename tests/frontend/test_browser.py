@@ -208,6 +208,18 @@ def test_search_flies_to_a_work(page, live_server, synthetic_map):
     assert (state["cx"], state["cy"]) == pytest.approx(synthetic_map.positions[work.pk], abs=1e-3)
 
 
+def test_a_show_on_the_map_link_opens_the_map_centred_on_the_work_with_its_panel_open(page, live_server, synthetic_map):
+    # The admin's "show on the public map" and the decades page link as /?map=<slug>&sel=<id>.
+    work = next(w for w in synthetic_map.works if w.title == "Synthetic study 5")
+    page.goto(f"{live_server.url}/?map=all&sel={work.pk}")
+    wait_for_map(page)
+    page.locator("#work-panel").get_by_role("heading", name="Synthetic study 5").wait_for()
+    page.wait_for_timeout(900)  # the flight
+    state = map_state(page)
+    assert (state["cx"], state["cy"]) == pytest.approx(synthetic_map.positions[work.pk], abs=1e-3)
+    assert state["scale"] >= page.evaluate("() => window.collectionMap.app.fitScale()") * 0.99  # not zoomed out
+
+
 def test_map_search_shows_thumbnails_and_a_line_to_all_the_matches_beyond_the_first_eight(
     page, live_server, synthetic_map
 ):
